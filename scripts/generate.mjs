@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+// Produces everything generated from the sources: the Prisma client, the typed resolvers (GraphQL Code
+// Generator) and the playground bundle. Each step is skipped when its output is newer than its inputs, so
+// `npm start` and `npm test` can call this every time.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const force = process.argv.includes('--force');
+
+function newestMtime(paths) {
+  let newest = 0;
+  for (const p of paths) {
+    if (!fs.existsSync(p)) continue;
+    const stat = fs.statSync(p);
+    if (stat.isDirectory()) newest = Math.max(newest, newestMtime(fs.readdirSync(p).map((f) => path.join(p, f))));
+    else newest = Math.max(newest, stat.mtimeMs);
+  }
+  return newest;
+}
+
+function upToDate(output, inputs) {
+  return !force && fs.existsSync(output) && fs.statSync(output).mtimeMs >= newestMtime(inputs);
+}
+
+function run(label, command, args, env = {}) {
+  const started = Date.now();
+  const result = spawnSync(command, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  if (result.status !== 0) {
+    process.stderr.write(result.stdout);
+    process.stderr.write(result.stderr);
+    console.error(`generate: ${label} failed`);
+    process.exit(result.status ?? 1);
+  }
+  console.error(`generate: ${label} (${Date.now() - started} ms)`);
+}
+
+const bin = (name) => path.join(root, 'node_modules', '.bin', name);
+
+const prismaOut = path.join(root, 'src/generated/prisma/client.ts');
+if (!upToDate(prismaOut, [path.join(root, 'prisma/schema.prisma'), path.join(root, 'package-lock.json')])) {
+  run('prisma client', bin('prisma'), ['generate']);
+  fs.utimesSync(prismaOut, new Date(), new Date());
+}
+
+const codegenOut = path.join(root, 'src/generated/graphql.ts');
+if (!upToDate(codegenOut, [path.join(root, 'schema.graphql'), path.join(root, 'codegen.yml')])) {
+  run('graphql codegen', bin('graphql-codegen'), ['--config', 'codegen.yml', '--silent']);
+}
+
+const playgroundScript = path.join(root, 'scripts/build-playground.mjs');
+if (fs.existsSync(playgroundScript)) run('playground bundle', process.execPath, [playgroundScript]);

@@ -1,0 +1,57 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The project root, whichever file imports this (src/ under tsx, dist/src/ when built). */
+export const projectRoot = findProjectRoot(path.dirname(fileURLToPath(import.meta.url)));
+
+function findProjectRoot(start: string): string {
+  let dir = start;
+  while (path.basename(dir) === 'src' || path.basename(dir) === 'dist' || path.basename(dir) === 'config') {
+    dir = path.dirname(dir);
+  }
+  return dir;
+}
+
+export interface DatabaseConfig {
+  /** postgresql://… for PostgreSQL; absent means the embedded PGlite database. */
+  url?: string;
+  /** Where PGlite keeps its files; `memory://` keeps them in memory (tests). */
+  pgliteDataDir: string;
+  /** Connections in the PostgreSQL pool. */
+  poolMax: number;
+}
+
+export interface AppConfig {
+  host: string;
+  port: number;
+  logLevel: string;
+  database: DatabaseConfig;
+  /** Apply pending migrations at boot. Always on for PGlite; PostgreSQL only when asked. */
+  migrateOnStart: boolean;
+  /** Seed demo data into an empty embedded database on first boot. */
+  seedDemoData: boolean;
+  isProduction: boolean;
+}
+
+function flag(value: string | undefined): boolean {
+  return value === '1' || value === 'true' || value === 'yes';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] = process.argv): AppConfig {
+  const url = env.DATABASE_URL?.trim() || undefined;
+  const port = Number(env.PORT ?? 4000);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number, got ${env.PORT}`);
+  return {
+    host: env.HOST ?? '127.0.0.1',
+    port,
+    logLevel: env.LOG_LEVEL ?? 'info',
+    database: {
+      url,
+      pgliteDataDir: env.PGLITE_DATA_DIR ?? path.join(projectRoot, '.data', 'pglite'),
+      poolMax: Number(env.DB_POOL_MAX ?? 10),
+    },
+    migrateOnStart: !url || flag(env.MIGRATE_ON_START) || argv.includes('--migrate'),
+    seedDemoData: !url && env.SEED_DEMO_DATA !== '0',
+    isProduction: env.NODE_ENV === 'production',
+  };
+}

@@ -1,0 +1,82 @@
+import { PGlite } from '@electric-sql/pglite';
+import { PrismaPg } from '@prisma/adapter-pg';
+import type { SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
+import pg from 'pg';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import fs from 'node:fs';
+import type { DatabaseConfig } from '../config.js';
+import { PrismaClient } from '../generated/prisma/client.js';
+
+export type DatabaseKind = 'postgres' | 'pglite';
+
+/** Called for every SQL statement Prisma sends; used to log slow queries and to count statements in tests. */
+export type QueryListener = (event: { query: string; durationMs: number }) => void;
+
+/**
+ * An open database: the Prisma client plus the driver underneath it, for the few places that need raw
+ * access (bulk COPY in the seeder, migrations on PGlite, health checks).
+ */
+export type Database = {
+  prisma: PrismaClient;
+  close(): Promise<void>;
+  /** Runs `select 1` against the driver; throws when the database cannot be reached. */
+  ping(): Promise<void>;
+  /** Adds a listener for every statement (Prisma's query events); returns a function that removes it. */
+  onQuery(listener: QueryListener): () => void;
+} & ({ kind: 'postgres'; pool: pg.Pool; url: string } | { kind: 'pglite'; pglite: PGlite; dataDir: string });
+
+export async function openDatabase(config: DatabaseConfig): Promise<Database> {
+  const listeners = new Set<QueryListener>();
+  const onQuery = (listener: QueryListener) => {
+    listeners.add(listener);
+    return () => listeners.delete(listener);
+  };
+  const createPrisma = (adapter: SqlDriverAdapterFactory): PrismaClient => {
+    const client = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] as const });
+    client.$on('query', (e: { query: string; duration: number }) => {
+      for (const listener of listeners) listener({ query: e.query, durationMs: e.duration });
+    });
+    // The rest of the code does not care about the log configuration in the client's type.
+    return client as unknown as PrismaClient;
+  };
+
+  if (config.url) {
+    const pool = new pg.Pool({ connectionString: config.url, max: config.poolMax, connectionTimeoutMillis: 5_000 });
+    // An idle client losing its connection (database restart) must not crash the process.
+    pool.on('error', () => {});
+    const prisma = createPrisma(new PrismaPg(pool));
+    return {
+      kind: 'postgres',
+      pool,
+      url: config.url,
+      prisma,
+      onQuery,
+      async ping() {
+        await pool.query('select 1');
+      },
+      async close() {
+        await prisma.$disconnect();
+        await pool.end();
+      },
+    };
+  }
+
+  const dataDir = config.pgliteDataDir;
+  if (!dataDir.startsWith('memory://')) fs.mkdirSync(dataDir, { recursive: true });
+  const pglite = await PGlite.create(dataDir);
+  const prisma = createPrisma(new PrismaPGlite(pglite));
+  return {
+    kind: 'pglite',
+    pglite,
+    dataDir,
+    prisma,
+    onQuery,
+    async ping() {
+      await pglite.query('select 1');
+    },
+    async close() {
+      await prisma.$disconnect();
+      await pglite.close();
+    },
+  };
+}

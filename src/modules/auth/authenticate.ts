@@ -1,0 +1,32 @@
+import type { Logger } from 'pino';
+import type { Database } from '../../db/database.js';
+import { unauthenticated } from '../../errors.js';
+import { apiKeyMatchesHash, apiKeyPrefix } from './api-key-secret.js';
+import { findApiKeyByPrefix, recordApiKeyUse } from './api-key-store.js';
+import { makeViewer, type Viewer } from './viewer.js';
+
+/** `lastUsedAt` is written at most this often per key, so reads do not turn into a write per request. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+/**
+ * Resolves the `Authorization` header to a viewer. No header means an anonymous request (each field then
+ * decides); a header with a wrong, unknown or revoked key is refused outright.
+ */
+export async function authenticate(db: Database, authorization: string | undefined, log: Logger): Promise<Viewer | null> {
+  if (!authorization) return null;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+  const key = match?.[1];
+  const prefix = key ? apiKeyPrefix(key) : null;
+  if (!key || !prefix) throw unauthenticated('The Authorization header must be `Bearer <api key>`.', 401);
+
+  const apiKey = await findApiKeyByPrefix(db.prisma, prefix);
+  if (!apiKey || !apiKeyMatchesHash(key, apiKey.secretHash)) throw unauthenticated('The API key is not valid.', 401);
+  if (apiKey.status !== 'ACTIVE') throw unauthenticated('The API key has been revoked.', 401);
+
+  const now = new Date();
+  if (!apiKey.lastUsedAt || now.getTime() - apiKey.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+    // Not awaited: bookkeeping must not slow down or fail the request.
+    recordApiKeyUse(db.prisma, apiKey.id, now).catch((err: unknown) => log.warn({ err, apiKeyId: apiKey.id }, 'could not record API key use'));
+  }
+  return makeViewer(apiKey.user, apiKey.id, apiKey.permissions);
+}

@@ -1,0 +1,35 @@
+import type { ApiKeyPermission } from '../../generated/prisma/client.js';
+import { forbidden, unauthenticated } from '../../errors.js';
+import type { Viewer } from './viewer.js';
+
+/** Every field that reads or writes data starts here: no viewer, no data. */
+export function requireViewer(viewer: Viewer | null): Viewer {
+  if (!viewer) throw unauthenticated();
+  return viewer;
+}
+
+/** ADMIN implies every other permission. */
+export function requirePermission(viewer: Viewer | null, permission: ApiKeyPermission): Viewer {
+  const v = requireViewer(viewer);
+  if (!v.isAdmin && !v.permissions.has(permission)) {
+    throw forbidden(`This API key lacks the ${permission} permission.`);
+  }
+  return v;
+}
+
+/**
+ * The owner whose rows a query may return: the viewer, or for admins any requested owner (null = everyone).
+ * A non-admin naming someone else is refused rather than silently given their own rows.
+ */
+export function ownerScope(viewer: Viewer, requestedOwnerId?: string | null): string | null {
+  if (viewer.isAdmin) return requestedOwnerId ?? null;
+  if (requestedOwnerId && requestedOwnerId !== viewer.user.id) {
+    throw forbidden('Only an API key with the ADMIN permission may read other users’ data.');
+  }
+  return viewer.user.id;
+}
+
+/** Whether the viewer may see rows owned by `ownerId`; callers answer NOT_FOUND when not. */
+export function canSeeOwner(viewer: Viewer, ownerId: string): boolean {
+  return viewer.isAdmin || viewer.user.id === ownerId;
+}

@@ -1,0 +1,52 @@
+import type { GraphQLContext } from '../../context.js';
+import type { GraphFilter, GraphOrder } from '../../generated/graphql.js';
+import type { Graph } from '../../generated/prisma/client.js';
+import { badUserInput, notFound } from '../../errors.js';
+import { canSeeOwner, ownerScope, requirePermission } from '../auth/guards.js';
+import { connectionFromPage, type Connection } from '../shared/connection.js';
+import { isUuid } from '../shared/ids.js';
+import { pageSize } from '../shared/pagination.js';
+import { countGraphs, graphCursor, listGraphs, type GraphListQuery } from './graph-store.js';
+import { primeGraphs } from './loaders.js';
+
+export type GraphListArgs = {
+  first?: number | null;
+  after?: string | null;
+  filter?: GraphFilter | null;
+  orderBy?: GraphOrder | null;
+};
+
+/** The graphs page a viewer may see; `forOwnerId` narrows to one user (User.graphs). */
+export async function graphConnection(ctx: GraphQLContext, args: GraphListArgs, forOwnerId?: string): Promise<Connection<Graph>> {
+  const viewer = requirePermission(ctx.viewer, 'READ_GRAPHS');
+  const requestedOwner = forOwnerId ?? args.filter?.ownerId ?? null;
+  if (requestedOwner !== null && !isUuid(requestedOwner)) throw badUserInput('`ownerId` must be a user id.', 'filter');
+  if (args.filter?.nameContains && args.filter.nameContains.length > 200) {
+    throw badUserInput('`nameContains` may be at most 200 characters.', 'filter');
+  }
+  const query: GraphListQuery = {
+    ownerId: ownerScope(viewer, requestedOwner),
+    filter: args.filter,
+    field: args.orderBy?.field ?? 'CREATED_AT',
+    direction: args.orderBy?.direction ?? 'DESC',
+    after: args.after,
+    size: pageSize(args.first),
+  };
+  const fetched = await listGraphs(ctx.db.prisma, query);
+  primeGraphs(ctx.loaders.graphs, fetched);
+  return connectionFromPage(fetched, query.size, Boolean(args.after), graphCursor(query).encode, () =>
+    countGraphs(ctx.db.prisma, query),
+  );
+}
+
+/** One graph version the viewer may see; others' graphs answer NOT_FOUND exactly like missing ones. */
+export async function visibleGraph(ctx: GraphQLContext, id: string, version?: number | null): Promise<Graph> {
+  const viewer = requirePermission(ctx.viewer, 'READ_GRAPHS');
+  const graph = !isUuid(id)
+    ? null
+    : version === null || version === undefined
+      ? await ctx.loaders.graphs.currentGraphById.load(id)
+      : await ctx.loaders.graphs.graphByKey.load({ id, version });
+  if (!graph || !canSeeOwner(viewer, graph.userId)) throw notFound('Graph', version ? `${id} version ${version}` : id);
+  return graph;
+}

@@ -1,0 +1,120 @@
+import type { Graph, Link, Node, Prisma, PrismaClient } from '../../generated/prisma/client.js';
+import type { GraphFilter, GraphOrderField, OrderDirection } from '../../generated/graphql.js';
+import { decodeCursor, encodeCursor } from '../shared/pagination.js';
+
+export type GraphKey = { id: string; version: number };
+export const graphKeyString = (key: GraphKey) => `${key.id}:${key.version}`;
+
+type SortField = 'createdAt' | 'updatedAt' | 'name';
+const SORT_FIELDS: Record<GraphOrderField, SortField> = { CREATED_AT: 'createdAt', UPDATED_AT: 'updatedAt', NAME: 'name' };
+
+export type GraphListQuery = {
+  /** null: every owner (admins only; the caller decides). */
+  ownerId: string | null;
+  filter?: GraphFilter | null;
+  field: GraphOrderField;
+  direction: OrderDirection;
+  after?: string | null;
+  size: number;
+};
+
+function sortValue(graph: Graph, field: SortField): string {
+  const value = graph[field];
+  return value instanceof Date ? value.toISOString() : value;
+}
+
+export function graphCursor(query: Pick<GraphListQuery, 'field' | 'direction'>) {
+  const field = SORT_FIELDS[query.field];
+  const order = `graphs:${query.field}:${query.direction}`;
+  return {
+    encode: (graph: Graph) => encodeCursor(order, [sortValue(graph, field), graph.id, graph.version]),
+    decode: (cursor: string) => {
+      const [value, id, version] = decodeCursor(cursor, order, ['string', 'string', 'number']) as [string, string, number];
+      return { value: field === 'name' ? value : new Date(value), id, version };
+    },
+  };
+}
+
+function listWhere(query: GraphListQuery): Prisma.GraphWhereInput {
+  const where: Prisma.GraphWhereInput = { isActive: true };
+  if (query.ownerId) where.userId = query.ownerId;
+  if (query.filter?.nameContains) where.name = { contains: query.filter.nameContains, mode: 'insensitive' };
+  return where;
+}
+
+/** Keyset condition "strictly after the cursor row" in the list's order, with (id, version) as tie-breakers. */
+function afterCursor(query: GraphListQuery): Prisma.GraphWhereInput | undefined {
+  if (!query.after) return undefined;
+  const cursor = graphCursor(query).decode(query.after);
+  const field = SORT_FIELDS[query.field];
+  const op = query.direction === 'ASC' ? 'gt' : 'lt';
+  if (Number.isNaN(cursor.value.valueOf())) return { id: '' };
+  return {
+    OR: [
+      { [field]: { [op]: cursor.value } },
+      { [field]: cursor.value, id: { [op]: cursor.id } },
+      { [field]: cursor.value, id: cursor.id, version: { [op]: cursor.version } },
+    ],
+  };
+}
+
+export async function listGraphs(prisma: PrismaClient, query: GraphListQuery): Promise<Graph[]> {
+  const where = listWhere(query);
+  const after = afterCursor(query);
+  const dir = query.direction === 'ASC' ? 'asc' : 'desc';
+  return prisma.graph.findMany({
+    where: after ? { AND: [where, after] } : where,
+    orderBy: [{ [SORT_FIELDS[query.field]]: dir }, { id: dir }, { version: dir }],
+    take: query.size + 1,
+  });
+}
+
+export function countGraphs(prisma: PrismaClient, query: GraphListQuery): Promise<number> {
+  return prisma.graph.count({ where: listWhere(query) });
+}
+
+/** Graph versions by exact key, in the order asked (null where absent). */
+export async function graphsByKeys(prisma: PrismaClient, keys: readonly GraphKey[]): Promise<Array<Graph | null>> {
+  const rows = await prisma.graph.findMany({ where: { OR: keys.map((k) => ({ id: k.id, version: k.version })) } });
+  const byKey = new Map(rows.map((row) => [graphKeyString(row), row]));
+  return keys.map((key) => byKey.get(graphKeyString(key)) ?? null);
+}
+
+/** The version a bare graph id means: the active one, else the newest. */
+export async function currentGraphVersions(prisma: PrismaClient, ids: readonly string[]): Promise<Array<Graph | null>> {
+  const rows = await prisma.graph.findMany({
+    where: { id: { in: [...ids] } },
+    orderBy: [{ id: 'asc' }, { isActive: 'desc' }, { version: 'desc' }],
+    distinct: ['id'],
+  });
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  return ids.map((id) => byId.get(id) ?? null);
+}
+
+export async function nodesByGraphKeys(prisma: PrismaClient, keys: readonly GraphKey[]): Promise<Node[][]> {
+  const rows = await prisma.node.findMany({
+    where: { OR: keys.map((k) => ({ graphId: k.id, graphVersion: k.version })) },
+    orderBy: { id: 'asc' },
+  });
+  return groupByGraph(rows, keys);
+}
+
+export async function linksByGraphKeys(prisma: PrismaClient, keys: readonly GraphKey[]): Promise<Link[][]> {
+  const rows = await prisma.link.findMany({
+    where: { OR: keys.map((k) => ({ graphId: k.id, graphVersion: k.version })) },
+    orderBy: { id: 'asc' },
+  });
+  return groupByGraph(rows, keys);
+}
+
+export async function nodesByIds(prisma: PrismaClient, ids: readonly string[]): Promise<Array<Node | null>> {
+  const rows = await prisma.node.findMany({ where: { id: { in: [...ids] } } });
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  return ids.map((id) => byId.get(id) ?? null);
+}
+
+function groupByGraph<T extends { graphId: string; graphVersion: number }>(rows: T[], keys: readonly GraphKey[]): T[][] {
+  const groups = new Map<string, T[]>(keys.map((key) => [graphKeyString(key), []]));
+  for (const row of rows) groups.get(graphKeyString({ id: row.graphId, version: row.graphVersion }))?.push(row);
+  return keys.map((key) => groups.get(graphKeyString(key)) ?? []);
+}

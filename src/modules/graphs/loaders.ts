@@ -1,0 +1,45 @@
+import DataLoader from 'dataloader';
+import type { Database } from '../../db/database.js';
+import type { Graph } from '../../generated/prisma/client.js';
+import {
+  currentGraphVersions,
+  graphKeyString,
+  graphsByKeys,
+  linksByGraphKeys,
+  nodesByGraphKeys,
+  nodesByIds,
+  type GraphKey,
+} from './graph-store.js';
+
+/** Per-request loaders of the graphs domain; results are primed across loaders so a graph is read once. */
+export function createGraphLoaders(db: Database) {
+  const prisma = db.prisma;
+  const graphByKey = new DataLoader<GraphKey, Graph | null, string>((keys) => graphsByKeys(prisma, keys), {
+    cacheKeyFn: graphKeyString,
+  });
+  const currentGraphById = new DataLoader<string, Graph | null>(async (ids) => {
+    const graphs = await currentGraphVersions(prisma, ids);
+    for (const graph of graphs) if (graph) graphByKey.prime(graph, graph);
+    return graphs;
+  });
+  const nodeById = new DataLoader((ids: readonly string[]) => nodesByIds(prisma, ids));
+  const nodesByGraph = new DataLoader(
+    async (keys: readonly GraphKey[]) => {
+      const groups = await nodesByGraphKeys(prisma, keys);
+      for (const node of groups.flat()) nodeById.prime(node.id, node);
+      return groups;
+    },
+    { cacheKeyFn: graphKeyString },
+  );
+  const linksByGraph = new DataLoader((keys: readonly GraphKey[]) => linksByGraphKeys(prisma, keys), {
+    cacheKeyFn: graphKeyString,
+  });
+  return { graphByKey, currentGraphById, nodeById, nodesByGraph, linksByGraph };
+}
+
+export type GraphLoaders = ReturnType<typeof createGraphLoaders>;
+
+/** Remembers graphs read by a list query so nested fields (node.graph, …) do not read them again. */
+export function primeGraphs(loaders: GraphLoaders, graphs: Graph[]): void {
+  for (const graph of graphs) loaders.graphByKey.prime(graph, graph);
+}

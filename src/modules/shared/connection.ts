@@ -1,0 +1,44 @@
+import type { PageInfo } from '../../generated/graphql.js';
+
+/**
+ * What a connection resolver returns: one page of rows with their cursors, plus a way to count all rows that
+ * is only run when a client selects `totalCount`.
+ */
+export type Connection<T> = {
+  rows: T[];
+  cursorOf: (row: T) => string;
+  pageInfo: PageInfo;
+  count: () => Promise<number>;
+};
+
+/** Builds a connection from a page fetched with `take: size + 1` (the extra row says whether more exist). */
+export function connectionFromPage<T>(
+  fetched: T[],
+  size: number,
+  hasPrevious: boolean,
+  cursorOf: (row: T) => string,
+  count: () => Promise<number>,
+): Connection<T> {
+  const rows = fetched.slice(0, size);
+  const first = rows[0];
+  const last = rows[rows.length - 1];
+  return {
+    rows,
+    cursorOf,
+    count,
+    pageInfo: {
+      hasNextPage: fetched.length > size,
+      hasPreviousPage: hasPrevious,
+      startCursor: first ? cursorOf(first) : null,
+      endCursor: last ? cursorOf(last) : null,
+    },
+  };
+}
+
+/** Field resolvers shared by every connection type. */
+export const connectionResolvers = {
+  edges: <T>(c: Connection<T>) => c.rows.map((row) => ({ cursor: c.cursorOf(row), node: row })),
+  nodes: <T>(c: Connection<T>) => c.rows,
+  pageInfo: <T>(c: Connection<T>) => c.pageInfo,
+  totalCount: <T>(c: Connection<T>) => c.count(),
+};

@@ -1,0 +1,100 @@
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { expressMiddleware } from '@as-integrations/express5';
+import express from 'express';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { projectRoot } from '../config.js';
+import type { GraphQLContext } from '../context.js';
+import type { Database } from '../db/database.js';
+import { createPlaygroundRouter } from '../http/playground.js';
+import { authenticate } from '../modules/auth/authenticate.js';
+import { createLoaders } from '../modules/loaders.js';
+import { resolvers } from '../modules/resolvers.js';
+import { createErrorFormatter } from './errors.js';
+
+export type ServerOptions = {
+  db: Database;
+  log: Logger;
+  /** Headers the playground opens with (the demo API key on the embedded database). */
+  playgroundHeaders?: Record<string, string>;
+  introspection?: boolean;
+  playground?: boolean;
+};
+
+export type AppServer = {
+  httpServer: http.Server;
+  listen(port: number, host: string): Promise<{ url: string }>;
+  /** Stops accepting connections, lets in-flight requests finish, then stops Apollo. */
+  stop(): Promise<void>;
+};
+
+const typeDefs = fs.readFileSync(path.join(projectRoot, 'schema.graphql'), 'utf8');
+
+export async function createServer(options: ServerOptions): Promise<AppServer> {
+  const { db, log } = options;
+  const app = express();
+  app.disable('x-powered-by');
+  const httpServer = http.createServer(app);
+
+  const apollo = new ApolloServer<GraphQLContext>({
+    typeDefs,
+    resolvers,
+    introspection: options.introspection ?? true,
+    csrfPrevention: true,
+    includeStacktraceInErrorResponses: false,
+    formatError: createErrorFormatter(log),
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled()],
+    logger: log,
+  });
+  await apollo.start();
+
+  app.get('/health', async (_req, res) => {
+    try {
+      await options.db.ping();
+      res.json({ status: 'ok', database: { kind: db.kind, reachable: true } });
+    } catch (err) {
+      log.warn({ err }, 'health check: database unreachable');
+      res.status(503).json({ status: 'unavailable', database: { kind: db.kind, reachable: false } });
+    }
+  });
+
+  if (options.playground ?? true) {
+    app.use('/graphiql', createPlaygroundRouter({ graphqlPath: '/graphql', defaultHeaders: options.playgroundHeaders, title: 'agentgraph' }));
+    app.get('/', (_req, res) => res.redirect('/graphiql'));
+  }
+
+  app.use(
+    '/graphql',
+    express.json({ limit: '1mb' }),
+    expressMiddleware(apollo, {
+      context: async ({ req }) => {
+        const requestLog = log.child({ requestId: randomUUID() });
+        return {
+          viewer: await authenticate(db, req.headers.authorization, requestLog),
+          loaders: createLoaders(db),
+          db,
+          log: requestLog,
+        };
+      },
+    }),
+  );
+
+  return {
+    httpServer,
+    listen: (port, host) =>
+      new Promise((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(port, host, () => {
+          const address = httpServer.address();
+          const actualPort = typeof address === 'object' && address ? address.port : port;
+          resolve({ url: `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}` });
+        });
+      }),
+    stop: () => apollo.stop(),
+  };
+}

@@ -1,0 +1,39 @@
+import { unwrapResolverError } from '@apollo/server/errors';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import type { Logger } from 'pino';
+
+const CONNECTION_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03', '08006', '08001']);
+
+function isDatabaseUnavailable(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e && depth < 5; depth++) {
+    const candidate = e as { code?: unknown; message?: unknown; cause?: unknown };
+    if (typeof candidate.code === 'string' && CONNECTION_ERROR_CODES.has(candidate.code)) return true;
+    if (typeof candidate.message === 'string' && /ECONNREFUSED|Connection terminated|timeout exceeded when trying to connect|DatabaseNotReachable/i.test(candidate.message)) {
+      return true;
+    }
+    e = candidate.cause;
+  }
+  return false;
+}
+
+/**
+ * Errors the API raised on purpose (a GraphQLError with a code) go to the client as they are; anything else
+ * is an internal error: logged with its detail, shown to the client only as a code and a generic message.
+ */
+export function createErrorFormatter(log: Logger) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    let original = unwrapResolverError(error);
+    // Errors thrown while building the context arrive wrapped in another GraphQLError.
+    while (original instanceof GraphQLError && original.originalError) original = original.originalError;
+    if (original instanceof GraphQLError) {
+      // Ours carry a code; graphql-js's own (syntax, validation, variables) get theirs from Apollo.
+      return formatted;
+    }
+    if (isDatabaseUnavailable(original)) {
+      log.warn({ err: original, path: formatted.path }, 'database unavailable');
+      return { message: 'The database is unavailable; try again shortly.', path: formatted.path, extensions: { code: 'SERVICE_UNAVAILABLE' } };
+    }
+    log.error({ err: original, path: formatted.path }, 'internal error');
+    return { message: 'Internal server error', path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+  };
+}

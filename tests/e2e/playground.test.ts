@@ -1,0 +1,147 @@
+// End-to-end test of the self-hosted GraphiQL playground (/graphiql) in a real Chromium.
+//
+// Proves that the page loads, Monaco's web workers start from the same origin, a query runs
+// with the server-provided default headers (the demo API key), and that the page makes zero
+// requests to any host other than the server's own.
+//
+// Needs /usr/bin/chromium (Debian's `chromium` package) and the built bundle
+// (`npm run generate`, or `node scripts/build-playground.mjs`, which this test runs itself).
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import type { Browser, ConsoleMessage } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer } from '../helpers/server.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const screenshotPath = path.join(root, 'tests/e2e/__screenshots__/playground.png');
+
+describe.skipIf(!existsSync(CHROMIUM))('GraphiQL playground (/graphiql)', () => {
+  let server: Awaited<ReturnType<typeof startTestServer>>;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    // Fast no-op when the bundle is up to date.
+    execFileSync(process.execPath, [path.join(root, 'scripts/build-playground.mjs')], { cwd: root, stdio: 'inherit' });
+    server = await startTestServer();
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('runs { viewer { id email } } with the default headers, loading nothing from other hosts', async () => {
+    const serverHost = new URL(server.url).host;
+    const context = await browser.newContext({ viewport: { width: 1400, height: 860 } });
+    const page = await context.newPage();
+
+    // Every request of the page and its workers (context-level also sees worker requests).
+    const requests: string[] = [];
+    context.on('request', (request) => requests.push(request.url()));
+    page.on('websocket', (ws) => requests.push(ws.url()));
+    const consoleProblems: string[] = [];
+    page.on('console', (message: ConsoleMessage) => {
+      if (message.type() === 'error' || message.type() === 'warning') consoleProblems.push(`${message.type()}: ${message.text()}`);
+    });
+    page.on('pageerror', (error) => consoleProblems.push(`pageerror: ${error.message}`));
+
+    // Text of every Monaco model GraphiQL created (@graphiql/react exposes monaco as globalThis.__MONACO).
+    const modelValues = () =>
+      page.evaluate(() => {
+        type Monaco = { editor: { getModels(): Array<{ getValue(): string }> } };
+        const monaco = (globalThis as { __MONACO?: Monaco }).__MONACO;
+        return monaco ? monaco.editor.getModels().map((model) => model.getValue()) : [];
+      });
+
+    try {
+      const response = await page.goto(`${server.url}/graphiql`, { waitUntil: 'load' });
+      expect(response?.status()).toBe(200);
+      expect(await page.title()).not.toBe('');
+
+      // The operation editor (Monaco) is ready once it has rendered its lines.
+      const queryEditor = page.locator('.graphiql-query-editor .monaco-editor').first();
+      await queryEditor.waitFor({ state: 'visible', timeout: 30_000 });
+      await page.locator('.graphiql-query-editor .view-lines').first().waitFor({ state: 'visible' });
+
+      // The headers editor is pre-filled with the server-provided Authorization header.
+      await expect
+        .poll(() => modelValues().then((values) => values.find((v) => v.includes('Authorization')) ?? ''), { timeout: 15_000 })
+        .toContain(`Bearer ${server.apiKey}`);
+
+      // Replace the query: select all, then insert the text (no per-key auto-closing of braces).
+      await queryEditor.click();
+      await page.keyboard.press('ControlOrMeta+A');
+      await page.keyboard.press('Delete');
+      await page.keyboard.insertText('{ viewer { id email } }');
+      await expect
+        .poll(() => modelValues().then((values) => values.find((v) => v.includes('viewer')) ?? ''))
+        .toBe('{ viewer { id email } }');
+
+      await page.locator('button.graphiql-execute-button').click();
+
+      const responsePane = page.locator('.graphiql-response');
+      await expect.poll(() => responsePane.innerText(), { timeout: 30_000 }).toContain(server.userEmail);
+
+      // The GraphQL language worker (validation, completion) and the editor worker started from
+      // our origin: the requests were made and no "could not create web worker" fallback happened.
+      await expect.poll(() => requests.some((url) => url.includes('/graphiql/assets/workers/graphql.worker-'))).toBe(true);
+      expect(requests.some((url) => url.includes('/graphiql/assets/workers/editor.worker-'))).toBe(true);
+      expect(consoleProblems.filter((line) => /worker/i.test(line))).toEqual([]);
+      // No failed loads (404s, blocked requests) and no uncaught exceptions.
+      expect(consoleProblems.filter((line) => line.startsWith('error') || line.startsWith('pageerror'))).toEqual([]);
+
+      mkdirSync(path.dirname(screenshotPath), { recursive: true });
+      await page.screenshot({ path: screenshotPath });
+
+      // Zero requests to any host other than the server's (data:/blob: URLs are not network requests).
+      const network = requests.filter((url) => !url.startsWith('data:') && !url.startsWith('blob:'));
+      expect(network.length).toBeGreaterThan(0);
+      const foreign = network.filter((url) => new URL(url).host !== serverHost);
+      expect(foreign).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 120_000);
+
+  it('serves hashed assets with long cache headers and the page with an escaped JSON config', async () => {
+    const page = await fetch(`${server.url}/graphiql`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    const html = await page.text();
+    const config = /<script type="application\/json" id="playground-config">([^<]*)<\/script>/.exec(html);
+    expect(config).not.toBeNull();
+    expect(JSON.parse(config?.[1] ?? '{}')).toMatchObject({ graphqlPath: '/graphql' });
+    // No inline executable scripts (CSP-friendly): every other <script> has a src.
+    const scripts = html.match(/<script\b[^>]*>/g) ?? [];
+    expect(scripts.every((tag) => tag.includes('type="application/json"') || /\ssrc="/.test(tag))).toBe(true);
+
+    const script = /<script type="module" src="([^"]+)"/.exec(html)?.[1];
+    expect(script).toBeDefined();
+    const asset = await fetch(new URL(script ?? '', server.url));
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get('content-type')).toMatch(/javascript/);
+    expect(asset.headers.get('cache-control')).toContain('immutable');
+    await asset.arrayBuffer();
+
+    const missing = await fetch(`${server.url}/graphiql/assets/nope-ABCDEFGH.js`);
+    expect(missing.status).toBe(404);
+    await missing.arrayBuffer();
+  });
+});

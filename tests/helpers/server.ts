@@ -1,0 +1,52 @@
+import { pino } from 'pino';
+import type { Database, DatabaseKind } from '../../src/db/database.js';
+import { createServer } from '../../src/server/app.js';
+import { createTestDatabase } from './databases.js';
+import { createUser } from './factories.js';
+
+export type TestServer = {
+  url: string;
+  db: Database;
+  /** API key of a normal user created for the test, filled into the playground's headers. */
+  apiKey: string;
+  userEmail: string;
+  userId: string;
+  /** POSTs a GraphQL operation to /graphql over real HTTP. */
+  graphql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, apiKey?: string | null): Promise<GraphQLResponse<T>>;
+  close(): Promise<void>;
+};
+
+export type GraphQLResponse<T> = {
+  status: number;
+  data?: T | null;
+  errors?: Array<{ message: string; path?: Array<string | number>; extensions?: { code?: string; [k: string]: unknown } }>;
+};
+
+/** The real server (Express + Apollo + auth) on a fresh migrated database, listening on a free port. */
+export async function startTestServer(options: { database?: DatabaseKind } = {}): Promise<TestServer> {
+  const db = await createTestDatabase(options.database ?? 'pglite');
+  const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const { user, apiKey } = await createUser(db, { email: `viewer-${Date.now()}@example.com` });
+  const server = await createServer({ db, log, playgroundHeaders: { Authorization: `Bearer ${apiKey}` } });
+  const { url } = await server.listen(0, '127.0.0.1');
+  return {
+    url,
+    db,
+    apiKey,
+    userEmail: user.email,
+    userId: user.id,
+    async graphql(query, variables, key = apiKey) {
+      const response = await fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+        body: JSON.stringify({ query, variables }),
+      });
+      const body = (await response.json()) as Omit<GraphQLResponse<never>, 'status'>;
+      return { status: response.status, ...body };
+    },
+    async close() {
+      await server.stop();
+      await db.close();
+    },
+  };
+}
