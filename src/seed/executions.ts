@@ -50,31 +50,30 @@ function versionAt(graph: SeededGraph, at: number): SeededVersion {
 
 const seconds = (ms: number) => Math.round(ms) / 1000;
 
-export function generateExecutions(rng: Rng, buffer: RowBuffer, graphs: SeededGraph[], count: number, now: number): Promise<void> {
+export async function generateExecutions(rng: Rng, buffer: RowBuffer, graphs: SeededGraph[], count: number, now: number): Promise<void> {
+  if (graphs.length === 0) return;
   const sums = cumulative(graphs);
-  return (async () => {
-    for (let e = 0; e < count; e++) {
-      const graph = graphs[pickIndex(sums, rng.next())]!;
-      const status = rng.weighted(STATUS_MIX);
-      const first = graph.versions[0]!.createdAt;
-      const latest = graph.versions[graph.versions.length - 1]!;
-      let createdAt: number;
-      let version: SeededVersion;
-      if (status === 'QUEUED' || status === 'RUNNING' || status === 'REVIEW') {
-        // Unfinished runs are recent (a waiting review may be a few hours old) and use the active version.
-        const age = status === 'REVIEW' ? rng.logNormal(2 * HOUR, 1) : rng.logNormal(3 * MINUTE, 1);
-        version = latest;
-        createdAt = Math.floor(Math.max(now - age, latest.createdAt + 1_000));
-      } else {
-        // More runs recently: u^0.7 pushes times toward now.
-        createdAt = Math.floor(first + (now - 10 * MINUTE - first) * Math.pow(rng.next(), 0.7));
-        version = versionAt(graph, createdAt);
-        createdAt = Math.max(createdAt, version.createdAt + 1_000);
-      }
-      writeExecution(rng, buffer, graph, version, status, Math.min(createdAt, now - 1_000), now);
-      if ((e & 255) === 255) await buffer.maybeFlush();
+  for (let e = 0; e < count; e++) {
+    const graph = graphs[pickIndex(sums, rng.next())]!;
+    const status = rng.weighted(STATUS_MIX);
+    const first = graph.versions[0]!.createdAt;
+    const latest = graph.versions[graph.versions.length - 1]!;
+    let createdAt: number;
+    let version: SeededVersion;
+    if (status === 'QUEUED' || status === 'RUNNING' || status === 'REVIEW') {
+      // Unfinished runs are recent (a waiting review may be a few hours old) and use the active version.
+      const age = status === 'REVIEW' ? rng.logNormal(2 * HOUR, 1) : rng.logNormal(3 * MINUTE, 1);
+      version = latest;
+      createdAt = Math.floor(Math.max(now - age, latest.createdAt + 1_000));
+    } else {
+      // More runs recently: u^0.7 pushes times toward now.
+      createdAt = Math.floor(first + (now - 10 * MINUTE - first) * Math.pow(rng.next(), 0.7));
+      version = versionAt(graph, createdAt);
+      createdAt = Math.max(createdAt, version.createdAt + 1_000);
     }
-  })();
+    writeExecution(rng, buffer, graph, version, status, Math.min(createdAt, now - 1_000), now);
+    if ((e & 255) === 255) await buffer.maybeFlush();
+  }
 }
 
 function writeExecution(rng: Rng, buffer: RowBuffer, graph: SeededGraph, version: SeededVersion, status: Status, createdAt: number, now: number): void {

@@ -1,0 +1,10 @@
+import { PGlite } from '@electric-sql/pglite';
+const d = '/tmp/mig-pglite-x' + Math.random();
+let t = Date.now();
+const p = await PGlite.create(d);
+console.log('create', Date.now() - t); t = Date.now();
+await p.exec('create table a(x int)');
+console.log('exec', Date.now() - t); t = Date.now();
+await p.close();
+console.log('close', Date.now() - t); t = Date.now();
+process.on('exit', () => console.log('exit', Date.now() - t));
