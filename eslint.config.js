@@ -15,7 +15,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/http/playground/**'],
-    languageOptions: { globals: { ...globals.browser } },
+    files: ['src/http/playground/**/*.{js,jsx}'],
+    languageOptions: { globals: { ...globals.browser }, parserOptions: { ecmaFeatures: { jsx: true } } },
   },
 );

@@ -1,7 +1,10 @@
 import { DateTimeResolver, EmailAddressResolver, JSONObjectResolver, JSONResolver, NonNegativeIntResolver, PositiveIntResolver, UUIDResolver } from 'graphql-scalars';
 import type { Resolvers } from '../generated/graphql.js';
+import { authResolvers } from './auth/resolvers.js';
+import { executionResolvers } from './executions/resolvers.js';
 import { graphResolvers } from './graphs/resolvers.js';
 import { userResolvers } from './users/resolvers.js';
+import { sessionResolvers } from './sessions/resolvers.js';
 
 const scalarResolvers: Resolvers = {
   DateTime: DateTimeResolver,
@@ -32,4 +35,4 @@ export function mergeResolvers(...maps: Resolvers[]): Resolvers {
   return merged as Resolvers;
 }
 
-export const resolvers = mergeResolvers(scalarResolvers, userResolvers, graphResolvers);
+export const resolvers = mergeResolvers(scalarResolvers, userResolvers, graphResolvers, sessionResolvers);

@@ -278,7 +278,8 @@ export const EMAIL_DOMAINS = ['example.com', 'example.org', 'acme.test', 'agents
 
 export const APP_NAMES = ['support-bot', 'research-assistant', 'travel-planner', 'code-reviewer', 'sales-copilot'] as const;
 export const AGENTS: Record<(typeof APP_NAMES)[number], readonly string[]> = {
-  'support-bot': ['support_agent', 'billing_agent', 'escalation_agent'],
+  // The first agent of each app leads its team sessions.
+  'support-bot': ['support_agent', 'billing_agent', 'escalation_agent', 'refund_agent'],
   'research-assistant': ['researcher', 'summarizer', 'fact_checker'],
   'travel-planner': ['planner', 'flight_finder', 'hotel_finder'],
   'code-reviewer': ['reviewer', 'test_writer', 'linter'],

@@ -3,7 +3,7 @@
  * small edit of the previous one. Nodes are kept in topological order and every link points forward in that
  * order, so no version can contain a cycle.
  */
-import { BLOCKS, EMAIL_DOMAINS, FIRST_NAMES, GRAPH_NAMES, INPUT_BLOCK, LAST_NAMES, OUTPUT_BLOCK, STANDARD_WEIGHTS, WEBHOOK_BLOCK, type BlockKind } from './catalogue.js';
+import { EMAIL_DOMAINS, FIRST_NAMES, GRAPH_NAMES, INPUT_BLOCK, LAST_NAMES, OUTPUT_BLOCK, STANDARD_WEIGHTS, WEBHOOK_BLOCK, type BlockKind } from './catalogue.js';
 import { clamp, iso, type Rng } from './random.js';
 import { prepareUser } from './users.js';
 import type { RowBuffer } from './writer.js';
@@ -176,5 +176,3 @@ export function generateGraphs(rng: Rng, buffer: RowBuffer, users: SeededUser[],
   }
   return graphs;
 }
-
-export const ALL_BLOCK_IDS = BLOCKS.map((b) => b.id);

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config.js';
 import { openDatabase, type Database } from '../db/database.js';
-import { applyMigrations, migrationStatus } from '../db/migrations.js';
+import { applyMigrations, assertMigrationsApplied } from '../db/migrations.js';
 import { DEMO_SEED_OPTIONS, seedDatabase } from '../seed/index.js';
 import { createServer, type AppServer } from './app.js';
 import { readDemoCredentials, writeDemoCredentials, type DemoCredentials } from './demo-credentials.js';
@@ -16,16 +16,7 @@ async function prepareDatabase(config: AppConfig, db: Database, log: Logger): Pr
     log.info({ applied, ms: Date.now() - started }, applied.length ? 'applied migrations' : 'database schema up to date');
     return;
   }
-  const status = await migrationStatus(db);
-  if (status.failed.length) {
-    throw new Error(`Migrations failed earlier and need attention: ${status.failed.join(', ')}. Inspect with \`npm run db:status\`.`);
-  }
-  if (status.pending.length) {
-    throw new Error(
-      `The database is behind the code: ${status.pending.length} migration(s) not applied (${status.pending.join(', ')}). ` +
-        'Run `npm run db:migrate` (or start with --migrate / MIGRATE_ON_START=1).',
-    );
-  }
+  await assertMigrationsApplied(db);
 }
 
 /** First boot of the embedded database: demo data and a demo key the playground opens with. */

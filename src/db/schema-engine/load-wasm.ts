@@ -13,9 +13,17 @@ import type { SchemaEngine as SchemaEngineClass } from '@prisma/schema-engine-wa
 export type SchemaEngine = SchemaEngineClass;
 export type SchemaEngineStatic = typeof SchemaEngineClass;
 
+type WasmExports = Record<string, unknown>;
+type WasmImports = Record<string, unknown>;
 type Glue = typeof import('@prisma/schema-engine-wasm/schema_engine_bg') & {
-  __wbg_set_wasm(wasm: WebAssembly.Exports): void;
+  __wbg_set_wasm(wasm: WasmExports): void;
 };
+
+/** The bits of the WebAssembly global we use (the project's `lib` has no DOM/WebAssembly typings). */
+interface WasmApi {
+  instantiate(bytes: Uint8Array, imports: Record<string, WasmImports>): Promise<{ instance: { exports: WasmExports } }>;
+}
+const WasmGlobal = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 /** The message of the last Rust panic inside the engine (the glue reports it here before throwing). */
 class WasmPanicRegistry {
@@ -47,9 +55,18 @@ export function loadSchemaEngine(): Promise<SchemaEngineStatic> {
     const dir = packageDir();
     const glue = (await import('@prisma/schema-engine-wasm/schema_engine_bg')) as Glue;
     const bytes = await fs.promises.readFile(path.join(dir, 'schema_engine_bg.wasm'));
-    const { instance } = await WebAssembly.instantiate(bytes, {
-      './schema_engine_bg.js': glue as unknown as WebAssembly.ModuleImports,
-    });
+    // The engine arms 10 s timers (timeouts around its async work) that it never clears: unref them, or every
+    // process that used the engine would stay alive 10 s after its work is done.
+    const imports: WasmImports = { ...(glue as unknown as WasmImports) };
+    for (const name of Object.keys(imports).filter((key) => key.startsWith('__wbg_setTimeout_'))) {
+      const original = imports[name] as (...args: unknown[]) => unknown;
+      imports[name] = (...args: unknown[]) => {
+        const timer = original(...args) as { unref?: () => void } | undefined;
+        timer?.unref?.();
+        return timer;
+      };
+    }
+    const { instance } = await WasmGlobal.instantiate(bytes, { './schema_engine_bg.js': imports });
     glue.__wbg_set_wasm(instance.exports);
     (instance.exports.__wbindgen_start as () => void)();
     return glue.SchemaEngine;

@@ -11,10 +11,9 @@
 import fs from 'node:fs';
 import readline from 'node:readline';
 import pg from 'pg';
-import { createPgAdapterFactory, describeDriverError, ErrorTracker, parsePgUrl, pgUrlWithDatabase, quoteIdent, type MigrationAdapterFactory } from './adapters.js';
+import { createPgAdapterFactory, createPgliteAdapterFactory, describeDriverError, parsePgUrl, pgUrlWithDatabase, quoteIdent, type MigrationAdapterFactory } from './adapters.js';
 import { openSchemaEngine, SchemaEngineError, type EngineHandle } from './engine.js';
 import { loadSchemaEngine, schemaEngineVersion } from './load-wasm.js';
-import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils';
 
 interface Datasource {
   url?: string;
@@ -169,23 +168,20 @@ async function runCliCommand(command: string, datasource: Datasource | undefined
 // ---------------------------------------------------------------------------------------------------------------
 // JSON-RPC mode
 
-/** A factory for when no datasource URL was given: operations that need no database (diff of schemas) still work. */
-function noDatabaseFactory(): MigrationAdapterFactory {
-  const tracker = new ErrorTracker();
-  const refuse = async (): Promise<never> => {
-    const error = new Error('No datasource URL: set DATABASE_URL (prisma.config.ts datasource.url).');
-    tracker.record(error);
-    throw error;
-  };
+/**
+ * For when no datasource URL was given: the engine still connects when it starts, so give it an empty in-memory
+ * PGlite. Operations that need no database (a diff between schemas or from empty) then work.
+ */
+async function noDatabaseFactory(): Promise<MigrationAdapterFactory> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  const pglite = await PGlite.create('memory://');
+  const adapter = createPgliteAdapterFactory(pglite);
   return {
-    factory: bindMigrationAwareSqlAdapterFactory({
-      provider: 'postgres',
-      adapterName: '@prisma/adapter-pg',
-      connect: refuse,
-      connectToShadowDb: refuse,
-    }),
-    tracker,
-    close: async () => {},
+    ...adapter,
+    async close() {
+      await adapter.close();
+      await pglite.close();
+    },
   };
 }
 
@@ -209,7 +205,7 @@ async function runRpcServer(args: Args): Promise<number> {
       const adapter =
         url && /^postgres(ql)?:\/\//.test(url)
           ? createPgAdapterFactory({ url, shadowDatabaseUrl: args.datasource?.shadowDatabaseUrl })
-          : noDatabaseFactory();
+          : await noDatabaseFactory();
       handle = await openSchemaEngine({ adapter, datamodels, onLog: log });
       return handle;
     })();

@@ -1,11 +1,11 @@
 import type { GraphQLContext } from '../../context.js';
 import type { GraphFilter, GraphOrder } from '../../generated/graphql.js';
-import type { Graph } from '../../generated/prisma/client.js';
+import type { ApiKeyPermission, Graph } from '../../generated/prisma/client.js';
 import { badUserInput, notFound } from '../../errors.js';
 import { canSeeOwner, ownerScope, requirePermission } from '../auth/guards.js';
 import { connectionFromPage, type Connection } from '../shared/connection.js';
 import { isUuid } from '../shared/ids.js';
-import { pageSize } from '../shared/pagination.js';
+import { decodeCursor, encodeCursor, pageSize } from '../shared/pagination.js';
 import { countGraphs, graphCursor, listGraphs, type GraphListQuery } from './graph-store.js';
 import { primeGraphs } from './loaders.js';
 
@@ -40,8 +40,8 @@ export async function graphConnection(ctx: GraphQLContext, args: GraphListArgs, 
 }
 
 /** One graph version the viewer may see; others' graphs answer NOT_FOUND exactly like missing ones. */
-export async function visibleGraph(ctx: GraphQLContext, id: string, version?: number | null): Promise<Graph> {
-  const viewer = requirePermission(ctx.viewer, 'READ_GRAPHS');
+export async function visibleGraph(ctx: GraphQLContext, id: string, version?: number | null, permission: ApiKeyPermission = 'READ_GRAPHS'): Promise<Graph> {
+  const viewer = requirePermission(ctx.viewer, permission);
   const graph = !isUuid(id)
     ? null
     : version === null || version === undefined
@@ -49,4 +49,20 @@ export async function visibleGraph(ctx: GraphQLContext, id: string, version?: nu
       : await ctx.loaders.graphs.graphByKey.load({ id, version });
   if (!graph || !canSeeOwner(viewer, graph.userId)) throw notFound('Graph', version ? `${id} version ${version}` : id);
   return graph;
+}
+
+const versionCursor = {
+  encode: (graph: Graph) => encodeCursor('graphVersions', [graph.version]),
+  decode: (cursor: string | null | undefined) => (cursor ? (decodeCursor(cursor, 'graphVersions', ['number'])[0] as number) : null),
+};
+
+/** Graph.versions: every version of a graph the viewer already sees, newest first. */
+export async function graphVersions(ctx: GraphQLContext, graph: Graph, args: { first?: number | null; after?: string | null }): Promise<Connection<Graph>> {
+  requirePermission(ctx.viewer, 'READ_GRAPHS');
+  const size = pageSize(args.first);
+  const page = { beforeVersion: versionCursor.decode(args.after), limit: size + 1 };
+  const rows = await ctx.loaders.graphs.versionsByGraph.load({ parent: graph.id, args: page });
+  return connectionFromPage(rows, size, Boolean(args.after), versionCursor.encode, () =>
+    ctx.loaders.graphs.versionCountByGraph.load({ parent: graph.id, args: null }),
+  );
 }

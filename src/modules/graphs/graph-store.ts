@@ -1,6 +1,7 @@
-import type { Graph, Link, Node, Prisma, PrismaClient } from '../../generated/prisma/client.js';
+import { Prisma, type Graph, type Link, type Node, type PrismaClient } from '../../generated/prisma/client.js';
 import type { GraphFilter, GraphOrderField, OrderDirection } from '../../generated/graphql.js';
-import { decodeCursor, encodeCursor } from '../shared/pagination.js';
+import { isUuid } from '../shared/ids.js';
+import { decodeCursor, encodeCursor, invalidCursor } from '../shared/pagination.js';
 
 export type GraphKey = { id: string; version: number };
 export const graphKeyString = (key: GraphKey) => `${key.id}:${key.version}`;
@@ -30,13 +31,15 @@ export function graphCursor(query: Pick<GraphListQuery, 'field' | 'direction'>) 
     encode: (graph: Graph) => encodeCursor(order, [sortValue(graph, field), graph.id, graph.version]),
     decode: (cursor: string) => {
       const [value, id, version] = decodeCursor(cursor, order, ['string', 'string', 'number']) as [string, string, number];
-      return { value: field === 'name' ? value : new Date(value), id, version };
+      const decoded = { value: field === 'name' ? value : new Date(value), id, version };
+      if (Number.isNaN(decoded.value.valueOf()) || !isUuid(id) || !Number.isInteger(version)) throw invalidCursor();
+      return decoded;
     },
   };
 }
 
 function listWhere(query: GraphListQuery): Prisma.GraphWhereInput {
-  const where: Prisma.GraphWhereInput = { isActive: true };
+  const where: Prisma.GraphWhereInput = { isActive: query.filter?.isActive ?? true };
   if (query.ownerId) where.userId = query.ownerId;
   if (query.filter?.nameContains) where.name = { contains: query.filter.nameContains, mode: 'insensitive' };
   return where;
@@ -48,7 +51,6 @@ function afterCursor(query: GraphListQuery): Prisma.GraphWhereInput | undefined 
   const cursor = graphCursor(query).decode(query.after);
   const field = SORT_FIELDS[query.field];
   const op = query.direction === 'ASC' ? 'gt' : 'lt';
-  if (Number.isNaN(cursor.value.valueOf())) return { id: '' };
   return {
     OR: [
       { [field]: { [op]: cursor.value } },
@@ -117,4 +119,28 @@ function groupByGraph<T extends { graphId: string; graphVersion: number }>(rows:
   const groups = new Map<string, T[]>(keys.map((key) => [graphKeyString(key), []]));
   for (const row of rows) groups.get(graphKeyString({ id: row.graphId, version: row.graphVersion }))?.push(row);
   return keys.map((key) => groups.get(graphKeyString(key)) ?? []);
+}
+
+const GRAPH_COLUMNS = Prisma.raw(
+  `g.id, g.version, g.name, g.description, g.is_active AS "isActive", g.user_id AS "userId",
+   g.created_at AS "createdAt", g.updated_at AS "updatedAt"`,
+);
+
+/** Graph.versions: one page of versions (newest first) per graph id, in one statement. */
+export async function versionsByGraphIds(prisma: PrismaClient, ids: string[], page: { beforeVersion: number | null; limit: number }): Promise<Map<string, Graph[]>> {
+  const rows = await prisma.$queryRaw<Graph[]>`
+    SELECT x.* FROM unnest(${ids}::uuid[]) AS p(id)
+    CROSS JOIN LATERAL (
+      SELECT ${GRAPH_COLUMNS} FROM graphs g
+      WHERE g.id = p.id AND (${page.beforeVersion}::int IS NULL OR g.version < ${page.beforeVersion}::int)
+      ORDER BY g.version DESC LIMIT ${page.limit}
+    ) x`;
+  const groups = new Map<string, Graph[]>();
+  for (const row of rows) groups.set(row.id, [...(groups.get(row.id) ?? []), row]);
+  return groups;
+}
+
+export async function countVersionsByGraphIds(prisma: PrismaClient, ids: string[]): Promise<Map<string, number>> {
+  const rows = await prisma.graph.groupBy({ by: ['id'], where: { id: { in: ids } }, _count: { _all: true } });
+  return new Map(rows.map((row) => [row.id, row._count._all]));
 }

@@ -8,8 +8,13 @@ import {
   linksByGraphKeys,
   nodesByGraphKeys,
   nodesByIds,
+  countVersionsByGraphIds,
+  versionsByGraphIds,
   type GraphKey,
 } from './graph-store.js';
+import { childCountLoader, childPageLoader } from '../shared/child-pages.js';
+
+type VersionPage = { beforeVersion: number | null; limit: number };
 
 /** Per-request loaders of the graphs domain; results are primed across loaders so a graph is read once. */
 export function createGraphLoaders(db: Database) {
@@ -34,7 +39,21 @@ export function createGraphLoaders(db: Database) {
   const linksByGraph = new DataLoader((keys: readonly GraphKey[]) => linksByGraphKeys(prisma, keys), {
     cacheKeyFn: graphKeyString,
   });
-  return { graphByKey, currentGraphById, nodeById, nodesByGraph, linksByGraph };
+  const versionsByGraph = childPageLoader<string, VersionPage, Graph>({
+    parentKey: (id) => id,
+    argsKey: (page) => `${page.beforeVersion}:${page.limit}`,
+    fetch: async (ids, page) => {
+      const groups = await versionsByGraphIds(prisma, ids, page);
+      for (const graph of [...groups.values()].flat()) graphByKey.prime(graph, graph);
+      return groups;
+    },
+  });
+  const versionCountByGraph = childCountLoader<string, null>({
+    parentKey: (id) => id,
+    argsKey: () => '',
+    fetch: (ids) => countVersionsByGraphIds(prisma, ids),
+  });
+  return { graphByKey, currentGraphById, nodeById, nodesByGraph, linksByGraph, versionsByGraph, versionCountByGraph };
 }
 
 export type GraphLoaders = ReturnType<typeof createGraphLoaders>;

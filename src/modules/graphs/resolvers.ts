@@ -1,23 +1,39 @@
 import type { Resolvers } from '../../generated/graphql.js';
+import { executionsOfGraph } from '../executions/execution-service.js';
 import { connectionResolvers } from '../shared/connection.js';
-import { graphConnection, visibleGraph } from './graph-service.js';
+import { createGraph, deleteGraph, setActiveGraphVersion, updateGraph } from './graph-mutations.js';
+import { graphConnection, graphVersions, visibleGraph } from './graph-service.js';
 
 // Nested fields are reachable only through a graph the viewer was allowed to see, so they load without
-// further checks; every entry point (Query fields) goes through the service's policy.
+// further checks; every entry point (Query and Mutation fields) goes through the service's policy.
 export const graphResolvers: Resolvers = {
   Query: {
     graphs: (_root, args, ctx) => graphConnection(ctx, args),
     graph: (_root, { id, version }, ctx) => visibleGraph(ctx, id, version),
+  },
+  Mutation: {
+    createGraph: (_root, { input }, ctx) => createGraph(ctx, input),
+    updateGraph: (_root, { id, input }, ctx) => updateGraph(ctx, id, input),
+    setActiveGraphVersion: (_root, { id, version }, ctx) => setActiveGraphVersion(ctx, id, version),
+    deleteGraph: (_root, { id }, ctx) => deleteGraph(ctx, id),
+  },
+  GraphPayload: {
+    graph: (ref, _args, ctx) => visibleGraph(ctx, ref.graphId, ref.version),
   },
   GraphConnection: connectionResolvers,
   Graph: {
     owner: (graph, _args, ctx) => ctx.loaders.users.userById.load(graph.userId).then((user) => user!),
     nodes: (graph, _args, ctx) => ctx.loaders.graphs.nodesByGraph.load(graph),
     links: (graph, _args, ctx) => ctx.loaders.graphs.linksByGraph.load(graph),
+    versions: (graph, args, ctx) => graphVersions(ctx, graph, args),
+    executions: (graph, args, ctx) => executionsOfGraph(ctx, graph, args),
   },
   Node: {
-    graph: (node, _args, ctx) =>
-      ctx.loaders.graphs.graphByKey.load({ id: node.graphId, version: node.graphVersion }).then((graph) => graph!),
+    graph: (node, _args, ctx) => ctx.loaders.graphs.graphByKey.load({ id: node.graphId, version: node.graphVersion }).then((graph) => graph!),
+    inputLinks: async (node, _args, ctx) =>
+      (await ctx.loaders.graphs.linksByGraph.load({ id: node.graphId, version: node.graphVersion })).filter((link) => link.sinkId === node.id),
+    outputLinks: async (node, _args, ctx) =>
+      (await ctx.loaders.graphs.linksByGraph.load({ id: node.graphId, version: node.graphVersion })).filter((link) => link.sourceId === node.id),
   },
   Link: {
     source: (link, _args, ctx) => ctx.loaders.graphs.nodeById.load(link.sourceId).then((node) => node!),

@@ -19,8 +19,10 @@ export function encodeCursor(order: string, values: ReadonlyArray<string | numbe
   return Buffer.from(JSON.stringify([order, ...values])).toString('base64url');
 }
 
+export const invalidCursor = () => badUserInput('The cursor is invalid or belongs to another ordering.', 'after');
+
 export function decodeCursor(cursor: string, order: string, types: ReadonlyArray<'string' | 'number'>): Array<string | number> {
-  const invalid = () => badUserInput('The cursor is invalid or belongs to another ordering.', 'after');
+  const invalid = invalidCursor;
   if (cursor.length > 512 || !/^[A-Za-z0-9_-]*$/.test(cursor)) throw invalid();
   let parsed: unknown;
   try {

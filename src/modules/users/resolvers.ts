@@ -1,5 +1,7 @@
 import type { Resolvers } from '../../generated/graphql.js';
+import { apiKeyConnection } from '../auth/api-key-service.js';
 import { requireViewer } from '../auth/guards.js';
+import { graphExecutionConnection } from '../executions/execution-service.js';
 import { graphConnection } from '../graphs/graph-service.js';
 
 export const userResolvers: Resolvers = {
@@ -10,5 +12,7 @@ export const userResolvers: Resolvers = {
     // Shown only for the viewer's own key; other users' key permissions are not the caller's business.
     permissions: (user, _args, ctx) => (ctx.viewer?.user.id === user.id ? [...ctx.viewer.permissions] : null),
     graphs: (user, args, ctx) => graphConnection(ctx, args, user.id),
+    graphExecutions: (user, args, ctx) => graphExecutionConnection(ctx, args, user.id),
+    apiKeys: (user, args, ctx) => apiKeyConnection(ctx, user, args),
   },
 };

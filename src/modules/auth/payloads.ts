@@ -1,0 +1,2 @@
+export type ApiKeyPayloadRef = { apiKeyId: string };
+export type CreateApiKeyPayloadRef = { apiKeyId: string; secret: string };

@@ -1,0 +1,107 @@
+import type { GraphQLContext } from '../../context.js';
+import type { GraphExecutionFilter, GraphExecutionOrder, NodeExecutionFilter } from '../../generated/graphql.js';
+import type { GraphExecution, NodeExecution } from '../../generated/prisma/client.js';
+import { badUserInput, notFound } from '../../errors.js';
+import { canSeeOwner, ownerScope, requirePermission } from '../auth/guards.js';
+import type { Viewer } from '../auth/viewer.js';
+import { visibleGraph } from '../graphs/graph-service.js';
+import type { GraphKey } from '../graphs/graph-store.js';
+import { connectionFromPage, type Connection } from '../shared/connection.js';
+import { isUuid } from '../shared/ids.js';
+import { pageSize } from '../shared/pagination.js';
+import { graphExecutionCursor, nodeExecutionCursor } from './cursors.js';
+import type { ExecutionScope } from './execution-sql.js';
+import { countGraphExecutions, listGraphExecutions, type ExecutionPage } from './execution-store.js';
+
+export type ExecutionListArgs = {
+  first?: number | null;
+  after?: string | null;
+  filter?: GraphExecutionFilter | null;
+  orderBy?: GraphExecutionOrder | null;
+};
+
+function checkFilter(filter: GraphExecutionFilter | null | undefined): void {
+  if (filter?.graphId && !isUuid(filter.graphId)) throw badUserInput('`graphId` must be a graph id.', 'filter');
+  if (filter?.userId && !isUuid(filter.userId)) throw badUserInput('`userId` must be a user id.', 'filter');
+  if ((filter?.statuses?.length ?? 0) > 7) throw badUserInput('`statuses` lists at most the 7 statuses.', 'filter');
+  for (const range of [filter?.createdAt, filter?.startedAt]) {
+    if (range?.from && range.to && range.from > range.to) throw badUserInput('A time range must not end before it starts.', 'filter');
+  }
+}
+
+/** Resolves the page arguments of an execution list, scoped to what the viewer may see. */
+function executionPage(viewer: Viewer, args: ExecutionListArgs, forUserId?: string): { page: ExecutionPage; size: number } {
+  checkFilter(args.filter);
+  const direction = args.orderBy?.direction ?? 'DESC';
+  const size = pageSize(args.first);
+  const page: ExecutionPage = {
+    userId: ownerScope(viewer, forUserId ?? args.filter?.userId ?? null),
+    filter: args.filter ?? null,
+    direction,
+    after: graphExecutionCursor(direction).decode(args.after),
+    limit: size + 1,
+  };
+  return { page, size };
+}
+
+const scopeOf = (page: ExecutionPage): ExecutionScope => ({ userId: page.userId, filter: page.filter });
+
+export async function graphExecutionConnection(ctx: GraphQLContext, args: ExecutionListArgs, forUserId?: string): Promise<Connection<GraphExecution>> {
+  const viewer = requirePermission(ctx.viewer, 'READ_GRAPHS');
+  const { page, size } = executionPage(viewer, args, forUserId);
+  const rows = await listGraphExecutions(ctx.db.prisma, page);
+  for (const row of rows) ctx.loaders.executions.graphExecutionById.prime(row.id, row);
+  return connectionFromPage(rows, size, Boolean(args.after), graphExecutionCursor(page.direction).encode, () =>
+    countGraphExecutions(ctx.db.prisma, scopeOf(page)),
+  );
+}
+
+/** Graph.executions: the runs of one graph version, batched across every graph of the response. */
+export async function executionsOfGraph(ctx: GraphQLContext, graph: GraphKey, args: ExecutionListArgs): Promise<Connection<GraphExecution>> {
+  const viewer = requirePermission(ctx.viewer, 'READ_GRAPHS');
+  const { page, size } = executionPage(viewer, { ...args, filter: { ...args.filter, graphId: null, graphVersion: null } });
+  const parent = { id: graph.id, version: graph.version };
+  const rows = await ctx.loaders.executions.executionsByGraph.load({ parent, args: page });
+  return connectionFromPage(rows, size, Boolean(args.after), graphExecutionCursor(page.direction).encode, () =>
+    ctx.loaders.executions.executionCountByGraph.load({ parent, args: scopeOf(page) }),
+  );
+}
+
+export async function nodeExecutionsOfRun(
+  ctx: GraphQLContext,
+  graphExecutionId: string,
+  args: { first?: number | null; after?: string | null; filter?: NodeExecutionFilter | null },
+): Promise<Connection<NodeExecution>> {
+  requirePermission(ctx.viewer, 'READ_GRAPHS');
+  if (args.filter?.nodeId && !isUuid(args.filter.nodeId)) throw badUserInput('`nodeId` must be a node id.', 'filter');
+  const size = pageSize(args.first);
+  const page = { filter: args.filter ?? null, after: nodeExecutionCursor.decode(args.after), limit: size + 1 };
+  const rows = await ctx.loaders.executions.nodeExecutionsByRun.load({ parent: graphExecutionId, args: page });
+  return connectionFromPage(rows, size, Boolean(args.after), nodeExecutionCursor.encode, () =>
+    ctx.loaders.executions.nodeExecutionCountByRun.load({ parent: graphExecutionId, args: page.filter }),
+  );
+}
+
+/** A run the viewer may see (their own, or any for ADMIN) and that is not deleted; NOT_FOUND otherwise. */
+export async function visibleGraphExecution(ctx: GraphQLContext, id: string, permission: 'READ_GRAPHS' | 'EXECUTE_GRAPHS' = 'READ_GRAPHS') {
+  const viewer = requirePermission(ctx.viewer, permission);
+  const execution = isUuid(id) ? await ctx.loaders.executions.graphExecutionById.load(id) : null;
+  if (!execution || execution.isDeleted || !canSeeOwner(viewer, execution.userId)) throw notFound('Graph execution', id);
+  return execution;
+}
+
+export async function visibleNodeExecution(ctx: GraphQLContext, id: string, permission: 'READ_GRAPHS' | 'EXECUTE_GRAPHS' = 'READ_GRAPHS') {
+  requirePermission(ctx.viewer, permission);
+  const nodeExecution = isUuid(id) ? await ctx.loaders.executions.nodeExecutionById.load(id) : null;
+  if (!nodeExecution) throw notFound('Node execution', id);
+  try {
+    await visibleGraphExecution(ctx, nodeExecution.graphExecutionId, permission);
+  } catch {
+    throw notFound('Node execution', id);
+  }
+  return nodeExecution;
+}
+
+export const durationMs = (row: { startedAt: Date | null; endedAt: Date | null }) =>
+  row.startedAt && row.endedAt ? row.endedAt.getTime() - row.startedAt.getTime() : null;
+

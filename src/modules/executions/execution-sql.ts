@@ -1,0 +1,60 @@
+import { Prisma } from '../../generated/prisma/client.js';
+import type { ExecutionStatus, GraphExecutionFilter, NodeExecutionFilter } from '../../generated/graphql.js';
+
+/** Raw reads return rows in the Prisma model's shape, so loaders and resolvers see one type either way. */
+export const GRAPH_EXECUTION_COLUMNS = Prisma.raw(
+  `e.id, e.graph_id AS "graphId", e.graph_version AS "graphVersion", e.user_id AS "userId", e.status::text AS status,
+   e.inputs, e.outputs, e.stats, e.cost, e.error_message AS "errorMessage", e.is_deleted AS "isDeleted",
+   e.parent_id AS "parentId", e.created_at AS "createdAt", e.updated_at AS "updatedAt",
+   e.started_at AS "startedAt", e.ended_at AS "endedAt"`,
+);
+
+export const NODE_EXECUTION_COLUMNS = Prisma.raw(
+  `n.id, n.graph_execution_id AS "graphExecutionId", n.node_id AS "nodeId", n.status::text AS status, n.inputs,
+   n.outputs, n.stats, n.cost, n.error_message AS "errorMessage", n.added_at AS "addedAt", n.queued_at AS "queuedAt",
+   n.started_at AS "startedAt", n.ended_at AS "endedAt"`,
+);
+
+export type ExecutionScope = {
+  /** null: every user's runs (ADMIN). */
+  userId: string | null;
+  filter?: GraphExecutionFilter | null;
+};
+
+const statusList = (statuses: readonly ExecutionStatus[]) =>
+  Prisma.sql`(${Prisma.join(statuses.map((s) => Prisma.sql`${s}::"ExecutionStatus"`))})`;
+
+/** WHERE conditions of a graph-execution list (alias `e`); never includes deleted runs. */
+export function graphExecutionConditions(scope: ExecutionScope): Prisma.Sql[] {
+  const { filter } = scope;
+  const conditions = [Prisma.sql`e.is_deleted = false`];
+  if (scope.userId) conditions.push(Prisma.sql`e.user_id = ${scope.userId}::uuid`);
+  if (filter?.graphId) conditions.push(Prisma.sql`e.graph_id = ${filter.graphId}::uuid`);
+  if (filter?.graphVersion !== null && filter?.graphVersion !== undefined) conditions.push(Prisma.sql`e.graph_version = ${filter.graphVersion}`);
+  if (filter?.statuses?.length) conditions.push(Prisma.sql`e.status IN ${statusList(filter.statuses)}`);
+  if (filter?.createdAt?.from) conditions.push(Prisma.sql`e.created_at >= ${filter.createdAt.from}`);
+  if (filter?.createdAt?.to) conditions.push(Prisma.sql`e.created_at < ${filter.createdAt.to}`);
+  if (filter?.startedAt?.from) conditions.push(Prisma.sql`e.started_at >= ${filter.startedAt.from}`);
+  if (filter?.startedAt?.to) conditions.push(Prisma.sql`e.started_at < ${filter.startedAt.to}`);
+  return conditions;
+}
+
+export function nodeExecutionConditions(filter?: NodeExecutionFilter | null): Prisma.Sql[] {
+  const conditions: Prisma.Sql[] = [];
+  if (filter?.statuses?.length) conditions.push(Prisma.sql`n.status IN ${statusList(filter.statuses)}`);
+  if (filter?.nodeId) conditions.push(Prisma.sql`n.node_id = ${filter.nodeId}::uuid`);
+  return conditions;
+}
+
+export const and = (conditions: Prisma.Sql[]) =>
+  conditions.length ? Prisma.join(conditions, ' AND ') : Prisma.sql`true`;
+
+/** Keyset position: rows strictly after (createdAt, id) in the given direction. */
+export function afterKeyset(column: string, cursor: { at: Date; id: string } | null, direction: 'ASC' | 'DESC', alias: string): Prisma.Sql[] {
+  if (!cursor) return [];
+  const op = Prisma.raw(direction === 'ASC' ? '>' : '<');
+  return [Prisma.sql`(${Prisma.raw(`${alias}.${column}`)}, ${Prisma.raw(`${alias}.id`)}) ${op} (${cursor.at}, ${cursor.id}::uuid)`];
+}
+
+export const orderBy = (column: string, direction: 'ASC' | 'DESC', alias: string) =>
+  Prisma.raw(`${alias}.${column} ${direction}, ${alias}.id ${direction}`);

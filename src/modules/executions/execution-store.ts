@@ -1,0 +1,104 @@
+import type { GraphExecution, NodeExecution, PrismaClient } from '../../generated/prisma/client.js';
+import type { NodeExecutionFilter } from '../../generated/graphql.js';
+import { graphKeyString, type GraphKey } from '../graphs/graph-store.js';
+import {
+  GRAPH_EXECUTION_COLUMNS,
+  NODE_EXECUTION_COLUMNS,
+  afterKeyset,
+  and,
+  graphExecutionConditions,
+  nodeExecutionConditions,
+  orderBy,
+  type ExecutionScope,
+} from './execution-sql.js';
+
+export type Keyset = { at: Date; id: string };
+
+export type ExecutionPage = ExecutionScope & {
+  direction: 'ASC' | 'DESC';
+  after: Keyset | null;
+  /** Rows to fetch: the page size plus one, to learn whether more exist. */
+  limit: number;
+};
+
+export async function listGraphExecutions(prisma: PrismaClient, page: ExecutionPage): Promise<GraphExecution[]> {
+  const where = and([...graphExecutionConditions(page), ...afterKeyset('created_at', page.after, page.direction, 'e')]);
+  return prisma.$queryRaw<GraphExecution[]>`
+    SELECT ${GRAPH_EXECUTION_COLUMNS} FROM graph_executions e
+    WHERE ${where} ORDER BY ${orderBy('created_at', page.direction, 'e')} LIMIT ${page.limit}`;
+}
+
+export async function countGraphExecutions(prisma: PrismaClient, scope: ExecutionScope): Promise<number> {
+  const rows = await prisma.$queryRaw<Array<{ count: bigint }>>`
+    SELECT count(*) AS count FROM graph_executions e WHERE ${and(graphExecutionConditions(scope))}`;
+  return Number(rows[0]?.count ?? 0);
+}
+
+/** One page of runs per graph version, in one statement: a LATERAL subquery per parent walks its index. */
+export async function graphExecutionsByGraphs(prisma: PrismaClient, graphs: GraphKey[], page: ExecutionPage): Promise<Map<string, GraphExecution[]>> {
+  const where = and([...graphExecutionConditions(page), ...afterKeyset('created_at', page.after, page.direction, 'e')]);
+  const rows = await prisma.$queryRaw<GraphExecution[]>`
+    SELECT x.* FROM unnest(${graphs.map((g) => g.id)}::uuid[], ${graphs.map((g) => g.version)}::int[]) AS p(graph_id, graph_version)
+    CROSS JOIN LATERAL (
+      SELECT ${GRAPH_EXECUTION_COLUMNS} FROM graph_executions e
+      WHERE e.graph_id = p.graph_id AND e.graph_version = p.graph_version AND ${where}
+      ORDER BY ${orderBy('created_at', page.direction, 'e')} LIMIT ${page.limit}
+    ) x`;
+  return groupRows(rows, (row) => graphKeyString({ id: row.graphId, version: row.graphVersion }));
+}
+
+export async function countGraphExecutionsByGraphs(prisma: PrismaClient, graphs: GraphKey[], scope: ExecutionScope): Promise<Map<string, number>> {
+  const rows = await prisma.$queryRaw<Array<{ graphId: string; graphVersion: number; count: bigint }>>`
+    SELECT e.graph_id AS "graphId", e.graph_version AS "graphVersion", count(*) AS count
+    FROM graph_executions e
+    WHERE (e.graph_id, e.graph_version) IN (SELECT * FROM unnest(${graphs.map((g) => g.id)}::uuid[], ${graphs.map((g) => g.version)}::int[]))
+      AND ${and(graphExecutionConditions(scope))}
+    GROUP BY e.graph_id, e.graph_version`;
+  return new Map(rows.map((row) => [graphKeyString({ id: row.graphId, version: row.graphVersion }), Number(row.count)]));
+}
+
+export type NodeExecutionPage = { filter?: NodeExecutionFilter | null; after: Keyset | null; limit: number };
+
+/** Node executions in the order they were added, one page per run, in one statement. */
+export async function nodeExecutionsByGraphExecutions(prisma: PrismaClient, executionIds: string[], page: NodeExecutionPage): Promise<Map<string, NodeExecution[]>> {
+  const where = and([...nodeExecutionConditions(page.filter), ...afterKeyset('added_at', page.after, 'ASC', 'n')]);
+  const rows = await prisma.$queryRaw<NodeExecution[]>`
+    SELECT x.* FROM unnest(${executionIds}::uuid[]) AS p(graph_execution_id)
+    CROSS JOIN LATERAL (
+      SELECT ${NODE_EXECUTION_COLUMNS} FROM node_executions n
+      WHERE n.graph_execution_id = p.graph_execution_id AND ${where}
+      ORDER BY ${orderBy('added_at', 'ASC', 'n')} LIMIT ${page.limit}
+    ) x`;
+  return groupRows(rows, (row) => row.graphExecutionId);
+}
+
+export async function countNodeExecutionsByGraphExecutions(prisma: PrismaClient, executionIds: string[], filter?: NodeExecutionFilter | null): Promise<Map<string, number>> {
+  const rows = await prisma.$queryRaw<Array<{ graphExecutionId: string; count: bigint }>>`
+    SELECT n.graph_execution_id AS "graphExecutionId", count(*) AS count FROM node_executions n
+    WHERE n.graph_execution_id = ANY(${executionIds}::uuid[]) AND ${and(nodeExecutionConditions(filter))}
+    GROUP BY n.graph_execution_id`;
+  return new Map(rows.map((row) => [row.graphExecutionId, Number(row.count)]));
+}
+
+export async function graphExecutionsByIds(prisma: PrismaClient, ids: readonly string[]): Promise<Array<GraphExecution | null>> {
+  const rows = await prisma.graphExecution.findMany({ where: { id: { in: [...ids] } } });
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  return ids.map((id) => byId.get(id) ?? null);
+}
+
+export async function nodeExecutionsByIds(prisma: PrismaClient, ids: readonly string[]): Promise<Array<NodeExecution | null>> {
+  const rows = await prisma.nodeExecution.findMany({ where: { id: { in: [...ids] } } });
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  return ids.map((id) => byId.get(id) ?? null);
+}
+
+function groupRows<T>(rows: T[], keyOf: (row: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const row of rows) {
+    const key = keyOf(row);
+    const group = groups.get(key);
+    if (group) group.push(row);
+    else groups.set(key, [row]);
+  }
+  return groups;
+}

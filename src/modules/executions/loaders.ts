@@ -1,0 +1,57 @@
+import DataLoader from 'dataloader';
+import type { Database } from '../../db/database.js';
+import type { GraphExecution, NodeExecution } from '../../generated/prisma/client.js';
+import { graphKeyString, type GraphKey } from '../graphs/graph-store.js';
+import { childCountLoader, childPageLoader } from '../shared/child-pages.js';
+import type { ExecutionScope } from './execution-sql.js';
+import {
+  countGraphExecutionsByGraphs,
+  countNodeExecutionsByGraphExecutions,
+  graphExecutionsByGraphs,
+  graphExecutionsByIds,
+  nodeExecutionsByGraphExecutions,
+  nodeExecutionsByIds,
+  type ExecutionPage,
+  type NodeExecutionPage,
+} from './execution-store.js';
+
+const argsKey = (args: object) => JSON.stringify(args);
+
+export function createExecutionLoaders(db: Database) {
+  const prisma = db.prisma;
+  const graphExecutionById = new DataLoader((ids: readonly string[]) => graphExecutionsByIds(prisma, ids));
+  const nodeExecutionById = new DataLoader((ids: readonly string[]) => nodeExecutionsByIds(prisma, ids));
+
+  const executionsByGraph = childPageLoader<GraphKey, ExecutionPage, GraphExecution>({
+    parentKey: graphKeyString,
+    argsKey,
+    fetch: async (graphs, page) => {
+      const groups = await graphExecutionsByGraphs(prisma, graphs, page);
+      for (const row of [...groups.values()].flat()) graphExecutionById.prime(row.id, row);
+      return groups;
+    },
+  });
+  const executionCountByGraph = childCountLoader<GraphKey, ExecutionScope>({
+    parentKey: graphKeyString,
+    argsKey,
+    fetch: (graphs, scope) => countGraphExecutionsByGraphs(prisma, graphs, scope),
+  });
+  const nodeExecutionsByRun = childPageLoader<string, NodeExecutionPage, NodeExecution>({
+    parentKey: (id) => id,
+    argsKey,
+    fetch: async (ids, page) => {
+      const groups = await nodeExecutionsByGraphExecutions(prisma, ids, page);
+      for (const row of [...groups.values()].flat()) nodeExecutionById.prime(row.id, row);
+      return groups;
+    },
+  });
+  const nodeExecutionCountByRun = childCountLoader<string, NodeExecutionPage['filter']>({
+    parentKey: (id) => id,
+    argsKey: (filter) => JSON.stringify(filter ?? null),
+    fetch: (ids, filter) => countNodeExecutionsByGraphExecutions(prisma, ids, filter),
+  });
+
+  return { graphExecutionById, nodeExecutionById, executionsByGraph, executionCountByGraph, nodeExecutionsByRun, nodeExecutionCountByRun };
+}
+
+export type ExecutionLoaders = ReturnType<typeof createExecutionLoaders>;

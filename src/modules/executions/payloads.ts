@@ -1,0 +1,2 @@
+export type GraphExecutionPayloadRef = { graphExecutionId: string };
+export type NodeExecutionPayloadRef = { nodeExecutionId: string };

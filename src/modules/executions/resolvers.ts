@@ -1,0 +1,44 @@
+import type { Resolvers } from '../../generated/graphql.js';
+import { connectionResolvers } from '../shared/connection.js';
+import { deleteGraphExecution, executeGraph, updateGraphExecution, updateNodeExecution } from './execution-mutations.js';
+import { durationMs, graphExecutionConnection, nodeExecutionsOfRun, visibleGraphExecution, visibleNodeExecution } from './execution-service.js';
+
+export const executionResolvers: Resolvers = {
+  Query: {
+    graphExecutions: (_root, args, ctx) => graphExecutionConnection(ctx, args),
+    graphExecution: (_root, { id }, ctx) => visibleGraphExecution(ctx, id),
+    nodeExecution: (_root, { id }, ctx) => visibleNodeExecution(ctx, id),
+  },
+  Mutation: {
+    executeGraph: (_root, args, ctx) => executeGraph(ctx, args),
+    updateGraphExecution: (_root, args, ctx) => updateGraphExecution(ctx, args),
+    updateNodeExecution: (_root, args, ctx) => updateNodeExecution(ctx, args),
+    deleteGraphExecution: (_root, { id }, ctx) => deleteGraphExecution(ctx, id),
+  },
+  GraphExecutionPayload: {
+    graphExecution: (ref, _args, ctx) => visibleGraphExecution(ctx, ref.graphExecutionId),
+  },
+  NodeExecutionPayload: {
+    nodeExecution: (ref, _args, ctx) => visibleNodeExecution(ctx, ref.nodeExecutionId),
+  },
+  GraphExecutionConnection: connectionResolvers,
+  NodeExecutionConnection: connectionResolvers,
+  // A run's graph, user and parent were visible when the run was: runs are their user's, graphs outlive them.
+  GraphExecution: {
+    graph: (run, _args, ctx) => ctx.loaders.graphs.graphByKey.load({ id: run.graphId, version: run.graphVersion }).then((graph) => graph!),
+    user: (run, _args, ctx) => ctx.loaders.users.userById.load(run.userId).then((user) => user!),
+    parent: async (run, _args, ctx) => {
+      if (!run.parentId) return null;
+      const parent = await ctx.loaders.executions.graphExecutionById.load(run.parentId);
+      return parent && !parent.isDeleted && parent.userId === run.userId ? parent : null;
+    },
+    durationMs: (run) => durationMs(run),
+    nodeExecutions: (run, args, ctx) => nodeExecutionsOfRun(ctx, run.id, args),
+  },
+  NodeExecution: {
+    node: (nodeExecution, _args, ctx) => ctx.loaders.graphs.nodeById.load(nodeExecution.nodeId).then((node) => node!),
+    graphExecution: (nodeExecution, _args, ctx) =>
+      ctx.loaders.executions.graphExecutionById.load(nodeExecution.graphExecutionId).then((run) => run!),
+    durationMs: (nodeExecution) => durationMs(nodeExecution),
+  },
+};

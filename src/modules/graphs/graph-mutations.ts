@@ -1,0 +1,47 @@
+import type { GraphQLContext } from '../../context.js';
+import type { GraphInput } from '../../generated/graphql.js';
+import { badUserInput, notFound } from '../../errors.js';
+import { requirePermission } from '../auth/guards.js';
+import { visibleGraph } from './graph-service.js';
+import { validateGraphInput } from './graph-validation.js';
+import { activateGraphVersion, deleteGraphVersions, insertGraph, insertGraphVersion } from './graph-writes.js';
+import type { GraphPayloadRef } from './payloads.js';
+
+/** Every cached version of a graph is stale once a mutation touched it. */
+function forgetGraph(ctx: GraphQLContext, id: string): void {
+  ctx.loaders.graphs.graphByKey.clearAll();
+  ctx.loaders.graphs.currentGraphById.clear(id);
+}
+
+export async function createGraph(ctx: GraphQLContext, input: GraphInput): Promise<GraphPayloadRef> {
+  const viewer = requirePermission(ctx.viewer, 'WRITE_GRAPHS');
+  const graph = validateGraphInput(input);
+  const created = await insertGraph(ctx.db.prisma, viewer.user.id, graph);
+  return { graphId: created.id, version: created.version };
+}
+
+export async function updateGraph(ctx: GraphQLContext, id: string, input: GraphInput): Promise<GraphPayloadRef> {
+  const current = await visibleGraph(ctx, id, null, 'WRITE_GRAPHS');
+  const graph = validateGraphInput(input);
+  // The new version keeps the graph's owner even when an admin writes it.
+  const created = await insertGraphVersion(ctx.db.prisma, current.id, current.userId, graph);
+  if (!created) throw notFound('Graph', id);
+  forgetGraph(ctx, id);
+  return { graphId: created.id, version: created.version };
+}
+
+export async function setActiveGraphVersion(ctx: GraphQLContext, id: string, version: number): Promise<GraphPayloadRef> {
+  if (!Number.isInteger(version) || version < 1) throw badUserInput('`version` must be a positive integer.', 'version');
+  const target = await visibleGraph(ctx, id, version, 'WRITE_GRAPHS');
+  if (!(await activateGraphVersion(ctx.db.prisma, target.id, version))) throw notFound('Graph', `${id} version ${version}`);
+  forgetGraph(ctx, id);
+  return { graphId: target.id, version };
+}
+
+export async function deleteGraph(ctx: GraphQLContext, id: string): Promise<{ deletedGraphId: string; deletedVersions: number }> {
+  const graph = await visibleGraph(ctx, id, null, 'WRITE_GRAPHS');
+  const deletedVersions = await deleteGraphVersions(ctx.db.prisma, graph.id);
+  if (deletedVersions === 0) throw notFound('Graph', id);
+  forgetGraph(ctx, id);
+  return { deletedGraphId: graph.id, deletedVersions };
+}

@@ -1,0 +1,76 @@
+import { randomUUID } from 'node:crypto';
+import type { Prisma, PrismaClient } from '../../generated/prisma/client.js';
+import type { ValidGraph } from './graph-validation.js';
+
+type Tx = Prisma.TransactionClient;
+
+async function writeVersion(tx: Tx, graphId: string, version: number, ownerId: string, graph: ValidGraph): Promise<void> {
+  await tx.graph.create({ data: { id: graphId, version, name: graph.name, description: graph.description, isActive: true, userId: ownerId } });
+  const nodeIds = new Map(graph.nodes.map((node) => [node.key, randomUUID()]));
+  await tx.node.createMany({
+    data: graph.nodes.map((node) => ({
+      id: nodeIds.get(node.key)!,
+      graphId,
+      graphVersion: version,
+      blockId: node.blockId,
+      label: node.label,
+      nodeType: node.nodeType,
+      inputDefault: node.inputDefault,
+      metadata: node.metadata,
+    })),
+  });
+  if (graph.links.length) {
+    await tx.link.createMany({
+      data: graph.links.map((link) => ({
+        graphId,
+        graphVersion: version,
+        sourceId: nodeIds.get(link.source)!,
+        sinkId: nodeIds.get(link.sink)!,
+        sourceName: link.sourceName,
+        sinkName: link.sinkName,
+        isStatic: link.isStatic,
+      })),
+    });
+  }
+}
+
+/** Version 1 of a new graph, with its nodes and links, in one transaction. */
+export async function insertGraph(prisma: PrismaClient, ownerId: string, graph: ValidGraph): Promise<{ id: string; version: number }> {
+  const id = randomUUID();
+  await prisma.$transaction((tx) => writeVersion(tx, id, 1, ownerId, graph));
+  return { id, version: 1 };
+}
+
+/**
+ * The next version (latest + 1), made the only active one. The graph's rows are locked first, so concurrent
+ * updates of one graph take turns instead of racing for the same version number.
+ */
+export async function insertGraphVersion(prisma: PrismaClient, graphId: string, ownerId: string, graph: ValidGraph): Promise<{ id: string; version: number } | null> {
+  return prisma.$transaction(async (tx) => {
+    const locked = await tx.$queryRaw<Array<{ version: number }>>`
+      SELECT version FROM graphs WHERE id = ${graphId}::uuid ORDER BY version DESC FOR UPDATE`;
+    const latest = locked[0];
+    if (!latest) return null;
+    const version = latest.version + 1;
+    await tx.graph.updateMany({ where: { id: graphId, isActive: true }, data: { isActive: false } });
+    await writeVersion(tx, graphId, version, ownerId, graph);
+    return { id: graphId, version };
+  });
+}
+
+export async function activateGraphVersion(prisma: PrismaClient, graphId: string, version: number): Promise<boolean> {
+  return prisma.$transaction(async (tx) => {
+    await tx.$queryRaw`SELECT 1 FROM graphs WHERE id = ${graphId}::uuid FOR UPDATE`;
+    const target = await tx.graph.findUnique({ where: { id_version: { id: graphId, version } }, select: { version: true } });
+    if (!target) return false;
+    await tx.graph.updateMany({ where: { id: graphId, isActive: true, NOT: { version } }, data: { isActive: false } });
+    await tx.graph.update({ where: { id_version: { id: graphId, version } }, data: { isActive: true } });
+    return true;
+  });
+}
+
+/** Every version; nodes, links and executions go with them (foreign keys cascade). */
+export async function deleteGraphVersions(prisma: PrismaClient, graphId: string): Promise<number> {
+  const { count } = await prisma.graph.deleteMany({ where: { id: graphId } });
+  return count;
+}

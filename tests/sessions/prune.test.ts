@@ -1,0 +1,112 @@
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createUser } from '../helpers/factories.js';
+import { testDatabaseKinds } from '../helpers/databases.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { insertSession } from './helpers.js';
+
+const DAY = 86_400_000;
+const daysAgo = (n: number) => new Date(Date.now() - n * DAY);
+
+function runPrune(databaseUrl: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('npx', ['tsx', 'src/cli/sessions-prune.ts', ...args], {
+      env: { ...process.env, DATABASE_URL: databaseUrl },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+async function seedEvents(server: TestServer, sessionId: string, count: number) {
+  await server.db.prisma.sessionEvent.createMany({ data: Array.from({ length: count }, (_, i) => ({ sessionId, sequence: i + 1, author: 'user' })) });
+  await server.db.prisma.session.update({ where: { id: sessionId }, data: { lastSequence: count, updatedAt: (await server.db.prisma.session.findUniqueOrThrow({ where: { id: sessionId } })).updatedAt } });
+}
+
+describe.each(testDatabaseKinds)('session retention on %s', (kind) => {
+  let server: TestServer;
+  let other: Awaited<ReturnType<typeof createUser>>;
+  let admin: Awaited<ReturnType<typeof createUser>>;
+  beforeAll(async () => {
+    server = await startTestServer({ database: kind });
+    other = await createUser(server.db);
+    admin = await createUser(server.db, { admin: true });
+  });
+  afterAll(() => server?.close());
+
+  const DELETE = 'mutation($filter: DeleteSessionsFilter!) { deleteSessions(filter: $filter) { deletedCount } }';
+  const remaining = async (ids: string[]) =>
+    (await server.db.prisma.session.findMany({ where: { id: { in: ids } }, select: { id: true } })).map((r) => r.id).sort();
+
+  it('deleteSessions deletes exactly the caller’s matching sessions and their events', async () => {
+    const mineOldA = await insertSession(server.db, { userId: server.userId, appName: 'a', updatedAt: daysAgo(40) });
+    const mineOldB = await insertSession(server.db, { userId: server.userId, appName: 'b', updatedAt: daysAgo(40) });
+    const mineNewA = await insertSession(server.db, { userId: server.userId, appName: 'a', updatedAt: daysAgo(1) });
+    const mineOldAFailed = await insertSession(server.db, { userId: server.userId, appName: 'a', status: 'FAILED', updatedAt: daysAgo(40) });
+    const theirsOldA = await insertSession(server.db, { userId: other.user.id, appName: 'a', updatedAt: daysAgo(40) });
+    await seedEvents(server, mineOldA.id, 7);
+    await seedEvents(server, theirsOldA.id, 3);
+    const all = [mineOldA.id, mineOldB.id, mineNewA.id, mineOldAFailed.id, theirsOldA.id];
+
+    const empty = await server.graphql(DELETE, { filter: {} });
+    expect(empty.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const foreign = await server.graphql(DELETE, { filter: { userId: other.user.id } });
+    expect(foreign.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(await remaining(all)).toEqual([...all].sort());
+
+    const res = await server.graphql<{ deleteSessions: { deletedCount: number } }>(DELETE, { filter: { appName: 'a', status: ['ACTIVE'], updatedBefore: daysAgo(30).toISOString() } });
+    expect(res.data?.deleteSessions.deletedCount).toBe(1);
+    expect(await remaining(all)).toEqual([mineOldB.id, mineNewA.id, mineOldAFailed.id, theirsOldA.id].sort());
+    expect(await server.db.prisma.sessionEvent.count({ where: { sessionId: mineOldA.id } })).toBe(0);
+    expect(await server.db.prisma.sessionEvent.count({ where: { sessionId: theirsOldA.id } })).toBe(3);
+
+    // A non-admin without userId is scoped to their own sessions.
+    const mine = await server.graphql<{ deleteSessions: { deletedCount: number } }>(DELETE, { filter: { updatedBefore: daysAgo(30).toISOString() } });
+    expect(mine.data?.deleteSessions.deletedCount).toBe(2);
+    expect(await remaining(all)).toEqual([mineNewA.id, theirsOldA.id].sort());
+
+    // An admin may name another user.
+    const byAdmin = await server.graphql<{ deleteSessions: { deletedCount: number } }>(DELETE, { filter: { userId: other.user.id, appName: 'a' } }, admin.apiKey);
+    expect(byAdmin.data?.deleteSessions.deletedCount).toBe(1);
+    expect(await remaining(all)).toEqual([mineNewA.id]);
+    expect(await server.db.prisma.sessionEvent.count({ where: { sessionId: theirsOldA.id } })).toBe(0);
+  });
+
+  it.runIf(kind === 'postgres')('the sessions:prune CLI deletes old sessions in batches; --dry-run and --app narrow it', async () => {
+    if (server.db.kind !== 'postgres') return;
+    const old: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const s = await insertSession(server.db, { userId: i % 2 ? other.user.id : server.userId, appName: 'prune', updatedAt: daysAgo(31 + i) });
+      await seedEvents(server, s.id, 4);
+      old.push(s.id);
+    }
+    const oldOtherApp = (await insertSession(server.db, { userId: server.userId, appName: 'keep-app', updatedAt: daysAgo(60) })).id;
+    const recent = (await insertSession(server.db, { userId: server.userId, appName: 'prune', updatedAt: daysAgo(29) })).id;
+    await seedEvents(server, recent, 2);
+    const all = [...old, oldOtherApp, recent];
+
+    const bad = await runPrune(server.db.url, ['--older-than', 'soon']);
+    expect(bad.code).toBe(2);
+
+    const dry = await runPrune(server.db.url, ['--older-than', '30d', '--app', 'prune', '--dry-run']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/would delete 5 sessions with 20 events/);
+    expect(await remaining(all)).toEqual([...all].sort());
+
+    const run = await runPrune(server.db.url, ['--older-than', '30d', '--app', 'prune', '--batch', '2']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/Deleted 5 sessions with 20 events/);
+    expect(await remaining(all)).toEqual([oldOtherApp, recent].sort());
+    expect(await server.db.prisma.sessionEvent.count({ where: { sessionId: { in: old } } })).toBe(0);
+    expect(await server.db.prisma.sessionEvent.count({ where: { sessionId: recent } })).toBe(2);
+
+    const everything = await runPrune(server.db.url, ['--older-than=30d']);
+    expect(everything.code, everything.stderr).toBe(0);
+    expect(await remaining(all)).toEqual([recent]);
+  }, 120_000);
+});
