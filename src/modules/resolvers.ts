@@ -35,4 +35,4 @@ export function mergeResolvers(...maps: Resolvers[]): Resolvers {
   return merged as Resolvers;
 }
 
-export const resolvers = mergeResolvers(scalarResolvers, userResolvers, graphResolvers, sessionResolvers);
+export const resolvers = mergeResolvers(scalarResolvers, userResolvers, graphResolvers, executionResolvers, authResolvers, sessionResolvers);

@@ -16,6 +16,7 @@ import { authenticate } from '../modules/auth/authenticate.js';
 import { createLoaders } from '../modules/loaders.js';
 import { resolvers } from '../modules/resolvers.js';
 import { createErrorFormatter } from './errors.js';
+import { REQUEST_LIMITS, batchLimit, bodyErrors, costLimitPlugin, depthLimitRule } from './limits.js';
 
 export type ServerOptions = {
   db: Database;
@@ -47,8 +48,10 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
     introspection: options.introspection ?? true,
     csrfPrevention: true,
     includeStacktraceInErrorResponses: false,
+    allowBatchedHttpRequests: true,
+    validationRules: [depthLimitRule(REQUEST_LIMITS.maxDepth)],
     formatError: createErrorFormatter(log),
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled()],
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled(), costLimitPlugin(REQUEST_LIMITS.maxCost)],
     logger: log,
   });
   await apollo.start();
@@ -70,7 +73,9 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
 
   app.use(
     '/graphql',
-    express.json({ limit: '1mb' }),
+    express.json({ limit: REQUEST_LIMITS.maxBodyBytes }),
+    bodyErrors,
+    batchLimit(REQUEST_LIMITS.maxBatch),
     expressMiddleware(apollo, {
       context: async ({ req }) => {
         const requestLog = log.child({ requestId: randomUUID() });

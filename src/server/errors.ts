@@ -16,6 +16,17 @@ function isDatabaseUnavailable(error: unknown): boolean {
   return false;
 }
 
+/** Races the database settled (a unique key taken meanwhile, a serialization failure or deadlock) are the client's to retry. */
+function writeConflict(error: unknown): string | null {
+  const e = error as { code?: unknown; meta?: { driverAdapterError?: { cause?: { kind?: string; originalCode?: string } } } };
+  const cause = e?.meta?.driverAdapterError?.cause;
+  if (e?.code === 'P2002' || cause?.kind === 'UniqueConstraintViolation') return 'The write conflicts with data stored meanwhile; read it again and retry.';
+  if (e?.code === 'P2034' || cause?.kind === 'TransactionWriteConflict' || cause?.originalCode === '40001' || cause?.originalCode === '40P01') {
+    return 'The write raced with another one and was rolled back; retry it.';
+  }
+  return null;
+}
+
 /**
  * Errors the API raised on purpose (a GraphQLError with a code) go to the client as they are; anything else
  * is an internal error: logged with its detail, shown to the client only as a code and a generic message.
@@ -28,6 +39,11 @@ export function createErrorFormatter(log: Logger) {
     if (original instanceof GraphQLError) {
       // Ours carry a code; graphql-js's own (syntax, validation, variables) get theirs from Apollo.
       return formatted;
+    }
+    const conflictMessage = writeConflict(original);
+    if (conflictMessage) {
+      log.info({ err: original, path: formatted.path }, 'write conflict');
+      return { message: conflictMessage, path: formatted.path, extensions: { code: 'CONFLICT' } };
     }
     if (isDatabaseUnavailable(original)) {
       log.warn({ err: original, path: formatted.path }, 'database unavailable');

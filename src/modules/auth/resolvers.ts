@@ -1,6 +1,6 @@
 import type { Resolvers } from '../../generated/graphql.js';
 import { connectionResolvers } from '../shared/connection.js';
-import { apiKeyConnection, createApiKey, revokeApiKey } from './api-key-service.js';
+import { createApiKey, revokeApiKey } from './api-key-service.js';
 
 export const authResolvers: Resolvers = {
   Mutation: {

@@ -4,7 +4,6 @@ import type { GraphExecution, NodeExecution } from '../../generated/prisma/clien
 import { badUserInput, notFound } from '../../errors.js';
 import { canSeeOwner, ownerScope, requirePermission } from '../auth/guards.js';
 import type { Viewer } from '../auth/viewer.js';
-import { visibleGraph } from '../graphs/graph-service.js';
 import type { GraphKey } from '../graphs/graph-store.js';
 import { connectionFromPage, type Connection } from '../shared/connection.js';
 import { isUuid } from '../shared/ids.js';

@@ -42,16 +42,20 @@ export async function insertGraph(prisma: PrismaClient, ownerId: string, graph: 
 }
 
 /**
- * The next version (latest + 1), made the only active one. The graph's rows are locked first, so concurrent
- * updates of one graph take turns instead of racing for the same version number.
+ * Serializes writers of one graph for the rest of the transaction. A row lock would not do: a writer waiting on
+ * the old rows would not see the version the previous writer inserted, and both would pick the same number.
  */
+async function lockGraph(tx: Tx, graphId: string): Promise<void> {
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${graphId}, 0))`;
+}
+
+/** The next version (latest + 1), made the only active one; concurrent updates of one graph take turns. */
 export async function insertGraphVersion(prisma: PrismaClient, graphId: string, ownerId: string, graph: ValidGraph): Promise<{ id: string; version: number } | null> {
   return prisma.$transaction(async (tx) => {
-    const locked = await tx.$queryRaw<Array<{ version: number }>>`
-      SELECT version FROM graphs WHERE id = ${graphId}::uuid ORDER BY version DESC FOR UPDATE`;
-    const latest = locked[0];
-    if (!latest) return null;
-    const version = latest.version + 1;
+    await lockGraph(tx, graphId);
+    const latest = await tx.graph.aggregate({ where: { id: graphId }, _max: { version: true } });
+    if (latest._max.version === null) return null;
+    const version = latest._max.version + 1;
     await tx.graph.updateMany({ where: { id: graphId, isActive: true }, data: { isActive: false } });
     await writeVersion(tx, graphId, version, ownerId, graph);
     return { id: graphId, version };
@@ -60,7 +64,7 @@ export async function insertGraphVersion(prisma: PrismaClient, graphId: string, 
 
 export async function activateGraphVersion(prisma: PrismaClient, graphId: string, version: number): Promise<boolean> {
   return prisma.$transaction(async (tx) => {
-    await tx.$queryRaw`SELECT 1 FROM graphs WHERE id = ${graphId}::uuid FOR UPDATE`;
+    await lockGraph(tx, graphId);
     const target = await tx.graph.findUnique({ where: { id_version: { id: graphId, version } }, select: { version: true } });
     if (!target) return false;
     await tx.graph.updateMany({ where: { id: graphId, isActive: true, NOT: { version } }, data: { isActive: false } });
