@@ -37,6 +37,8 @@ export function depthLimitRule(maxDepth: number): ValidationRule {
       let deepest = 0;
       for (const selection of selectionSet.selections) {
         if (selection.kind === Kind.FIELD) {
+          // Introspection (GraphiQL's schema query nests `ofType` deeply) is governed by the introspection switch.
+          if (selection.name.value.startsWith('__')) continue;
           if (selection.selectionSet) deepest = Math.max(deepest, 1 + depthOf(selection.selectionSet, visiting));
         } else if (selection.kind === Kind.INLINE_FRAGMENT) {
           deepest = Math.max(deepest, depthOf(selection.selectionSet, visiting));
@@ -89,6 +91,7 @@ export function operationCost(
   for (const selection of selectionSet.selections) {
     if (selection.kind === Kind.FIELD) {
       cost += 1;
+      if (selection.name.value.startsWith('__')) continue;
       if (!selection.selectionSet) continue;
       const fields = isObjectType(parentType) || isInterfaceType(parentType) ? parentType.getFields() : {};
       const field = fields[selection.name.value];

@@ -1,7 +1,16 @@
-import type { ApiKey, ApiKeyPermission, PrismaClient } from '../../generated/prisma/client.js';
+import type { ApiKey, ApiKeyPermission, PrismaClient, User } from '../../generated/prisma/client.js';
 
-export function findApiKeyByPrefix(prisma: PrismaClient, prefix: string) {
-  return prisma.apiKey.findUnique({ where: { prefix }, include: { user: true } });
+/** The key and its owner in one statement: this runs on every request. */
+export async function findApiKeyByPrefix(prisma: PrismaClient, prefix: string): Promise<(ApiKey & { user: User }) | null> {
+  const rows = await prisma.$queryRaw<Array<ApiKey & { userEmail: string; userName: string | null; userMetadata: User['metadata']; userCreatedAt: Date; userUpdatedAt: Date }>>`
+    SELECT k.id, k.user_id AS "userId", k.name, k.prefix, k.secret_hash AS "secretHash", k.permissions::text[] AS permissions,
+           k.status::text AS status, k.created_at AS "createdAt", k.last_used_at AS "lastUsedAt", k.revoked_at AS "revokedAt",
+           u.email AS "userEmail", u.name AS "userName", u.metadata AS "userMetadata", u.created_at AS "userCreatedAt", u.updated_at AS "userUpdatedAt"
+    FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.prefix = ${prefix}`;
+  const row = rows[0];
+  if (!row) return null;
+  const { userEmail, userName, userMetadata, userCreatedAt, userUpdatedAt, ...key } = row;
+  return { ...key, user: { id: key.userId, email: userEmail, name: userName, metadata: userMetadata, createdAt: userCreatedAt, updatedAt: userUpdatedAt } };
 }
 
 /** Only moves `lastUsedAt` forward, so concurrent requests never set it back. */

@@ -1,4 +1,5 @@
 import type { Resolvers } from '../../generated/graphql.js';
+import { nodeOfGraph } from '../graphs/loaders.js';
 import { connectionResolvers } from '../shared/connection.js';
 import { deleteGraphExecution, executeGraph, updateGraphExecution, updateNodeExecution } from './execution-mutations.js';
 import { durationMs, graphExecutionConnection, nodeExecutionsOfRun, visibleGraphExecution, visibleNodeExecution } from './execution-service.js';
@@ -36,7 +37,11 @@ export const executionResolvers: Resolvers = {
     nodeExecutions: (run, args, ctx) => nodeExecutionsOfRun(ctx, run.id, args),
   },
   NodeExecution: {
-    node: (nodeExecution, _args, ctx) => ctx.loaders.graphs.nodeById.load(nodeExecution.nodeId).then((node) => node!),
+    node: async (nodeExecution, _args, ctx) => {
+      const run = await ctx.loaders.executions.graphExecutionById.load(nodeExecution.graphExecutionId);
+      const graph = { id: run!.graphId, version: run!.graphVersion };
+      return (await nodeOfGraph(ctx.loaders.graphs, graph, nodeExecution.nodeId))!;
+    },
     graphExecution: (nodeExecution, _args, ctx) =>
       ctx.loaders.executions.graphExecutionById.load(nodeExecution.graphExecutionId).then((run) => run!),
     durationMs: (nodeExecution) => durationMs(nodeExecution),

@@ -62,3 +62,12 @@ export type GraphLoaders = ReturnType<typeof createGraphLoaders>;
 export function primeGraphs(loaders: GraphLoaders, graphs: Graph[]): void {
   for (const graph of graphs) loaders.graphByKey.prime(graph, graph);
 }
+
+/**
+ * A node through its graph version's node list: every node of a response's graphs then comes from one batched
+ * read, whatever field (link ends, node executions) asks for it and in whichever order they resolve.
+ */
+export async function nodeOfGraph(loaders: GraphLoaders, graph: GraphKey, nodeId: string) {
+  const nodes = await loaders.nodesByGraph.load(graph);
+  return nodes.find((node) => node.id === nodeId) ?? (await loaders.nodeById.load(nodeId));
+}

@@ -3,6 +3,7 @@ import { executionsOfGraph } from '../executions/execution-service.js';
 import { connectionResolvers } from '../shared/connection.js';
 import { createGraph, deleteGraph, setActiveGraphVersion, updateGraph } from './graph-mutations.js';
 import { graphConnection, graphVersions, visibleGraph } from './graph-service.js';
+import { nodeOfGraph } from './loaders.js';
 
 // Nested fields are reachable only through a graph the viewer was allowed to see, so they load without
 // further checks; every entry point (Query and Mutation fields) goes through the service's policy.
@@ -36,7 +37,7 @@ export const graphResolvers: Resolvers = {
       (await ctx.loaders.graphs.linksByGraph.load({ id: node.graphId, version: node.graphVersion })).filter((link) => link.sourceId === node.id),
   },
   Link: {
-    source: (link, _args, ctx) => ctx.loaders.graphs.nodeById.load(link.sourceId).then((node) => node!),
-    sink: (link, _args, ctx) => ctx.loaders.graphs.nodeById.load(link.sinkId).then((node) => node!),
+    source: (link, _args, ctx) => nodeOfGraph(ctx.loaders.graphs, { id: link.graphId, version: link.graphVersion }, link.sourceId).then((node) => node!),
+    sink: (link, _args, ctx) => nodeOfGraph(ctx.loaders.graphs, { id: link.graphId, version: link.graphVersion }, link.sinkId).then((node) => node!),
   },
 };

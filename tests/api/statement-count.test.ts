@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedDatabase } from '../../src/seed/index.js';
+import { testDatabaseKinds } from '../helpers/databases.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+/** The dashboard query of the issue: 50 graphs, each with nodes, links and its 10 latest runs with their node runs. */
+export const DASHBOARD_QUERY = /* GraphQL */ `
+  query Dashboard {
+    graphs(first: 50) {
+      pageInfo { hasNextPage endCursor }
+      nodes {
+        id version name owner { email }
+        nodes { id blockId nodeType inputLinks { id } }
+        links { id sourceName sinkName source { blockId } sink { blockId } }
+        executions(first: 10) {
+          nodes {
+            id status createdAt durationMs cost
+            nodeExecutions(first: 50) { nodes { id status durationMs node { blockId } } }
+          }
+        }
+      }
+    }
+  }
+`;
+
+type Dashboard = {
+  graphs: { nodes: Array<{ nodes: unknown[]; links: unknown[]; executions: { nodes: Array<{ nodeExecutions: { nodes: unknown[] } }> } }> };
+};
+
+/**
+ * Statements per level: API key lookup, graphs page, owners, nodes, links, executions (LATERAL per graph),
+ * node executions (LATERAL per run). Node and link endpoints come from the primed node loader.
+ */
+const EXPECTED_STATEMENTS = 7;
+
+describe.each(testDatabaseKinds)('statement count of the dashboard query on %s', (kind) => {
+  let server: TestServer;
+  let adminKey: string;
+
+  beforeAll(async () => {
+    server = await startTestServer({ database: kind });
+    const summary = await seedDatabase(server.db, { users: 3, graphsPerUser: 20, executions: 1500, sessions: 0, maxEventsPerSession: 1, seed: 7, days: 30, now: Date.parse('2026-06-01T00:00:00Z') });
+    adminKey = summary.apiKeys.find((k) => k.permissions.includes('ADMIN'))!.key;
+    // Records the key's use now, so the measured request does not write lastUsedAt.
+    await server.graphql('{ viewer { id } }', undefined, adminKey);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  });
+  afterAll(() => server?.close());
+
+  const measure = async () => {
+    const statements: string[] = [];
+    const stop = server.db.onQuery((event) => statements.push(event.query));
+    try {
+      const res = await server.graphql<Dashboard>(DASHBOARD_QUERY, undefined, adminKey);
+      expect(res.errors).toBeUndefined();
+      return { statements, data: res.data! };
+    } finally {
+      stop();
+    }
+  };
+
+  it('issues a fixed number of statements, whatever the number of rows', async () => {
+    const { statements, data } = await measure();
+    const graphs = data.graphs.nodes;
+    expect(graphs).toHaveLength(50);
+    const runs = graphs.flatMap((g) => g.executions.nodes);
+    expect(runs.length).toBeGreaterThan(200);
+    expect(runs.flatMap((r) => r.nodeExecutions.nodes).length).toBeGreaterThan(1000);
+    expect(statements, statements.join('\n---\n')).toHaveLength(EXPECTED_STATEMENTS);
+  });
+
+  it('does not grow with more rows', async () => {
+    await seedDatabase(server.db, { users: 1, graphsPerUser: 10, executions: 800, sessions: 0, maxEventsPerSession: 1, seed: 8, days: 5, now: Date.now() });
+    const { statements } = await measure();
+    expect(statements).toHaveLength(EXPECTED_STATEMENTS);
+  });
+});

@@ -1,0 +1,134 @@
+import { randomUUID } from 'node:crypto';
+import { expect } from 'vitest';
+import type { Database } from '../../src/db/database.js';
+import type { ApiKeyPermission, ExecutionStatus } from '../../src/generated/prisma/client.js';
+import { generateApiKeySecret } from '../../src/modules/auth/api-key-secret.js';
+import { createGraph, createUser } from './factories.js';
+import type { GraphQLResponse, TestServer } from './server.js';
+
+/** Who sends a request in the authorization tests. */
+export type Actor = 'A' | 'B' | 'admin' | 'aRead' | 'aNoRead' | 'anonymous';
+
+/** One more API key for an existing user, returned in clear with its row id. */
+export async function createKeyFor(db: Database, userId: string, permissions: ApiKeyPermission[], name = 'extra key') {
+  const secret = generateApiKeySecret();
+  const row = await db.prisma.apiKey.create({ data: { userId, name, prefix: secret.prefix, secretHash: secret.secretHash, permissions } });
+  return { id: row.id, key: secret.key };
+}
+
+/** A run of one graph version with one node execution per node, written directly (not through the API). */
+export async function createRun(
+  db: Database,
+  options: { graphId: string; version: number; userId: string; status?: ExecutionStatus; createdAt?: Date; isDeleted?: boolean },
+) {
+  const nodes = await db.prisma.node.findMany({ where: { graphId: options.graphId, graphVersion: options.version }, orderBy: { id: 'asc' } });
+  const run = await db.prisma.graphExecution.create({
+    data: {
+      graphId: options.graphId,
+      graphVersion: options.version,
+      userId: options.userId,
+      status: options.status ?? 'QUEUED',
+      isDeleted: options.isDeleted ?? false,
+      ...(options.createdAt ? { createdAt: options.createdAt } : {}),
+    },
+  });
+  const nodeExecutionIds: string[] = [];
+  for (const node of nodes) {
+    const row = await db.prisma.nodeExecution.create({ data: { graphExecutionId: run.id, nodeId: node.id, status: 'INCOMPLETE' } });
+    nodeExecutionIds.push(row.id);
+  }
+  return { runId: run.id, nodeExecutionIds };
+}
+
+/** What one user owns in the matrix: a graph with an inactive v1 and an active v2, a run of v2 and its node executions. */
+export type Owned = { userId: string; apiKeyId: string; graphId: string; runId: string; nodeExecutionIds: string[] };
+
+export async function createOwned(db: Database, userId: string, label: string): Promise<Omit<Owned, 'apiKeyId'>> {
+  const { graph } = await createGraph(db, userId, { name: `${label} graph v1`, isActive: false });
+  await createGraph(db, userId, { name: `${label} graph`, version: 2 }, graph.id);
+  const run = await createRun(db, { graphId: graph.id, version: 2, userId });
+  return { userId, graphId: graph.id, runId: run.runId, nodeExecutionIds: run.nodeExecutionIds };
+}
+
+/** Ids that name nothing: what another user's ids must look like from the outside. */
+export function missingIds(): Owned {
+  return { userId: randomUUID(), apiKeyId: randomUUID(), graphId: randomUUID(), runId: randomUUID(), nodeExecutionIds: [randomUUID()] };
+}
+
+export type World = {
+  server: TestServer;
+  keys: Record<Actor, string | null>;
+  users: { A: string; B: string; admin: string };
+  A: Owned;
+  B: Owned;
+  missing: Owned;
+  aReadKeyId: string;
+  aNoReadKeyId: string;
+};
+
+/**
+ * The matrix's actors and fixtures: user A (the server's user), user B, an admin, two narrower keys of A's (only
+ * READ_GRAPHS; WRITE_GRAPHS + EXECUTE_GRAPHS without READ_GRAPHS), anonymous; each of A and B owns a graph with
+ * two versions, a run and its node executions.
+ */
+export async function createWorld(server: TestServer): Promise<World> {
+  const db = server.db;
+  const b = await createUser(db, { name: 'User B' });
+  const admin = await createUser(db, { admin: true, name: 'Admin' });
+  const aRead = await createKeyFor(db, server.userId, ['READ_GRAPHS'], 'read only');
+  const aNoRead = await createKeyFor(db, server.userId, ['WRITE_GRAPHS', 'EXECUTE_GRAPHS'], 'write and execute, no read');
+  const keyIdOf = async (userId: string) => (await db.prisma.apiKey.findFirstOrThrow({ where: { userId, name: 'test key' } })).id;
+  const A = { ...(await createOwned(db, server.userId, 'A')), apiKeyId: await keyIdOf(server.userId) };
+  const B = { ...(await createOwned(db, b.user.id, 'B')), apiKeyId: await keyIdOf(b.user.id) };
+  return {
+    server,
+    keys: { A: server.apiKey, B: b.apiKey, admin: admin.apiKey, aRead: aRead.key, aNoRead: aNoRead.key, anonymous: null },
+    users: { A: server.userId, B: b.user.id, admin: admin.user.id },
+    A,
+    B,
+    missing: missingIds(),
+    aReadKeyId: aRead.id,
+    aNoReadKeyId: aNoRead.id,
+  };
+}
+
+/**
+ * Every row a refused mutation could have touched. `api_keys.last_used_at` is left out: authentication moves it
+ * in the background on any request, which is bookkeeping, not a change the caller made.
+ */
+export async function snapshot(db: Database) {
+  const byId = { orderBy: { id: 'asc' as const } };
+  const [users, apiKeys, graphs, nodes, links, graphExecutions, nodeExecutions] = await Promise.all([
+    db.prisma.user.findMany(byId),
+    db.prisma.apiKey.findMany({ ...byId, omit: { lastUsedAt: true } }),
+    db.prisma.graph.findMany({ orderBy: [{ id: 'asc' }, { version: 'asc' }] }),
+    db.prisma.node.findMany(byId),
+    db.prisma.link.findMany(byId),
+    db.prisma.graphExecution.findMany(byId),
+    db.prisma.nodeExecution.findMany(byId),
+  ]);
+  return { users, apiKeys, graphs, nodes, links, graphExecutions, nodeExecutions };
+}
+
+/** The error code of the first error, for readable assertions. */
+export const codeOf = (res: GraphQLResponse<unknown>) => res.errors?.[0]?.extensions?.code;
+
+/** An error message with its uuids replaced, to compare "someone else's id" with "no such id". */
+export const messageShape = (res: GraphQLResponse<unknown>) =>
+  res.errors?.[0]?.message.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, '<id>');
+
+/** Asserts a refusal with the given code and no data for the refused field. */
+export function expectRefused(res: GraphQLResponse<unknown>, code: string, label = '') {
+  expect(res.errors, `${label} should be refused with ${code}, got ${JSON.stringify(res)}`).toBeDefined();
+  expect(codeOf(res), `${label}: ${JSON.stringify(res.errors)}`).toBe(code);
+  expect(res.status, label).toBeLessThan(500);
+}
+
+/** Asserts a successful answer. */
+export function expectOk(res: GraphQLResponse<unknown>, label = '') {
+  expect(res.errors, `${label}: ${JSON.stringify(res.errors)}`).toBeUndefined();
+  expect(res.status, label).toBe(200);
+}
+
+/** base64url of a JSON array: a cursor in this server's format, for forging. */
+export const forgeCursor = (values: unknown[]) => Buffer.from(JSON.stringify(values)).toString('base64url');
