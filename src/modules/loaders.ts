@@ -4,6 +4,7 @@ import { createExecutionLoaders } from './executions/loaders.js';
 import { createGraphLoaders } from './graphs/loaders.js';
 import { createUserLoaders } from './users/loaders.js';
 import { createSessionLoaders } from './sessions/loaders.js';
+import { createStatsLoaders } from './stats/loaders.js';
 
 /** The typed registry of every domain's DataLoaders, created afresh for each request. */
 export function createLoaders(db: Database) {
@@ -13,6 +14,7 @@ export function createLoaders(db: Database) {
     executions: createExecutionLoaders(db),
     apiKeys: createApiKeyLoaders(db),
     sessions: createSessionLoaders(db),
+    stats: createStatsLoaders(db),
   };
 }
 

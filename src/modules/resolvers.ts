@@ -5,6 +5,7 @@ import { executionResolvers } from './executions/resolvers.js';
 import { graphResolvers } from './graphs/resolvers.js';
 import { userResolvers } from './users/resolvers.js';
 import { sessionResolvers } from './sessions/resolvers.js';
+import { statsResolvers } from './stats/resolvers.js';
 
 const scalarResolvers: Resolvers = {
   DateTime: DateTimeResolver,
@@ -35,4 +36,4 @@ export function mergeResolvers(...maps: Resolvers[]): Resolvers {
   return merged as Resolvers;
 }
 
-export const resolvers = mergeResolvers(scalarResolvers, userResolvers, graphResolvers, executionResolvers, authResolvers, sessionResolvers);
+export const resolvers = mergeResolvers(scalarResolvers, userResolvers, graphResolvers, executionResolvers, authResolvers, sessionResolvers, statsResolvers);

@@ -12,11 +12,12 @@ import { projectRoot } from '../config.js';
 import type { GraphQLContext } from '../context.js';
 import type { Database } from '../db/database.js';
 import { createPlaygroundRouter } from '../http/playground.js';
+import { PLAYGROUND_DEFAULT_QUERY } from '../http/playground-examples.js';
 import { authenticate } from '../modules/auth/authenticate.js';
 import { createLoaders } from '../modules/loaders.js';
 import { resolvers } from '../modules/resolvers.js';
 import { createErrorFormatter } from './errors.js';
-import { REQUEST_LIMITS, batchLimit, bodyErrors, costLimitPlugin, depthLimitRule } from './limits.js';
+import { REQUEST_LIMITS, batchLimit, bodyErrors, operationLimitsPlugin } from './limits.js';
 
 export type ServerOptions = {
   db: Database;
@@ -49,9 +50,8 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
     csrfPrevention: true,
     includeStacktraceInErrorResponses: false,
     allowBatchedHttpRequests: true,
-    validationRules: [depthLimitRule(REQUEST_LIMITS.maxDepth)],
     formatError: createErrorFormatter(log),
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled(), costLimitPlugin(REQUEST_LIMITS.maxCost)],
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled(), operationLimitsPlugin(REQUEST_LIMITS)],
     logger: log,
   });
   await apollo.start();
@@ -67,7 +67,7 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
   });
 
   if (options.playground ?? true) {
-    app.use('/graphiql', createPlaygroundRouter({ graphqlPath: '/graphql', defaultHeaders: options.playgroundHeaders, title: 'agentgraph' }));
+    app.use('/graphiql', createPlaygroundRouter({ graphqlPath: '/graphql', defaultHeaders: options.playgroundHeaders, defaultQuery: PLAYGROUND_DEFAULT_QUERY, title: 'agentgraph' }));
     app.get('/', (_req, res) => res.redirect('/graphiql'));
   }
 

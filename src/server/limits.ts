@@ -6,11 +6,12 @@ import {
   isObjectType,
   isInterfaceType,
   Kind,
+  type DocumentNode,
   type FragmentDefinitionNode,
   type GraphQLCompositeType,
   type GraphQLSchema,
+  type OperationDefinitionNode,
   type SelectionSetNode,
-  type ValidationRule,
   type ValueNode,
 } from 'graphql';
 import { DEFAULT_PAGE_SIZE } from '../modules/shared/pagination.js';
@@ -26,109 +27,92 @@ export const REQUEST_LIMITS = {
 
 const rejection = (code: string, message: string, status = 400) => new GraphQLError(message, { extensions: { code, http: { status } } });
 
-/** Rejects operations nested deeper than `maxDepth` before anything runs. */
-export function depthLimitRule(maxDepth: number): ValidationRule {
-  return (context) => {
-    const fragments = new Map<string, FragmentDefinitionNode>();
-    for (const definition of context.getDocument().definitions) {
-      if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
-    }
-    const depthOf = (selectionSet: SelectionSetNode, visiting: Set<string>): number => {
-      let deepest = 0;
-      for (const selection of selectionSet.selections) {
-        if (selection.kind === Kind.FIELD) {
-          // Introspection (GraphiQL's schema query nests `ofType` deeply) is governed by the introspection switch.
-          if (selection.name.value.startsWith('__')) continue;
-          if (selection.selectionSet) deepest = Math.max(deepest, 1 + depthOf(selection.selectionSet, visiting));
-        } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-          deepest = Math.max(deepest, depthOf(selection.selectionSet, visiting));
-        } else {
-          const fragment = fragments.get(selection.name.value);
-          if (fragment && !visiting.has(fragment.name.value)) {
-            deepest = Math.max(deepest, depthOf(fragment.selectionSet, new Set([...visiting, fragment.name.value])));
-          }
-        }
-        if (deepest > maxDepth) return deepest;
-      }
-      return deepest;
-    };
-    return {
-      OperationDefinition(operation) {
-        const depth = depthOf(operation.selectionSet, new Set());
-        if (depth > maxDepth) {
-          context.reportError(
-            new GraphQLError(`The operation nests ${depth} levels deep; at most ${maxDepth} are allowed.`, {
-              nodes: [operation],
-              extensions: { code: 'QUERY_TOO_DEEP' },
-            }),
-          );
-        }
-      },
-    };
-  };
-}
-
 function argumentNumber(value: ValueNode | undefined, variables: Record<string, unknown>): number | null {
-  if (!value) return null;
-  if (value.kind === Kind.INT) return Number(value.value);
-  if (value.kind === Kind.VARIABLE) {
-    const v = variables[value.name.value];
-    return typeof v === 'number' ? v : null;
-  }
-  return null;
+  const raw = !value ? null : value.kind === Kind.INT ? Number(value.value) : value.kind === Kind.VARIABLE ? variables[value.name.value] : null;
+  // Out-of-range values are left to GraphQL's own argument checks, which answer BAD_USER_INPUT.
+  return typeof raw === 'number' && Number.isInteger(raw) && raw >= 0 && raw <= 2_147_483_647 ? raw : null;
 }
 
-/** The cost of a selection: 1 per field, times the page size under connections (`first`/`last`, default 20). */
-export function operationCost(
+type Analysis = { depth: number; cost: number };
+
+/**
+ * Depth and estimated cost of an operation: 1 per field, times the page size under connections (`first`/`last`,
+ * default 20). Each fragment is analysed once (memoized), so fragments that spread each other many times cannot
+ * make the analysis itself expensive; cost stops being added once it is over the limit. Introspection fields
+ * (GraphiQL's schema query nests `ofType` deeply) are governed by the introspection switch instead.
+ */
+export function analyzeOperation(
   schema: GraphQLSchema,
-  selectionSet: SelectionSetNode,
-  parentType: GraphQLCompositeType,
-  fragments: Record<string, FragmentDefinitionNode>,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
   variables: Record<string, unknown>,
-  visiting: Set<string> = new Set(),
-): number {
-  let cost = 0;
-  for (const selection of selectionSet.selections) {
-    if (selection.kind === Kind.FIELD) {
-      cost += 1;
-      if (selection.name.value.startsWith('__')) continue;
-      if (!selection.selectionSet) continue;
-      const fields = isObjectType(parentType) || isInterfaceType(parentType) ? parentType.getFields() : {};
-      const field = fields[selection.name.value];
-      if (!field) continue;
-      const childType = getNamedType(field.type) as GraphQLCompositeType;
-      const pageArgument = selection.arguments?.find((a) => a.name.value === 'first' || a.name.value === 'last');
-      const multiplier = childType.name.endsWith('Connection') ? Math.max(1, argumentNumber(pageArgument?.value, variables) ?? DEFAULT_PAGE_SIZE) : 1;
-      cost += multiplier * operationCost(schema, selection.selectionSet, childType, fragments, variables, visiting);
-    } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-      const type = selection.typeCondition ? (schema.getType(selection.typeCondition.name.value) as GraphQLCompositeType) : parentType;
-      cost += operationCost(schema, selection.selectionSet, type ?? parentType, fragments, variables, visiting);
-    } else {
-      const fragment = fragments[selection.name.value];
-      if (!fragment || visiting.has(fragment.name.value)) continue;
-      const type = (schema.getType(fragment.typeCondition.name.value) as GraphQLCompositeType) ?? parentType;
-      cost += operationCost(schema, fragment.selectionSet, type, fragments, variables, new Set([...visiting, fragment.name.value]));
-    }
+  maxCost: number,
+): Analysis {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
   }
-  return cost;
+  const memo = new Map<string, Analysis>();
+  const inProgress = new Set<string>();
+
+  const analyzeSet = (selectionSet: SelectionSetNode, parentType: GraphQLCompositeType | undefined): Analysis => {
+    let depth = 0;
+    let cost = 0;
+    for (const selection of selectionSet.selections) {
+      if (cost > maxCost) break;
+      let child: Analysis;
+      if (selection.kind === Kind.FIELD) {
+        cost += 1;
+        if (!selection.selectionSet || selection.name.value.startsWith('__')) continue;
+        const fields = parentType && (isObjectType(parentType) || isInterfaceType(parentType)) ? parentType.getFields() : {};
+        const field = fields[selection.name.value];
+        const childType = field ? (getNamedType(field.type) as GraphQLCompositeType) : undefined;
+        const inner = analyzeSet(selection.selectionSet, childType);
+        const pageArgument = selection.arguments?.find((a) => a.name.value === 'first' || a.name.value === 'last');
+        const multiplier = childType?.name.endsWith('Connection') ? Math.max(1, argumentNumber(pageArgument?.value, variables) ?? DEFAULT_PAGE_SIZE) : 1;
+        child = { depth: inner.depth + 1, cost: multiplier * inner.cost };
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        const type = selection.typeCondition ? (schema.getType(selection.typeCondition.name.value) as GraphQLCompositeType | undefined) : parentType;
+        child = analyzeSet(selection.selectionSet, type);
+      } else {
+        const name = selection.name.value;
+        const fragment = fragments.get(name);
+        if (!fragment || inProgress.has(name)) continue; // cycles are reported by GraphQL's own validation
+        let cached = memo.get(name);
+        if (!cached) {
+          inProgress.add(name);
+          cached = analyzeSet(fragment.selectionSet, schema.getType(fragment.typeCondition.name.value) as GraphQLCompositeType | undefined);
+          inProgress.delete(name);
+          memo.set(name, cached);
+        }
+        child = cached;
+      }
+      depth = Math.max(depth, child.depth);
+      cost += child.cost;
+    }
+    return { depth, cost };
+  };
+
+  return analyzeSet(operation.selectionSet, schema.getRootType(operation.operation) ?? undefined);
 }
 
-/** Refuses operations whose estimated cost exceeds the limit, once variables are known and before execution. */
-export function costLimitPlugin(maxCost: number): ApolloServerPlugin {
+/**
+ * Refuses operations nested deeper than `maxDepth` or estimated to cost more than `maxCost`, once variables
+ * are known and before anything executes. (A plugin rather than a validation rule: Apollo would replace a
+ * validation rule's error code with GRAPHQL_VALIDATION_FAILED.)
+ */
+export function operationLimitsPlugin(limits: { maxDepth: number; maxCost: number }): ApolloServerPlugin {
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ document, operation, request, schema }) {
           if (!operation) return;
-          const fragments: Record<string, FragmentDefinitionNode> = {};
-          for (const definition of document.definitions) {
-            if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
+          const { depth, cost } = analyzeOperation(schema, document, operation, request.variables ?? {}, limits.maxCost);
+          if (depth > limits.maxDepth) {
+            throw rejection('QUERY_TOO_DEEP', `The operation nests ${depth} levels deep; at most ${limits.maxDepth} are allowed.`);
           }
-          const rootType = schema.getRootType(operation.operation);
-          if (!rootType) return;
-          const cost = operationCost(schema, operation.selectionSet, rootType, fragments, request.variables ?? {});
-          if (cost > maxCost) {
-            throw rejection('QUERY_TOO_COMPLEX', `The operation's estimated cost is ${cost}; at most ${maxCost} is allowed. Ask for smaller pages.`);
+          if (cost > limits.maxCost) {
+            throw rejection('QUERY_TOO_COMPLEX', `The operation's estimated cost exceeds ${limits.maxCost}. Ask for smaller pages or fewer nested lists.`);
           }
         },
       };

@@ -4,7 +4,7 @@ import { badUserInput, forbidden, notFound } from '../../errors.js';
 import { connectionFromPage, type Connection } from '../shared/connection.js';
 import { isUuid } from '../shared/ids.js';
 import { checkText } from '../shared/input.js';
-import { decodeCursor, encodeCursor, invalidCursor, pageSize } from '../shared/pagination.js';
+import { decodeCursor, encodeCursor, pageSize } from '../shared/pagination.js';
 import { generateApiKeySecret } from './api-key-secret.js';
 import { countApiKeys, insertApiKey, listApiKeys, revokeApiKeyRow } from './api-key-store.js';
 import { canSeeOwner, requireViewer } from './guards.js';
@@ -32,6 +32,9 @@ export async function revokeApiKey(ctx: GraphQLContext, id: string): Promise<Api
   const viewer = requireViewer(ctx.viewer);
   const key = isUuid(id) ? await ctx.loaders.apiKeys.apiKeyById.load(id) : null;
   if (!key || !canSeeOwner(viewer, key.userId)) throw notFound('API key', id);
+  // Like creation: a narrow key (say, read-only) cannot take down a broader one.
+  const broader = key.permissions.filter((p) => !viewer.isAdmin && !viewer.permissions.has(p));
+  if (broader.length) throw forbidden(`This API key cannot revoke a key with permissions it does not have: ${broader.join(', ')}.`);
   await revokeApiKeyRow(ctx.db.prisma, key.id);
   ctx.loaders.apiKeys.apiKeyById.clear(key.id);
   return { apiKeyId: key.id };
@@ -46,13 +49,12 @@ export async function apiKeyConnection(ctx: GraphQLContext, user: User, args: { 
   const size = pageSize(args.first);
   let after: { at: Date; id: string } | null = null;
   if (args.after) {
-    const [at, id] = decodeCursor(args.after, ORDER, ['string', 'string']) as [string, string];
-    after = { at: new Date(at), id };
-    if (Number.isNaN(after.at.getTime()) || !isUuid(id)) throw invalidCursor();
+    const [at, id] = decodeCursor(args.after, ORDER, ['date', 'uuid']);
+    after = { at, id };
   }
   const rows = await listApiKeys(ctx.db.prisma, user.id, after, size + 1);
   for (const row of rows) ctx.loaders.apiKeys.apiKeyById.prime(row.id, row);
-  return connectionFromPage(rows, size, Boolean(args.after), (row) => encodeCursor(ORDER, [row.createdAt.toISOString(), row.id]), () =>
+  return connectionFromPage(rows, size, Boolean(args.after), (row) => encodeCursor(ORDER, [row.createdAt, row.id]), () =>
     countApiKeys(ctx.db.prisma, user.id),
   );
 }

@@ -33,3 +33,4 @@ export function ownerScope(viewer: Viewer, requestedOwnerId?: string | null): st
 export function canSeeOwner(viewer: Viewer, ownerId: string): boolean {
   return viewer.isAdmin || viewer.user.id === ownerId;
 }
+

@@ -5,7 +5,7 @@ import { badUserInput, notFound } from '../../errors.js';
 import { canSeeOwner, ownerScope, requirePermission } from '../auth/guards.js';
 import type { Viewer } from '../auth/viewer.js';
 import type { GraphKey } from '../graphs/graph-store.js';
-import { connectionFromPage, type Connection } from '../shared/connection.js';
+import { conflictingOwnerFilter, connectionFromPage, emptyConnection, type Connection } from '../shared/connection.js';
 import { isUuid } from '../shared/ids.js';
 import { pageSize } from '../shared/pagination.js';
 import { graphExecutionCursor, nodeExecutionCursor } from './cursors.js';
@@ -47,6 +47,10 @@ const scopeOf = (page: ExecutionPage): ExecutionScope => ({ userId: page.userId,
 
 export async function graphExecutionConnection(ctx: GraphQLContext, args: ExecutionListArgs, forUserId?: string): Promise<Connection<GraphExecution>> {
   const viewer = requirePermission(ctx.viewer, 'READ_GRAPHS');
+  if (conflictingOwnerFilter(forUserId, args.filter?.userId)) {
+    ownerScope(viewer, args.filter!.userId);
+    return emptyConnection();
+  }
   const { page, size } = executionPage(viewer, args, forUserId);
   const rows = await listGraphExecutions(ctx.db.prisma, page);
   for (const row of rows) ctx.loaders.executions.graphExecutionById.prime(row.id, row);

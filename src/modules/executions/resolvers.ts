@@ -16,11 +16,12 @@ export const executionResolvers: Resolvers = {
     updateNodeExecution: (_root, args, ctx) => updateNodeExecution(ctx, args),
     deleteGraphExecution: (_root, { id }, ctx) => deleteGraphExecution(ctx, id),
   },
+  // The mutation checked access with its own permission (an EXECUTE-only key may not READ): load, do not re-check.
   GraphExecutionPayload: {
-    graphExecution: (ref, _args, ctx) => visibleGraphExecution(ctx, ref.graphExecutionId),
+    graphExecution: (ref, _args, ctx) => ctx.loaders.executions.graphExecutionById.load(ref.graphExecutionId).then((run) => run!),
   },
   NodeExecutionPayload: {
-    nodeExecution: (ref, _args, ctx) => visibleNodeExecution(ctx, ref.nodeExecutionId),
+    nodeExecution: (ref, _args, ctx) => ctx.loaders.executions.nodeExecutionById.load(ref.nodeExecutionId).then((row) => row!),
   },
   GraphExecutionConnection: connectionResolvers,
   NodeExecutionConnection: connectionResolvers,

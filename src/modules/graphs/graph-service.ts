@@ -3,7 +3,7 @@ import type { GraphFilter, GraphOrder } from '../../generated/graphql.js';
 import type { ApiKeyPermission, Graph } from '../../generated/prisma/client.js';
 import { badUserInput, notFound } from '../../errors.js';
 import { canSeeOwner, ownerScope, requirePermission } from '../auth/guards.js';
-import { connectionFromPage, type Connection } from '../shared/connection.js';
+import { conflictingOwnerFilter, connectionFromPage, emptyConnection, type Connection } from '../shared/connection.js';
 import { isUuid } from '../shared/ids.js';
 import { decodeCursor, encodeCursor, pageSize } from '../shared/pagination.js';
 import { countGraphs, graphCursor, listGraphs, type GraphListQuery } from './graph-store.js';
@@ -19,6 +19,10 @@ export type GraphListArgs = {
 /** The graphs page a viewer may see; `forOwnerId` narrows to one user (User.graphs). */
 export async function graphConnection(ctx: GraphQLContext, args: GraphListArgs, forOwnerId?: string): Promise<Connection<Graph>> {
   const viewer = requirePermission(ctx.viewer, 'READ_GRAPHS');
+  if (conflictingOwnerFilter(forOwnerId, args.filter?.ownerId)) {
+    ownerScope(viewer, args.filter!.ownerId);
+    return emptyConnection();
+  }
   const requestedOwner = forOwnerId ?? args.filter?.ownerId ?? null;
   if (requestedOwner !== null && !isUuid(requestedOwner)) throw badUserInput('`ownerId` must be a user id.', 'filter');
   if (args.filter?.nameContains && args.filter.nameContains.length > 200) {
@@ -53,7 +57,7 @@ export async function visibleGraph(ctx: GraphQLContext, id: string, version?: nu
 
 const versionCursor = {
   encode: (graph: Graph) => encodeCursor('graphVersions', [graph.version]),
-  decode: (cursor: string | null | undefined) => (cursor ? (decodeCursor(cursor, 'graphVersions', ['number'])[0] as number) : null),
+  decode: (cursor: string | null | undefined) => (cursor ? decodeCursor(cursor, 'graphVersions', ['int'])[0] : null),
 };
 
 /** Graph.versions: every version of a graph the viewer already sees, newest first. */

@@ -1,7 +1,6 @@
 import { Prisma, type Graph, type Link, type Node, type PrismaClient } from '../../generated/prisma/client.js';
 import type { GraphFilter, GraphOrderField, OrderDirection } from '../../generated/graphql.js';
-import { isUuid } from '../shared/ids.js';
-import { decodeCursor, encodeCursor, invalidCursor } from '../shared/pagination.js';
+import { decodeCursor, encodeCursor } from '../shared/pagination.js';
 
 export type GraphKey = { id: string; version: number };
 export const graphKeyString = (key: GraphKey) => `${key.id}:${key.version}`;
@@ -19,21 +18,15 @@ export type GraphListQuery = {
   size: number;
 };
 
-function sortValue(graph: Graph, field: SortField): string {
-  const value = graph[field];
-  return value instanceof Date ? value.toISOString() : value;
-}
 
 export function graphCursor(query: Pick<GraphListQuery, 'field' | 'direction'>) {
   const field = SORT_FIELDS[query.field];
   const order = `graphs:${query.field}:${query.direction}`;
   return {
-    encode: (graph: Graph) => encodeCursor(order, [sortValue(graph, field), graph.id, graph.version]),
+    encode: (graph: Graph) => encodeCursor(order, [graph[field], graph.id, graph.version]),
     decode: (cursor: string) => {
-      const [value, id, version] = decodeCursor(cursor, order, ['string', 'string', 'number']) as [string, string, number];
-      const decoded = { value: field === 'name' ? value : new Date(value), id, version };
-      if (Number.isNaN(decoded.value.valueOf()) || !isUuid(id) || !Number.isInteger(version)) throw invalidCursor();
-      return decoded;
+      const [value, id, version] = decodeCursor(cursor, order, [field === 'name' ? 'string' : 'date', 'uuid', 'int'] as const);
+      return { value, id, version };
     },
   };
 }

@@ -18,8 +18,9 @@ export const graphResolvers: Resolvers = {
     setActiveGraphVersion: (_root, { id, version }, ctx) => setActiveGraphVersion(ctx, id, version),
     deleteGraph: (_root, { id }, ctx) => deleteGraph(ctx, id),
   },
+  // The mutation checked access with its own permission (a WRITE-only key may not READ): load, do not re-check.
   GraphPayload: {
-    graph: (ref, _args, ctx) => visibleGraph(ctx, ref.graphId, ref.version),
+    graph: (ref, _args, ctx) => ctx.loaders.graphs.graphByKey.load({ id: ref.graphId, version: ref.version }).then((graph) => graph!),
   },
   GraphConnection: connectionResolvers,
   Graph: {

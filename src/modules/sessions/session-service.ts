@@ -194,7 +194,7 @@ export type EventListArgs = {
 
 const EVENT_CURSOR = 'events:SEQUENCE';
 export const eventCursor = (event: SessionEvent) => encodeCursor(EVENT_CURSOR, [event.sequence]);
-const decodeEventCursor = (cursor: string) => decodeCursor(cursor, EVENT_CURSOR, ['number'])[0] as number;
+const decodeEventCursor = (cursor: string) => decodeCursor(cursor, EVENT_CURSOR, ['int'])[0];
 
 function lastSize(last: number): number {
   if (!Number.isInteger(last) || last < 0) throw badUserInput('`last` must be a non-negative integer.', 'last');

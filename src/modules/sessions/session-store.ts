@@ -47,10 +47,10 @@ export function sessionCursor(query: Pick<SessionListQuery, 'field' | 'direction
   const order = `sessions:${query.field}:${query.direction}`;
   const valueOf = (session: Session) => (query.field === 'CREATED_AT' ? session.createdAt : session.updatedAt);
   return {
-    encode: (session: Session) => encodeCursor(order, [valueOf(session).toISOString(), session.id]),
+    encode: (session: Session) => encodeCursor(order, [valueOf(session), session.id]),
     decode: (cursor: string) => {
-      const [value, id] = decodeCursor(cursor, order, ['string', 'string']) as [string, string];
-      return { value: new Date(value), id };
+      const [value, id] = decodeCursor(cursor, order, ['date', 'uuid']);
+      return { value, id };
     },
   };
 }

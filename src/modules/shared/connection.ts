@@ -35,6 +35,16 @@ export function connectionFromPage<T>(
   };
 }
 
+export const emptyConnection = <T>(): Connection<T> => connectionFromPage<T>([], 0, false, () => '', async () => 0);
+
+/**
+ * For lists nested under a user (User.graphs, …) whose filter names a user too: naming someone else is
+ * FORBIDDEN for non-admins (through `ownerScope`); for admins the two conditions match nothing.
+ */
+export function conflictingOwnerFilter(parentUserId: string | undefined, filterUserId: string | null | undefined): boolean {
+  return Boolean(parentUserId && filterUserId && filterUserId !== parentUserId);
+}
+
 /** Field resolvers shared by every connection type. */
 export const connectionResolvers = {
   edges: <T>(c: Connection<T>) => c.rows.map((row) => ({ cursor: c.cursorOf(row), node: row })),

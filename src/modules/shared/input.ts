@@ -1,12 +1,15 @@
 import { badUserInput } from '../../errors.js';
 
-/** PostgreSQL refuses NUL in text and jsonb; refusing it here turns a database error into a clear one. */
-const hasNul = (value: string) => value.includes('\u0000');
+/**
+ * PostgreSQL refuses NUL in text and jsonb, and jsonb refuses lone UTF-16 surrogates (invalid Unicode);
+ * refusing them here turns a database error into a clear one.
+ */
+const storable = (value: string) => !value.includes('\u0000') && value.isWellFormed();
 
 export function checkText(value: string, argument: string, options: { max: number; allowEmpty?: boolean }): string {
   if (!options.allowEmpty && value.trim().length === 0) throw badUserInput(`\`${argument}\` must not be empty.`, argument);
   if (value.length > options.max) throw badUserInput(`\`${argument}\` may be at most ${options.max} characters.`, argument);
-  if (hasNul(value)) throw badUserInput(`\`${argument}\` must not contain NUL characters.`, argument);
+  if (!storable(value)) throw badUserInput(`\`${argument}\` must not contain NUL characters or invalid Unicode.`, argument);
   return value;
 }
 
@@ -14,29 +17,29 @@ export function checkOptionalText(value: string | null | undefined, argument: st
   return value === null || value === undefined ? null : checkText(value, argument, { max, allowEmpty: true });
 }
 
-/** Bounds a JSON argument's serialized size and nesting, and refuses NUL characters anywhere in it. */
+/** Bounds a JSON argument's nesting and serialized size, and refuses unstorable strings anywhere in it. */
 export function checkJson<T>(value: T, argument: string, options: { maxBytes: number; maxDepth?: number }): T {
   if (value === null || value === undefined) return value;
+  const maxDepth = options.maxDepth ?? 32;
+  // Iterative walk: a hostile, deeply nested value must not overflow the stack.
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length) {
+    const [item, depth] = stack.pop()!;
+    if (typeof item === 'string' && !storable(item)) {
+      throw badUserInput(`\`${argument}\` must not contain NUL characters or invalid Unicode.`, argument);
+    }
+    if (item && typeof item === 'object') {
+      if (depth > maxDepth) throw badUserInput(`\`${argument}\` may nest at most ${maxDepth} levels deep.`, argument);
+      for (const [key, child] of Object.entries(item)) {
+        if (!storable(key)) throw badUserInput(`\`${argument}\` must not contain NUL characters or invalid Unicode.`, argument);
+        stack.push([child, depth + 1]);
+      }
+    }
+  }
+  // Measured after the walk has bounded the nesting JSON.stringify recurses through.
   const serialized = JSON.stringify(value);
   if (Buffer.byteLength(serialized) > options.maxBytes) {
     throw badUserInput(`\`${argument}\` may be at most ${options.maxBytes} bytes of JSON.`, argument);
   }
-  if (serialized.includes('\\u0000')) throw badUserInput(`\`${argument}\` must not contain NUL characters.`, argument);
-  if (jsonDepth(value) > (options.maxDepth ?? 32)) {
-    throw badUserInput(`\`${argument}\` may nest at most ${options.maxDepth ?? 32} levels deep.`, argument);
-  }
   return value;
-}
-
-function jsonDepth(value: unknown): number {
-  let max = 0;
-  const stack: Array<[unknown, number]> = [[value, 1]];
-  while (stack.length) {
-    const [item, depth] = stack.pop()!;
-    if (item && typeof item === 'object') {
-      max = Math.max(max, depth);
-      for (const child of Object.values(item)) stack.push([child, depth + 1]);
-    }
-  }
-  return max;
 }

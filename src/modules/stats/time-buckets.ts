@@ -1,0 +1,150 @@
+/**
+ * Calendar buckets in an IANA timezone, computed here (with the ICU data behind `Intl`) rather than in SQL: the
+ * statements then only assign rows to precomputed bucket starts (`width_bucket` over a sorted timestamptz[]), which
+ * is the same on PostgreSQL and PGlite, and DST is handled in one place:
+ *  - DAY / WEEK buckets start at local midnight (WEEK: Monday's), taken as an instant; a DST day lasts 23 or 25 h.
+ *    Where local midnight does not exist (a DST gap at midnight), the day starts at its first local instant.
+ *  - HOUR buckets start where the local clock shows hh:00 or the UTC offset changes; the repeated hour of a
+ *    fall-back transition is two buckets (with distinct instants), the skipped hour of a spring-forward transition
+ *    none, and a 30-minute shift (Lord Howe Island) makes a half-hour bucket.
+ * tests/stats/time-buckets.test.ts checks all of this against a brute-force scan of the local calendar.
+ */
+import type { TimeBucket } from '../../generated/graphql.js';
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/** The formatter of a zone; throws RangeError for an unknown zone. */
+function formatter(timeZone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+    formatters.set(timeZone, f);
+  }
+  return f;
+}
+
+/** Whether ICU knows the IANA zone (names as given are kept: ICU may canonicalize Asia/Kolkata to Asia/Calcutta). */
+export function isKnownTimeZone(timeZone: string): boolean {
+  if (!/^[A-Za-z][A-Za-z0-9_+\-/]{0,63}$/.test(timeZone)) return false;
+  try {
+    formatter(timeZone);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+type Local = { y: number; m: number; d: number; h: number; min: number; s: number };
+
+function localParts(timeZone: string, at: number): Local {
+  const parts: Record<string, number> = {};
+  for (const p of formatter(timeZone).formatToParts(at)) if (p.type !== 'literal') parts[p.type] = Number(p.value);
+  return { y: parts.year!, m: parts.month!, d: parts.day!, h: parts.hour!, min: parts.minute!, s: parts.second! };
+}
+
+/** Local wall time read as if it were UTC, in ms: comparable across instants of one zone. */
+const wall = (l: Local) => Date.UTC(l.y, l.m - 1, l.d, l.h, l.min, l.s);
+
+/** First instant whose local wall time is ≥ the given wall time (exact at DST gaps and overlaps). */
+function firstInstantAtOrAfter(timeZone: string, target: number): number {
+  // Offsets lie within ±18 h; local wall time is non-decreasing except across fall-back overlaps, where the
+  // earliest instant showing the wall time is wanted: binary search on whole seconds.
+  let lo = target - 18 * HOUR;
+  let hi = target + 18 * HOUR;
+  const guess = target - (wall(localParts(timeZone, target)) - target);
+  if (wall(localParts(timeZone, guess)) === target) {
+    // The common case; still make sure no earlier instant (the first pass of an overlap) shows it.
+    const earlier = guess - HOUR;
+    if (wall(localParts(timeZone, earlier)) !== target) return guess;
+    hi = earlier;
+  }
+  while (hi - lo > 1000) {
+    const mid = lo + Math.floor((hi - lo) / 2000) * 1000;
+    if (wall(localParts(timeZone, mid)) >= target) hi = mid;
+    else lo = mid;
+  }
+  return hi;
+}
+
+/** Local midnight of the local day containing `at`, as an instant. */
+function startOfLocalDay(timeZone: string, at: number): number {
+  const l = localParts(timeZone, at);
+  return firstInstantAtOrAfter(timeZone, Date.UTC(l.y, l.m - 1, l.d));
+}
+
+function startOfLocalWeek(timeZone: string, at: number): number {
+  const l = localParts(timeZone, at);
+  const weekday = (new Date(Date.UTC(l.y, l.m - 1, l.d)).getUTCDay() + 6) % 7; // Monday = 0
+  return firstInstantAtOrAfter(timeZone, Date.UTC(l.y, l.m - 1, l.d) - weekday * DAY);
+}
+
+/** The next local calendar boundary after `start` (a bucket start) for DAY and WEEK. */
+function nextCalendarStart(timeZone: string, start: number, days: number): number {
+  const l = localParts(timeZone, start);
+  return firstInstantAtOrAfter(timeZone, Date.UTC(l.y, l.m - 1, l.d) + days * DAY);
+}
+
+/** UTC offset (ms) at an instant. */
+const offsetAt = (timeZone: string, at: number) => wall(localParts(timeZone, at)) - Math.floor(at / 1000) * 1000;
+
+/** The first instant in (lo, hi] whose offset differs from the offset at lo (hi must have a different offset). */
+function transitionIn(timeZone: string, lo: number, hi: number): number {
+  const before = offsetAt(timeZone, lo);
+  while (hi - lo > 1000) {
+    const mid = lo + Math.floor((hi - lo) / 2000) * 1000;
+    if (offsetAt(timeZone, mid) === before) lo = mid;
+    else hi = mid;
+  }
+  return hi;
+}
+
+/**
+ * The start of the local hour containing `at`: the last instant at or before it where the clock showed hh:00 or
+ * the offset changed (a 30-minute DST shift, as on Lord Howe Island, makes a bucket of half an hour).
+ */
+function startOfLocalHour(timeZone: string, at: number): number {
+  const l = localParts(timeZone, at);
+  const h = at - l.min * MINUTE - l.s * 1000 - (((at % 1000) + 1000) % 1000);
+  return offsetAt(timeZone, h) === offsetAt(timeZone, at) ? h : transitionIn(timeZone, h, at);
+}
+
+function nextHourStart(timeZone: string, start: number): number {
+  const next = start + HOUR;
+  if (offsetAt(timeZone, next) !== offsetAt(timeZone, start)) return transitionIn(timeZone, start, next);
+  const l = localParts(timeZone, next);
+  // After a non-whole-hour shift the clock shows hh:mm: the next bucket starts at the following hh:00.
+  const aligned = next - l.min * MINUTE - l.s * 1000;
+  return aligned > start ? aligned : next;
+}
+
+/** Bucket starts (ascending instants in ms) covering [from, to): the first one is at or before `from`. */
+export function bucketStarts(bucket: TimeBucket, timeZone: string, from: number, to: number, max: number): number[] | null {
+  const starts: number[] = [];
+  let start =
+    bucket === 'HOUR' ? startOfLocalHour(timeZone, from) : bucket === 'DAY' ? startOfLocalDay(timeZone, from) : startOfLocalWeek(timeZone, from);
+  while (start < to) {
+    if (starts.length === max) return null;
+    starts.push(start);
+    start = bucket === 'HOUR' ? nextHourStart(timeZone, start) : nextCalendarStart(timeZone, start, bucket === 'DAY' ? 1 : 7);
+  }
+  return starts;
+}
+
+/** An upper bound of the number of buckets, to refuse before computing them. */
+export function bucketCountBound(bucket: TimeBucket, from: number, to: number): number {
+  const width = bucket === 'HOUR' ? HOUR : bucket === 'DAY' ? DAY : 7 * DAY;
+  return Math.ceil((to - from) / width) + 2;
+}

@@ -1,0 +1,19 @@
+/** The dashboard query of the issue: 50 graphs, each with nodes, links and its 10 latest runs with their node runs. */
+export const DASHBOARD_QUERY = /* GraphQL */ `
+  query Dashboard {
+    graphs(first: 50) {
+      pageInfo { hasNextPage endCursor }
+      nodes {
+        id version name owner { email }
+        nodes { id blockId nodeType inputLinks { id } }
+        links { id sourceName sinkName source { blockId } sink { blockId } }
+        executions(first: 10) {
+          nodes {
+            id status createdAt durationMs cost
+            nodeExecutions(first: 50) { nodes { id status durationMs node { blockId } } }
+          }
+        }
+      }
+    }
+  }
+`;
