@@ -31,6 +31,13 @@ export interface AppConfig {
   /** Seed demo data into an empty embedded database on first boot. */
   seedDemoData: boolean;
   isProduction: boolean;
+  /** Schema introspection and the /graphiql playground; both can be turned off for production. */
+  introspection: boolean;
+  playground: boolean;
+  /** Origins allowed to call the API from a browser (CORS); `*` for any. */
+  corsOrigins: string[];
+  /** Requests per minute per API key (0 turns limiting off), and the burst allowed above that rate. */
+  rateLimit: { perMinute: number; burst: number };
 }
 
 function flag(value: string | undefined): boolean {
@@ -53,5 +60,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
     migrateOnStart: !url || flag(env.MIGRATE_ON_START) || argv.includes('--migrate'),
     seedDemoData: !url && env.SEED_DEMO_DATA !== '0',
     isProduction: env.NODE_ENV === 'production',
+    introspection: env.INTROSPECTION !== '0',
+    playground: env.PLAYGROUND !== '0',
+    corsOrigins: (env.CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
+    rateLimit: { perMinute: Number(env.RATE_LIMIT_PER_MINUTE ?? 6000), burst: Number(env.RATE_LIMIT_BURST ?? 1000) },
   };
 }

@@ -17,6 +17,9 @@ import { authenticate } from '../modules/auth/authenticate.js';
 import { createLoaders } from '../modules/loaders.js';
 import { resolvers } from '../modules/resolvers.js';
 import { createErrorFormatter } from './errors.js';
+import { requestLogger } from './logger.js';
+import { createRateLimiter } from './rate-limit.js';
+import { cors, securityHeaders } from './security.js';
 import { REQUEST_LIMITS, batchLimit, bodyErrors, operationLimitsPlugin } from './limits.js';
 
 export type ServerOptions = {
@@ -26,6 +29,9 @@ export type ServerOptions = {
   playgroundHeaders?: Record<string, string>;
   introspection?: boolean;
   playground?: boolean;
+  corsOrigins?: string[];
+  /** Per-API-key request rate; absent or 0 turns limiting off. */
+  rateLimit?: { perMinute: number; burst: number };
 };
 
 export type AppServer = {
@@ -41,7 +47,12 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
   const { db, log } = options;
   const app = express();
   app.disable('x-powered-by');
+  app.use(requestLogger(log), securityHeaders);
   const httpServer = http.createServer(app);
+  // A client that trickles its request cannot hold a connection for long.
+  httpServer.headersTimeout = 10_000;
+  httpServer.requestTimeout = 30_000;
+  const rateLimiter = options.rateLimit?.perMinute ? createRateLimiter(options.rateLimit) : null;
 
   const apollo = new ApolloServer<GraphQLContext>({
     typeDefs,
@@ -73,14 +84,17 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
 
   app.use(
     '/graphql',
+    cors(options.corsOrigins ?? []),
     express.json({ limit: REQUEST_LIMITS.maxBodyBytes }),
     bodyErrors,
     batchLimit(REQUEST_LIMITS.maxBatch),
     expressMiddleware(apollo, {
       context: async ({ req }) => {
         const requestLog = log.child({ requestId: randomUUID() });
+        const viewer = await authenticate(db, req.headers.authorization, requestLog);
+        if (viewer) rateLimiter?.take(viewer.apiKeyId);
         return {
-          viewer: await authenticate(db, req.headers.authorization, requestLog),
+          viewer,
           loaders: createLoaders(db),
           db,
           log: requestLog,

@@ -44,8 +44,10 @@ export async function boot(config: AppConfig, log: Logger): Promise<RunningServe
       db,
       log,
       playgroundHeaders: demo ? { Authorization: `Bearer ${demo.key}` } : undefined,
-      introspection: process.env.INTROSPECTION !== '0',
-      playground: process.env.PLAYGROUND !== '0',
+      introspection: config.introspection,
+      playground: config.playground,
+      corsOrigins: config.corsOrigins,
+      rateLimit: config.rateLimit,
     });
     const { url } = await server.listen(config.port, config.host);
     log.info({ url, database: db.kind, bootMs: Date.now() - started }, 'agentgraph is listening');

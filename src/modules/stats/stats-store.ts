@@ -33,11 +33,14 @@ const where = (scope: StatsScope) =>
   );
 
 const FINISHED = Prisma.raw(`('COMPLETED', 'FAILED', 'TERMINATED')`);
-/** A finished run's duration in ms; NULL otherwise (ignored by the aggregates). */
+/**
+ * A finished run's duration in ms; NULL otherwise (ignored by the aggregates). Float arithmetic (date_part) is much
+ * cheaper per row than numeric (extract); timestamps have millisecond precision, so rounding makes it exact.
+ */
 const RUN_DURATION = Prisma.raw(
-  `CASE WHEN e.status IN ('COMPLETED', 'FAILED', 'TERMINATED') THEN (extract(epoch FROM e.ended_at - e.started_at) * 1000)::float8 END`,
+  `CASE WHEN e.status IN ('COMPLETED', 'FAILED', 'TERMINATED') THEN round(date_part('epoch', e.ended_at - e.started_at) * 1000) END`,
 );
-const NODE_DURATION = Prisma.raw(`(extract(epoch FROM n.ended_at - n.started_at) * 1000)::float8`);
+const NODE_DURATION = Prisma.raw(`round(date_part('epoch', n.ended_at - n.started_at) * 1000)`);
 
 const num = (value: unknown): number => Number(value ?? 0);
 const numOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));

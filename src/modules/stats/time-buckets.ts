@@ -121,24 +121,46 @@ function startOfLocalHour(timeZone: string, at: number): number {
   return offsetAt(timeZone, h) === offsetAt(timeZone, at) ? h : transitionIn(timeZone, h, at);
 }
 
-function nextHourStart(timeZone: string, start: number): number {
-  const next = start + HOUR;
-  if (offsetAt(timeZone, next) !== offsetAt(timeZone, start)) return transitionIn(timeZone, start, next);
-  const l = localParts(timeZone, next);
-  // After a non-whole-hour shift the clock shows hh:mm: the next bucket starts at the following hh:00.
-  const aligned = next - l.min * MINUTE - l.s * 1000;
-  return aligned > start ? aligned : next;
+/**
+ * HOUR bucket starts: offset changes are located first (the offset is sampled every 6 hours — zones change it at
+ * most a few times a year — and each change is pinned down by binary search); between two changes the offset is
+ * constant and local hh:00 instants are plain arithmetic. A few hundred ICU calls for 400 days instead of ~10,000.
+ */
+function hourStarts(timeZone: string, from: number, to: number, max: number): number[] | null {
+  const first = startOfLocalHour(timeZone, from);
+  const changes: number[] = [];
+  let previous = first;
+  let previousOffset = offsetAt(timeZone, first);
+  while (previous < to) {
+    const probe = Math.min(previous + 6 * HOUR, to);
+    const offset = offsetAt(timeZone, probe);
+    if (offset !== previousOffset) changes.push(transitionIn(timeZone, previous, probe));
+    previous = probe;
+    previousOffset = offset;
+  }
+  const starts: number[] = [];
+  let segmentStart = first;
+  for (const segmentEnd of [...changes, to]) {
+    const offset = offsetAt(timeZone, segmentStart);
+    starts.push(segmentStart);
+    for (let t = Math.floor((segmentStart + offset) / HOUR) * HOUR - offset + HOUR; t < segmentEnd; t += HOUR) {
+      if (starts.length > max) return null;
+      starts.push(t);
+    }
+    segmentStart = segmentEnd;
+  }
+  return starts.length > max ? null : starts;
 }
 
 /** Bucket starts (ascending instants in ms) covering [from, to): the first one is at or before `from`. */
 export function bucketStarts(bucket: TimeBucket, timeZone: string, from: number, to: number, max: number): number[] | null {
+  if (bucket === 'HOUR') return hourStarts(timeZone, from, to, max);
   const starts: number[] = [];
-  let start =
-    bucket === 'HOUR' ? startOfLocalHour(timeZone, from) : bucket === 'DAY' ? startOfLocalDay(timeZone, from) : startOfLocalWeek(timeZone, from);
+  let start = bucket === 'DAY' ? startOfLocalDay(timeZone, from) : startOfLocalWeek(timeZone, from);
   while (start < to) {
     if (starts.length === max) return null;
     starts.push(start);
-    start = bucket === 'HOUR' ? nextHourStart(timeZone, start) : nextCalendarStart(timeZone, start, bucket === 'DAY' ? 1 : 7);
+    start = nextCalendarStart(timeZone, start, bucket === 'DAY' ? 1 : 7);
   }
   return starts;
 }

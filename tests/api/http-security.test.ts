@@ -1,0 +1,88 @@
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer, type AppServer } from '../../src/server/app.js';
+import { createTestDatabase } from '../helpers/databases.js';
+import { createUser } from '../helpers/factories.js';
+import type { Database } from '../../src/db/database.js';
+
+/** Server options that only matter over HTTP: CORS, security headers, rate limits, switches, log hygiene. */
+describe('HTTP hardening', () => {
+  let db: Database;
+  let apiKey: string;
+  const servers: AppServer[] = [];
+  const logLines: string[] = [];
+
+  const start = async (options: Partial<Parameters<typeof createServer>[0]> = {}) => {
+    const log = pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) });
+    const server = await createServer({ db, log, ...options });
+    servers.push(server);
+    return (await server.listen(0, '127.0.0.1')).url;
+  };
+  const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
+    fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+
+  beforeAll(async () => {
+    db = await createTestDatabase('pglite');
+    apiKey = (await createUser(db)).apiKey;
+  });
+  afterAll(async () => {
+    for (const server of servers) await server.stop();
+    await db?.close();
+  });
+
+  it('sets security headers on the API and a same-origin policy on the playground', async () => {
+    const url = await start();
+    const api = await post(url, { query: '{ __typename }' });
+    expect(api.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(api.headers.get('content-security-policy')).toContain("default-src 'none'");
+    expect(api.headers.get('x-powered-by')).toBeNull();
+    const page = await fetch(`${url}/graphiql`);
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+  });
+
+  it('answers CORS preflights only for configured origins', async () => {
+    const url = await start({ corsOrigins: ['https://dash.example.com'] });
+    const preflight = (origin: string) =>
+      fetch(`${url}/graphql`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' } });
+    const allowed = await preflight('https://dash.example.com');
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('https://dash.example.com');
+    expect(allowed.headers.get('access-control-allow-headers')).toContain('authorization');
+    const other = await preflight('https://evil.example.com');
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('limits requests per API key with RATE_LIMITED and Retry-After', async () => {
+    const url = await start({ rateLimit: { perMinute: 60, burst: 3 } });
+    const statuses: number[] = [];
+    let limited: Response | null = null;
+    for (let i = 0; i < 5; i++) {
+      const res = await post(url, { query: '{ viewer { id } }' }, { authorization: `Bearer ${apiKey}` });
+      statuses.push(res.status);
+      if (res.status === 429) limited = res;
+    }
+    expect(statuses.slice(0, 3)).toEqual([200, 200, 200]);
+    expect(limited).not.toBeNull();
+    expect(Number(limited!.headers.get('retry-after'))).toBeGreaterThan(0);
+    const body = (await limited!.json()) as { errors: Array<{ extensions: { code: string } }> };
+    expect(body.errors[0]!.extensions.code).toBe('RATE_LIMITED');
+  });
+
+  it('can switch introspection and the playground off', async () => {
+    const url = await start({ introspection: false, playground: false });
+    const res = await post(url, { query: '{ __schema { types { name } } }' }, { authorization: `Bearer ${apiKey}` });
+    const body = (await res.json()) as { errors?: Array<{ message: string }> };
+    expect(body.errors?.[0]?.message).toMatch(/introspection/i);
+    expect((await fetch(`${url}/graphiql`)).status).toBe(404);
+  });
+
+  it('never writes an API key to the logs, even for failed requests', async () => {
+    const url = await start();
+    await post(url, { query: '{ viewer { id } }' }, { authorization: `Bearer ${apiKey}` });
+    await post(url, { query: '{ viewer { id } }' }, { authorization: `Bearer ${apiKey.slice(0, -2)}xx` });
+    await post(url, { query: '{ nope }' }, { authorization: `Bearer ${apiKey}` });
+    const secret = apiKey.split('_').at(-1)!;
+    expect(logLines.some((line) => line.includes('"path":"/graphql"'))).toBe(true);
+    expect(logLines.join('\n')).not.toContain(secret);
+  });
+});
