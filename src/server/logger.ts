@@ -15,7 +15,7 @@ export function requestLogger(log: Logger): RequestHandler {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
-      const entry = { method: req.method, path: req.path, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 };
+      const entry = { method: req.method, path: req.originalUrl.split('?')[0], status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 };
       if (res.statusCode >= 500) log.warn(entry, 'request failed');
       else log.debug(entry, 'request');
     });
