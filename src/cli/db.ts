@@ -12,11 +12,11 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import readline from 'node:readline/promises';
-import { pathToFileURL } from 'node:url';
 import { loadConfig, projectRoot } from '../config.js';
 import { openDatabase } from '../db/database.js';
 import { applyMigrations, listMigrationNames, migrationStatus } from '../db/migrations.js';
 import { prismaBin, prismaCliEnv } from '../db/schema-engine/binary.js';
+import { runIfEntryPoint } from './run-main.js';
 
 const usage = 'Usage: tsx src/cli/db.ts migrate|status|reset [--force]';
 
@@ -128,13 +128,4 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-const isEntryPoint = process.argv[1] !== undefined && import.meta.url === pathToFileURL(fs.realpathSync(process.argv[1])).href;
-if (isEntryPoint) main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
-    process.exitCode = 1;
-  },
-);
+runIfEntryPoint(import.meta.url, main);

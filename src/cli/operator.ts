@@ -9,11 +9,11 @@
  * way (as at server boot); PostgreSQL must be migrated already (npm run db:migrate), or MIGRATE_ON_START=1.
  */
 import { parseArgs } from 'node:util';
-import { pathToFileURL } from 'node:url';
 import { loadConfig } from '../config.js';
 import { openDatabase } from '../db/database.js';
 import { applyMigrations, assertMigrationsApplied } from '../db/migrations.js';
 import { createUserWithApiKey, InvalidEmailError, normalizeEmail, UserExistsError } from '../seed/users.js';
+import { runIfEntryPoint } from './run-main.js';
 
 const usage = `Usage: npm run cli -- user:create --email E [--name N] [--admin]`;
 
@@ -75,14 +75,4 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-      process.exitCode = 1;
-    },
-  );
-}
+runIfEntryPoint(import.meta.url, main);

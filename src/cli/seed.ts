@@ -9,11 +9,11 @@
  * exactly one JSON object on stdout — progress goes to stderr).
  */
 import { parseArgs } from 'node:util';
-import { pathToFileURL } from 'node:url';
 import { loadConfig } from '../config.js';
 import { openDatabase } from '../db/database.js';
 import { applyMigrations } from '../db/migrations.js';
 import { DEMO_SEED_OPTIONS, seedDatabase, type SeedOptions, type SeedSummary } from '../seed/index.js';
+import { runIfEntryPoint } from './run-main.js';
 
 const usage = `Usage: npm run db:seed -- [--users N] [--graphs-per-user N] [--executions N] [--sessions N]
                         [--max-events N] [--seed N] [--days N] [--now ISO-DATE] [--append] [--json]
@@ -134,14 +134,4 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-      process.exitCode = 1;
-    },
-  );
-}
+runIfEntryPoint(import.meta.url, main);

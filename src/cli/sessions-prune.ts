@@ -7,11 +7,11 @@
  * sessions is one short transaction; their events go in chunks, so no statement holds locks on many rows for long.
  * The same store function backs the `deleteSessions` mutation.
  */
-import { pathToFileURL } from 'node:url';
 import { loadConfig } from '../config.js';
 import { openDatabase } from '../db/database.js';
 import { assertMigrationsApplied } from '../db/migrations.js';
 import { deleteSessionsInBatches } from '../modules/sessions/session-store.js';
+import { runIfEntryPoint } from './run-main.js';
 
 const usage = 'Usage: npm run sessions:prune -- --older-than <N>d|<N>h [--app <appName>] [--batch <sessions per batch>] [--dry-run]';
 
@@ -99,6 +99,4 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main().then((code) => process.exit(code));
-}
+runIfEntryPoint(import.meta.url, () => main());

@@ -1,6 +1,7 @@
 import type { GraphExecution, NodeExecution, PrismaClient } from '../../generated/prisma/client.js';
 import type { NodeExecutionFilter } from '../../generated/graphql.js';
 import { graphKeyString, type GraphKey } from '../graphs/graph-store.js';
+import { alignById } from '../shared/by-id.js';
 import {
   GRAPH_EXECUTION_COLUMNS,
   NODE_EXECUTION_COLUMNS,
@@ -82,14 +83,12 @@ export async function countNodeExecutionsByGraphExecutions(prisma: PrismaClient,
 
 export async function graphExecutionsByIds(prisma: PrismaClient, ids: readonly string[]): Promise<Array<GraphExecution | null>> {
   const rows = await prisma.graphExecution.findMany({ where: { id: { in: [...ids] } } });
-  const byId = new Map(rows.map((row) => [row.id, row]));
-  return ids.map((id) => byId.get(id) ?? null);
+  return alignById(ids, rows);
 }
 
 export async function nodeExecutionsByIds(prisma: PrismaClient, ids: readonly string[]): Promise<Array<NodeExecution | null>> {
   const rows = await prisma.nodeExecution.findMany({ where: { id: { in: [...ids] } } });
-  const byId = new Map(rows.map((row) => [row.id, row]));
-  return ids.map((id) => byId.get(id) ?? null);
+  return alignById(ids, rows);
 }
 
 function groupRows<T>(rows: T[], keyOf: (row: T) => string): Map<string, T[]> {

@@ -1,6 +1,7 @@
 import { Prisma, type Graph, type Link, type Node, type PrismaClient } from '../../generated/prisma/client.js';
 import type { GraphFilter, GraphOrderField, OrderDirection } from '../../generated/graphql.js';
 import { decodeCursor, encodeCursor } from '../shared/pagination.js';
+import { alignById } from '../shared/by-id.js';
 
 export type GraphKey = { id: string; version: number };
 export const graphKeyString = (key: GraphKey) => `${key.id}:${key.version}`;
@@ -82,8 +83,7 @@ export async function currentGraphVersions(prisma: PrismaClient, ids: readonly s
     orderBy: [{ id: 'asc' }, { isActive: 'desc' }, { version: 'desc' }],
     distinct: ['id'],
   });
-  const byId = new Map(rows.map((row) => [row.id, row]));
-  return ids.map((id) => byId.get(id) ?? null);
+  return alignById(ids, rows);
 }
 
 export async function nodesByGraphKeys(prisma: PrismaClient, keys: readonly GraphKey[]): Promise<Node[][]> {
@@ -104,8 +104,7 @@ export async function linksByGraphKeys(prisma: PrismaClient, keys: readonly Grap
 
 export async function nodesByIds(prisma: PrismaClient, ids: readonly string[]): Promise<Array<Node | null>> {
   const rows = await prisma.node.findMany({ where: { id: { in: [...ids] } } });
-  const byId = new Map(rows.map((row) => [row.id, row]));
-  return ids.map((id) => byId.get(id) ?? null);
+  return alignById(ids, rows);
 }
 
 function groupByGraph<T extends { graphId: string; graphVersion: number }>(rows: T[], keys: readonly GraphKey[]): T[][] {

@@ -6,6 +6,7 @@
 import { Prisma, type PrismaClient, type Session, type SessionStatus } from '../../generated/prisma/client.js';
 import type { OrderDirection, SessionOrderField } from '../../generated/graphql.js';
 import { decodeCursor, encodeCursor } from '../shared/pagination.js';
+import { alignById } from '../shared/by-id.js';
 
 /** Prisma's client or an interactive transaction's client. */
 export type Db = PrismaClient | Prisma.TransactionClient;
@@ -107,8 +108,7 @@ export async function countSessions(db: Db, query: Pick<SessionListQuery, 'owner
 
 export async function sessionsByIds(db: Db, ids: readonly string[]): Promise<Array<Session | null>> {
   const rows = await db.session.findMany({ where: { id: { in: [...ids] } } });
-  const byId = new Map(rows.map((row) => [row.id, row]));
-  return ids.map((id) => byId.get(id) ?? null);
+  return alignById(ids, rows);
 }
 
 /** Member counts of team sessions, optionally only the members of one owner. */
