@@ -79,6 +79,23 @@ describe('prisma migrate dev / db push / migrate reset with the Wasm schema engi
     expect(migrationNames(copy.migrationsDir)).toEqual(names);
   });
 
+  it('migrate dev on an empty database applies the existing migrations, then creates the new one', async () => {
+    // The flow that needs the engine's shadow database again after applying migrations in the same process.
+    const fresh = await scratchDatabase();
+    const copyForFresh = copyPrismaProject();
+    try {
+      addFieldToModel(copyForFresh.schemaPath, 'User', 'nickname String?');
+      const result = await prisma(['migrate', 'dev', '--name', 'add_col'], { databaseUrl: fresh.url, cwd: copyForFresh.dir });
+      expect(result.code, result.output).toBe(0);
+      const names = migrationNames(copyForFresh.migrationsDir);
+      expect(names).toHaveLength(existing.length + 1);
+      expect(await columns(fresh.url, 'users')).toContain('nickname');
+    } finally {
+      await fresh.drop();
+      copyForFresh.remove();
+    }
+  });
+
   it('db push brings a fresh database to the schema', async () => {
     const result = await prisma(['db', 'push'], { databaseUrl: pushed.url, cwd: copy.dir });
     expect(result.code, result.output).toBe(0);

@@ -215,8 +215,11 @@ async function runRpcServer(args: Args): Promise<number> {
   void loadSchemaEngine().catch(() => {});
 
   let printId = 1_000_000;
+  let lastMethod: string | undefined;
   const handleRequest = async (request: Request) => {
     const { id, method, params } = request;
+    const previousMethod = lastMethod;
+    lastMethod = method;
     try {
       let result: unknown;
       switch (method) {
@@ -244,6 +247,13 @@ async function runRpcServer(args: Args): Promise<number> {
           if (!name || typeof (h.engine as unknown as Record<string, unknown>)[name] !== 'function') {
             out({ jsonrpc: '2.0', id, error: { code: -32601, message: `Method not found: ${method}` } });
             return;
+          }
+          if (name === 'evaluateDataLoss' && previousMethod === 'applyMigrations') {
+            // After `applyMigrations`, the Wasm engine's next `evaluateDataLoss` (what `migrate dev` sends on a
+            // database it has just brought up to date) fails with "PostgreSQL shadow DB must be provided through an
+            // external factory"; a `devDiagnostic` first sets the shadow database up again, as in the flow that works.
+            const { migrationsList, filters } = params as { migrationsList: unknown; filters: unknown };
+            await h.call('devDiagnostic' as never, { migrationsList, filters } as never);
           }
           result = await h.call(name as never, params as never);
           if (result === undefined) result = {};
