@@ -1,5 +1,5 @@
 /** What the playground opens with: the queries a dashboard runs, ready to try against the demo data. */
-export const PLAYGROUND_DEFAULT_QUERY = `# agentgraph playground. Every request needs \`Authorization: Bearer <api key>\` (see Headers below).
+export const PLAYGROUND_DEFAULT_QUERY = `# agentgraph playground. Every request needs an API key: see the Headers tab below.
 # Pick an operation with the ▶ button's menu.
 
 query Dashboard {

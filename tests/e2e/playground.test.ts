@@ -91,14 +91,23 @@ describe('GraphiQL playground (/graphiql)', () => {
       await page.keyboard.press('ControlOrMeta+A');
       await page.keyboard.press('Delete');
       await page.keyboard.insertText('{ viewer { id email } }');
-      await expect
-        .poll(() => modelValues().then((values) => values.find((v) => v.includes('viewer')) ?? ''))
-        .toBe('{ viewer { id email } }');
+      // The server's default document mentions `viewer` too: look for a model holding exactly the new query.
+      await expect.poll(() => modelValues()).toContain('{ viewer { id email } }');
 
-      await page.locator('button.graphiql-execute-button').click();
-
+      // GraphiQL parses the edited document after a debounce; a click before that would run the server's
+      // multi-operation default document (which opens the operation menu instead). Retry until it ran.
       const responsePane = page.locator('.graphiql-response');
-      await expect.poll(() => responsePane.innerText(), { timeout: 30_000 }).toContain(server.userEmail);
+      await expect
+        .poll(
+          async () => {
+            await page.keyboard.press('Escape');
+            await page.locator('button.graphiql-execute-button').click();
+            await page.waitForTimeout(1_000);
+            return responsePane.innerText();
+          },
+          { timeout: 45_000, intervals: [500] },
+        )
+        .toContain(server.userEmail);
 
       // The GraphQL language worker (validation, completion) and the editor worker started from
       // our origin: the requests were made and no "could not create web worker" fallback happened.
@@ -116,6 +125,10 @@ describe('GraphiQL playground (/graphiql)', () => {
       expect(network.length).toBeGreaterThan(0);
       const foreign = network.filter((url) => new URL(url).host !== serverHost);
       expect(foreign).toEqual([]);
+    } catch (error) {
+      mkdirSync(path.dirname(screenshotPath), { recursive: true });
+      await page.screenshot({ path: screenshotPath.replace(/\.png$/, '-failed.png') }).catch(() => {});
+      throw error;
     } finally {
       await context.close();
     }
