@@ -23,14 +23,15 @@ const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
 /** Cumulative popularity, to pick graphs with a long-tailed frequency by binary search. */
-function cumulative(graphs: SeededGraph[]): Float64Array {
+export function cumulative(graphs: ReadonlyArray<{ popularity: number }>): Float64Array {
   const sums = new Float64Array(graphs.length);
   let total = 0;
   graphs.forEach((g, i) => (sums[i] = total += g.popularity));
   return sums;
 }
 
-function pickIndex(sums: Float64Array, r: number): number {
+/** The index picked by `r` (uniform in [0, 1)) from cumulative sums: each index with a chance proportional to its weight. */
+export function pickIndex(sums: Float64Array, r: number): number {
   const target = r * sums[sums.length - 1]!;
   let lo = 0;
   let hi = sums.length - 1;

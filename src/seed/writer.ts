@@ -70,28 +70,29 @@ function copySql(table: TableSpec, source: string): string {
   return `COPY ${table.name} (${table.columns.map((c) => `"${c}"`).join(', ')}) FROM ${source}`;
 }
 
+/** One `COPY … FROM STDIN` through `client`, consuming `lines` (complete encoded lines) lazily as it streams. */
+export async function copyToPostgres(client: Pick<PoolClient, 'query'>, table: TableSpec, lines: Iterable<string>): Promise<void> {
+  const stream = client.query(copyFrom(copySql(table, 'STDIN')));
+  const done = new Promise<void>((resolve, reject) => {
+    stream.on('finish', resolve);
+    stream.on('error', reject);
+  });
+  // Roughly 1 MB per write; respect back-pressure.
+  let piece = '';
+  for (const line of lines) {
+    piece += line;
+    if (piece.length >= 1 << 20) {
+      if (!stream.write(piece)) await new Promise<void>((resolve) => stream.once('drain', resolve));
+      piece = '';
+    }
+  }
+  stream.end(piece);
+  await done;
+}
+
 /** Streams into PostgreSQL through one client (which the caller keeps inside a transaction). */
 export function postgresCopyTarget(client: PoolClient): CopyTarget {
-  return {
-    async copy(table, lines) {
-      const stream = client.query(copyFrom(copySql(table, 'STDIN')));
-      const done = new Promise<void>((resolve, reject) => {
-        stream.on('finish', resolve);
-        stream.on('error', reject);
-      });
-      // Roughly 1 MB per write; respect back-pressure.
-      let piece = '';
-      for (const line of lines) {
-        piece += line;
-        if (piece.length >= 1 << 20) {
-          if (!stream.write(piece)) await new Promise<void>((resolve) => stream.once('drain', resolve));
-          piece = '';
-        }
-      }
-      stream.end(piece);
-      await done;
-    },
-  };
+  return { copy: (table, lines) => copyToPostgres(client, table, lines) };
 }
 
 /** PGlite reads COPY data from an in-memory blob. */

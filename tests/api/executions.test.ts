@@ -102,6 +102,21 @@ describe.each(testDatabaseKinds)('graph executions on %s', (kind) => {
     expect(await snapshotDatabase(server.db)).toEqual(before);
   });
 
+  it('reads JSON payloads only when asked, and never serves a row read without them to a field that asks', async () => {
+    const run = await execute({ inputs: { topic: 'payloads' } });
+    const statements: string[] = [];
+    const stop = server.db.onQuery((e) => statements.push(e.query));
+    const res = await server.graphql<{ graph: { executions: { nodes: Array<{ id: string }> } }; graphExecution: { inputs: unknown } }>(
+      'query($g: ID!, $id: ID!) { graph(id: $g) { executions(first: 50) { nodes { id status } } } graphExecution(id: $id) { inputs } }',
+      { g: graphId, id: run.id },
+    );
+    stop();
+    expect(res.errors).toBeUndefined();
+    expect(res.data!.graph.executions.nodes.map((n) => n.id)).toContain(run.id);
+    expect(res.data!.graphExecution.inputs).toEqual({ topic: 'payloads' });
+    expect(statements.some((q) => q.includes("'{}'::jsonb AS inputs"))).toBe(true);
+  });
+
   it('lets exactly one of two racing transitions win', async () => {
     const run = await execute();
     await server.graphql(UPDATE_RUN, { id: run.id, status: 'RUNNING' });

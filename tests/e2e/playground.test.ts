@@ -105,7 +105,7 @@ describe('GraphiQL playground (/graphiql)', () => {
             await page.waitForTimeout(1_000);
             return responsePane.innerText();
           },
-          { timeout: 45_000, intervals: [500] },
+          { timeout: 45_000, interval: 500 },
         )
         .toContain(server.userEmail);
 

@@ -29,7 +29,7 @@ function checkFilter(filter: GraphExecutionFilter | null | undefined): void {
 }
 
 /** Resolves the page arguments of an execution list, scoped to what the viewer may see. */
-function executionPage(viewer: Viewer, args: ExecutionListArgs, forUserId?: string): { page: ExecutionPage; size: number } {
+function executionPage(viewer: Viewer, args: ExecutionListArgs, withPayload: boolean, forUserId?: string): { page: ExecutionPage; size: number } {
   checkFilter(args.filter);
   const direction = args.orderBy?.direction ?? 'DESC';
   const size = pageSize(args.first);
@@ -39,30 +39,32 @@ function executionPage(viewer: Viewer, args: ExecutionListArgs, forUserId?: stri
     direction,
     after: graphExecutionCursor(direction).decode(args.after),
     limit: size + 1,
+    withPayload,
   };
   return { page, size };
 }
 
 const scopeOf = (page: ExecutionPage): ExecutionScope => ({ userId: page.userId, filter: page.filter });
 
-export async function graphExecutionConnection(ctx: GraphQLContext, args: ExecutionListArgs, forUserId?: string): Promise<Connection<GraphExecution>> {
+/** `withPayload`: whether the query asks for the runs' JSON payloads (inputs, outputs, stats). */
+export async function graphExecutionConnection(ctx: GraphQLContext, args: ExecutionListArgs, withPayload: boolean, forUserId?: string): Promise<Connection<GraphExecution>> {
   const viewer = requirePermission(ctx.viewer, 'READ_GRAPHS');
   if (conflictingOwnerFilter(forUserId, args.filter?.userId)) {
     ownerScope(viewer, args.filter!.userId);
     return emptyConnection();
   }
-  const { page, size } = executionPage(viewer, args, forUserId);
+  const { page, size } = executionPage(viewer, args, withPayload, forUserId);
   const rows = await listGraphExecutions(ctx.db.prisma, page);
-  for (const row of rows) ctx.loaders.executions.graphExecutionById.prime(row.id, row);
+  ctx.loaders.executions.rememberRuns(rows, withPayload);
   return connectionFromPage(rows, size, Boolean(args.after), graphExecutionCursor(page.direction).encode, () =>
     countGraphExecutions(ctx.db.prisma, scopeOf(page)),
   );
 }
 
 /** Graph.executions: the runs of one graph version, batched across every graph of the response. */
-export async function executionsOfGraph(ctx: GraphQLContext, graph: GraphKey, args: ExecutionListArgs): Promise<Connection<GraphExecution>> {
+export async function executionsOfGraph(ctx: GraphQLContext, graph: GraphKey, args: ExecutionListArgs, withPayload: boolean): Promise<Connection<GraphExecution>> {
   const viewer = requirePermission(ctx.viewer, 'READ_GRAPHS');
-  const { page, size } = executionPage(viewer, { ...args, filter: { ...args.filter, graphId: null, graphVersion: null } });
+  const { page, size } = executionPage(viewer, { ...args, filter: { ...args.filter, graphId: null, graphVersion: null } }, withPayload);
   const parent = { id: graph.id, version: graph.version };
   const rows = await ctx.loaders.executions.executionsByGraph.load({ parent, args: page });
   return connectionFromPage(rows, size, Boolean(args.after), graphExecutionCursor(page.direction).encode, () =>
@@ -74,11 +76,12 @@ export async function nodeExecutionsOfRun(
   ctx: GraphQLContext,
   graphExecutionId: string,
   args: { first?: number | null; after?: string | null; filter?: NodeExecutionFilter | null },
+  withPayload: boolean,
 ): Promise<Connection<NodeExecution>> {
   requirePermission(ctx.viewer, 'READ_GRAPHS');
   if (args.filter?.nodeId && !isUuid(args.filter.nodeId)) throw badUserInput('`nodeId` must be a node id.', 'filter');
   const size = pageSize(args.first);
-  const page = { filter: args.filter ?? null, after: nodeExecutionCursor.decode(args.after), limit: size + 1 };
+  const page = { filter: args.filter ?? null, after: nodeExecutionCursor.decode(args.after), limit: size + 1, withPayload };
   const rows = await ctx.loaders.executions.nodeExecutionsByRun.load({ parent: graphExecutionId, args: page });
   return connectionFromPage(rows, size, Boolean(args.after), nodeExecutionCursor.encode, () =>
     ctx.loaders.executions.nodeExecutionCountByRun.load({ parent: graphExecutionId, args: page.filter }),

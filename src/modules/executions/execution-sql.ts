@@ -1,19 +1,30 @@
 import { Prisma } from '../../generated/prisma/client.js';
 import type { ExecutionStatus, GraphExecutionFilter, NodeExecutionFilter } from '../../generated/graphql.js';
 
-/** Raw reads return rows in the Prisma model's shape, so loaders and resolvers see one type either way. */
-export const GRAPH_EXECUTION_COLUMNS = Prisma.raw(
-  `e.id, e.graph_id AS "graphId", e.graph_version AS "graphVersion", e.user_id AS "userId", e.status::text AS status,
-   e.inputs, e.outputs, e.stats, e.cost, e.error_message AS "errorMessage", e.is_deleted AS "isDeleted",
-   e.parent_id AS "parentId", e.created_at AS "createdAt", e.updated_at AS "updatedAt",
-   e.started_at AS "startedAt", e.ended_at AS "endedAt"`,
-);
+/** The JSON payload fields of executions: large, and left out of a read when the query does not ask for them. */
+export const PAYLOAD_FIELDS = ['inputs', 'outputs', 'stats'] as const;
 
-export const NODE_EXECUTION_COLUMNS = Prisma.raw(
-  `n.id, n.graph_execution_id AS "graphExecutionId", n.node_id AS "nodeId", n.status::text AS status, n.inputs,
-   n.outputs, n.stats, n.cost, n.error_message AS "errorMessage", n.added_at AS "addedAt", n.queued_at AS "queuedAt",
-   n.started_at AS "startedAt", n.ended_at AS "endedAt"`,
-);
+/**
+ * Raw reads return rows in the Prisma model's shape, so loaders and resolvers see one type either way. Without
+ * payloads, the JSON columns read as placeholders: such rows must never be cached for other fields to reuse.
+ */
+const payloadColumns = (alias: string, withPayload: boolean) =>
+  withPayload ? `${alias}.inputs, ${alias}.outputs, ${alias}.stats` : `'{}'::jsonb AS inputs, NULL::jsonb AS outputs, NULL::jsonb AS stats`;
+
+export const graphExecutionColumns = (withPayload = true) =>
+  Prisma.raw(
+    `e.id, e.graph_id AS "graphId", e.graph_version AS "graphVersion", e.user_id AS "userId", e.status::text AS status,
+     ${payloadColumns('e', withPayload)}, e.cost, e.error_message AS "errorMessage", e.is_deleted AS "isDeleted",
+     e.parent_id AS "parentId", e.created_at AS "createdAt", e.updated_at AS "updatedAt",
+     e.started_at AS "startedAt", e.ended_at AS "endedAt"`,
+  );
+
+export const nodeExecutionColumns = (withPayload = true) =>
+  Prisma.raw(
+    `n.id, n.graph_execution_id AS "graphExecutionId", n.node_id AS "nodeId", n.status::text AS status,
+     ${payloadColumns('n', withPayload)}, n.cost, n.error_message AS "errorMessage", n.added_at AS "addedAt",
+     n.queued_at AS "queuedAt", n.started_at AS "startedAt", n.ended_at AS "endedAt"`,
+  );
 
 export type ExecutionScope = {
   /** null: every user's runs (ADMIN). */

@@ -3,8 +3,8 @@ import type { NodeExecutionFilter } from '../../generated/graphql.js';
 import { graphKeyString, type GraphKey } from '../graphs/graph-store.js';
 import { alignById } from '../shared/by-id.js';
 import {
-  GRAPH_EXECUTION_COLUMNS,
-  NODE_EXECUTION_COLUMNS,
+  graphExecutionColumns,
+  nodeExecutionColumns,
   afterKeyset,
   and,
   graphExecutionConditions,
@@ -20,12 +20,14 @@ export type ExecutionPage = ExecutionScope & {
   after: Keyset | null;
   /** Rows to fetch: the page size plus one, to learn whether more exist. */
   limit: number;
+  /** Whether the JSON payload columns are read (see `graphExecutionColumns`). */
+  withPayload: boolean;
 };
 
 export async function listGraphExecutions(prisma: PrismaClient, page: ExecutionPage): Promise<GraphExecution[]> {
   const where = and([...graphExecutionConditions(page), ...afterKeyset('created_at', page.after, page.direction, 'e')]);
   return prisma.$queryRaw<GraphExecution[]>`
-    SELECT ${GRAPH_EXECUTION_COLUMNS} FROM graph_executions e
+    SELECT ${graphExecutionColumns(page.withPayload)} FROM graph_executions e
     WHERE ${where} ORDER BY ${orderBy('created_at', page.direction, 'e')} LIMIT ${page.limit}`;
 }
 
@@ -41,7 +43,7 @@ export async function graphExecutionsByGraphs(prisma: PrismaClient, graphs: Grap
   const rows = await prisma.$queryRaw<GraphExecution[]>`
     SELECT x.* FROM unnest(${graphs.map((g) => g.id)}::uuid[], ${graphs.map((g) => g.version)}::int[]) AS p(graph_id, graph_version)
     CROSS JOIN LATERAL (
-      SELECT ${GRAPH_EXECUTION_COLUMNS} FROM graph_executions e
+      SELECT ${graphExecutionColumns(page.withPayload)} FROM graph_executions e
       WHERE e.graph_id = p.graph_id AND e.graph_version = p.graph_version AND ${where}
       ORDER BY ${orderBy('created_at', page.direction, 'e')} LIMIT ${page.limit}
     ) x`;
@@ -58,7 +60,7 @@ export async function countGraphExecutionsByGraphs(prisma: PrismaClient, graphs:
   return new Map(rows.map((row) => [graphKeyString({ id: row.graphId, version: row.graphVersion }), Number(row.count)]));
 }
 
-export type NodeExecutionPage = { filter?: NodeExecutionFilter | null; after: Keyset | null; limit: number };
+export type NodeExecutionPage = { filter?: NodeExecutionFilter | null; after: Keyset | null; limit: number; withPayload: boolean };
 
 /** Node executions in the order they were added, one page per run, in one statement. */
 export async function nodeExecutionsByGraphExecutions(prisma: PrismaClient, executionIds: string[], page: NodeExecutionPage): Promise<Map<string, NodeExecution[]>> {
@@ -66,7 +68,7 @@ export async function nodeExecutionsByGraphExecutions(prisma: PrismaClient, exec
   const rows = await prisma.$queryRaw<NodeExecution[]>`
     SELECT x.* FROM unnest(${executionIds}::uuid[]) AS p(graph_execution_id)
     CROSS JOIN LATERAL (
-      SELECT ${NODE_EXECUTION_COLUMNS} FROM node_executions n
+      SELECT ${nodeExecutionColumns(page.withPayload)} FROM node_executions n
       WHERE n.graph_execution_id = p.graph_execution_id AND ${where}
       ORDER BY ${orderBy('added_at', 'ASC', 'n')} LIMIT ${page.limit}
     ) x`;

@@ -21,13 +21,23 @@ export function createExecutionLoaders(db: Database) {
   const prisma = db.prisma;
   const graphExecutionById = new DataLoader((ids: readonly string[]) => graphExecutionsByIds(prisma, ids));
   const nodeExecutionById = new DataLoader((ids: readonly string[]) => nodeExecutionsByIds(prisma, ids));
+  /** The graph version a run belongs to: known from any read of the run, even one without its payloads. */
+  const graphKeyOfRun = new DataLoader<string, GraphKey | null>(async (ids) =>
+    (await graphExecutionById.loadMany(ids)).map((run) => (run && !(run instanceof Error) ? { id: run.graphId, version: run.graphVersion } : null)),
+  );
+  const rememberRuns = (rows: GraphExecution[], withPayload: boolean) => {
+    for (const row of rows) {
+      graphKeyOfRun.prime(row.id, { id: row.graphId, version: row.graphVersion });
+      if (withPayload) graphExecutionById.prime(row.id, row);
+    }
+  };
 
   const executionsByGraph = childPageLoader<GraphKey, ExecutionPage, GraphExecution>({
     parentKey: graphKeyString,
     argsKey,
     fetch: async (graphs, page) => {
       const groups = await graphExecutionsByGraphs(prisma, graphs, page);
-      for (const row of [...groups.values()].flat()) graphExecutionById.prime(row.id, row);
+      rememberRuns([...groups.values()].flat(), page.withPayload);
       return groups;
     },
   });
@@ -41,7 +51,7 @@ export function createExecutionLoaders(db: Database) {
     argsKey,
     fetch: async (ids, page) => {
       const groups = await nodeExecutionsByGraphExecutions(prisma, ids, page);
-      for (const row of [...groups.values()].flat()) nodeExecutionById.prime(row.id, row);
+      if (page.withPayload) for (const row of [...groups.values()].flat()) nodeExecutionById.prime(row.id, row);
       return groups;
     },
   });
@@ -51,7 +61,7 @@ export function createExecutionLoaders(db: Database) {
     fetch: (ids, filter) => countNodeExecutionsByGraphExecutions(prisma, ids, filter),
   });
 
-  return { graphExecutionById, nodeExecutionById, executionsByGraph, executionCountByGraph, nodeExecutionsByRun, nodeExecutionCountByRun };
+  return { graphExecutionById, graphKeyOfRun, rememberRuns, nodeExecutionById, executionsByGraph, executionCountByGraph, nodeExecutionsByRun, nodeExecutionCountByRun };
 }
 
 export type ExecutionLoaders = ReturnType<typeof createExecutionLoaders>;

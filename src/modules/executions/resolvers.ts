@@ -1,12 +1,14 @@
 import type { Resolvers } from '../../generated/graphql.js';
 import { nodeOfGraph } from '../graphs/loaders.js';
 import { connectionResolvers } from '../shared/connection.js';
+import { requestsAny } from '../shared/selection.js';
+import { PAYLOAD_FIELDS } from './execution-sql.js';
 import { deleteGraphExecution, executeGraph, updateGraphExecution, updateNodeExecution } from './execution-mutations.js';
 import { durationMs, graphExecutionConnection, nodeExecutionsOfRun, visibleGraphExecution, visibleNodeExecution } from './execution-service.js';
 
 export const executionResolvers: Resolvers = {
   Query: {
-    graphExecutions: (_root, args, ctx) => graphExecutionConnection(ctx, args),
+    graphExecutions: (_root, args, ctx, info) => graphExecutionConnection(ctx, args, requestsAny(info, PAYLOAD_FIELDS)),
     graphExecution: (_root, { id }, ctx) => visibleGraphExecution(ctx, id),
     nodeExecution: (_root, { id }, ctx) => visibleNodeExecution(ctx, id),
   },
@@ -35,13 +37,12 @@ export const executionResolvers: Resolvers = {
       return parent && !parent.isDeleted && parent.userId === run.userId ? parent : null;
     },
     durationMs: (run) => durationMs(run),
-    nodeExecutions: (run, args, ctx) => nodeExecutionsOfRun(ctx, run.id, args),
+    nodeExecutions: (run, args, ctx, info) => nodeExecutionsOfRun(ctx, run.id, args, requestsAny(info, PAYLOAD_FIELDS)),
   },
   NodeExecution: {
     node: async (nodeExecution, _args, ctx) => {
-      const run = await ctx.loaders.executions.graphExecutionById.load(nodeExecution.graphExecutionId);
-      const graph = { id: run!.graphId, version: run!.graphVersion };
-      return (await nodeOfGraph(ctx.loaders.graphs, graph, nodeExecution.nodeId))!;
+      const graph = await ctx.loaders.executions.graphKeyOfRun.load(nodeExecution.graphExecutionId);
+      return (await nodeOfGraph(ctx.loaders.graphs, graph!, nodeExecution.nodeId))!;
     },
     graphExecution: (nodeExecution, _args, ctx) =>
       ctx.loaders.executions.graphExecutionById.load(nodeExecution.graphExecutionId).then((run) => run!),

@@ -1,6 +1,8 @@
 import type { Resolvers } from '../../generated/graphql.js';
 import { executionsOfGraph } from '../executions/execution-service.js';
+import { PAYLOAD_FIELDS } from '../executions/execution-sql.js';
 import { connectionResolvers } from '../shared/connection.js';
+import { requestsAny } from '../shared/selection.js';
 import { createGraph, deleteGraph, setActiveGraphVersion, updateGraph } from './graph-mutations.js';
 import { graphConnection, graphVersions, visibleGraph } from './graph-service.js';
 import { nodeOfGraph } from './loaders.js';
@@ -28,7 +30,7 @@ export const graphResolvers: Resolvers = {
     nodes: (graph, _args, ctx) => ctx.loaders.graphs.nodesByGraph.load(graph),
     links: (graph, _args, ctx) => ctx.loaders.graphs.linksByGraph.load(graph),
     versions: (graph, args, ctx) => graphVersions(ctx, graph, args),
-    executions: (graph, args, ctx) => executionsOfGraph(ctx, graph, args),
+    executions: (graph, args, ctx, info) => executionsOfGraph(ctx, graph, args, requestsAny(info, PAYLOAD_FIELDS)),
   },
   Node: {
     graph: (node, _args, ctx) => ctx.loaders.graphs.graphByKey.load({ id: node.graphId, version: node.graphVersion }).then((graph) => graph!),

@@ -2,6 +2,8 @@ import type { Resolvers } from '../../generated/graphql.js';
 import { apiKeyConnection } from '../auth/api-key-service.js';
 import { requireViewer } from '../auth/guards.js';
 import { graphExecutionConnection } from '../executions/execution-service.js';
+import { PAYLOAD_FIELDS } from '../executions/execution-sql.js';
+import { requestsAny } from '../shared/selection.js';
 import { graphConnection } from '../graphs/graph-service.js';
 
 export const userResolvers: Resolvers = {
@@ -12,7 +14,7 @@ export const userResolvers: Resolvers = {
     // Shown only for the viewer's own key; other users' key permissions are not the caller's business.
     permissions: (user, _args, ctx) => (ctx.viewer?.user.id === user.id ? [...ctx.viewer.permissions] : null),
     graphs: (user, args, ctx) => graphConnection(ctx, args, user.id),
-    graphExecutions: (user, args, ctx) => graphExecutionConnection(ctx, args, user.id),
+    graphExecutions: (user, args, ctx, info) => graphExecutionConnection(ctx, args, requestsAny(info, PAYLOAD_FIELDS), user.id),
     apiKeys: (user, args, ctx) => apiKeyConnection(ctx, user, args),
   },
 };
