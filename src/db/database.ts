@@ -4,6 +4,7 @@ import type { SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import fs from 'node:fs';
+import path from 'node:path';
 import type { DatabaseConfig } from '../config.js';
 import { PrismaClient } from '../generated/prisma/client.js';
 
@@ -24,6 +25,21 @@ export type Database = {
   /** Adds a listener for every statement (Prisma's query events); returns a function that removes it. */
   onQuery(listener: QueryListener): () => void;
 } & ({ kind: 'postgres'; pool: pg.Pool; url: string } | { kind: 'pglite'; pglite: PGlite; dataDir: string });
+
+/**
+ * A new data directory is initialized in memory and then written out in one go: PGlite's initdb straight onto the
+ * file system is several times slower (thousands of small synced writes), and a crash midway would leave a
+ * half-made cluster behind.
+ */
+async function openPglite(dataDir: string): Promise<PGlite> {
+  if (dataDir.startsWith('memory://')) return PGlite.create(dataDir);
+  if (fs.existsSync(path.join(dataDir, 'PG_VERSION'))) return PGlite.create(dataDir);
+  const scratch = await PGlite.create('memory://');
+  const initialized = await scratch.dumpDataDir('none');
+  await scratch.close();
+  fs.mkdirSync(dataDir, { recursive: true });
+  return PGlite.create({ dataDir, loadDataDir: initialized });
+}
 
 export async function openDatabase(config: DatabaseConfig): Promise<Database> {
   const listeners = new Set<QueryListener>();
@@ -62,8 +78,7 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
   }
 
   const dataDir = config.pgliteDataDir;
-  if (!dataDir.startsWith('memory://')) fs.mkdirSync(dataDir, { recursive: true });
-  const pglite = await PGlite.create(dataDir);
+  const pglite = await openPglite(dataDir);
   const prisma = createPrisma(new PrismaPGlite(pglite));
   return {
     kind: 'pglite',

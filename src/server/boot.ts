@@ -37,6 +37,7 @@ async function demoCredentials(config: AppConfig, db: Database, log: Logger): Pr
 export async function boot(config: AppConfig, log: Logger): Promise<RunningServer> {
   const started = Date.now();
   const db = await openDatabase(config.database);
+  log.info({ database: db.kind, ms: Date.now() - started }, 'database opened');
   try {
     await prepareDatabase(config, db, log);
     const demo = await demoCredentials(config, db, log);
