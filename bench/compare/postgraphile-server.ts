@@ -34,6 +34,8 @@ const RenameNodesTablePlugin: GraphileConfig.Plugin = {
 const preset: GraphileConfig.Preset = {
   extends: [PostGraphileAmberPreset, PostGraphileConnectionFilterPreset],
   plugins: [RenameNodesTablePlugin],
+  // Amber only orders/filters by indexed columns: off, so the same orders/filters as agentgraph's are available.
+  disablePlugins: ['PgIndexBehaviorsPlugin'],
   pgServices: [makePgService({ connectionString, schemas: ['public', 'cmp'], poolConfig: { max: poolMax } })],
   grafserv: { graphiql: false, watch: false, maxRequestLength: 1_000_000 },
   grafast: { explain: false },
@@ -53,6 +55,6 @@ server.listen(port, '127.0.0.1', () => console.log(`postgraphile listening on ht
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
     server.close();
-    pgl.release().finally(() => process.exit(0));
+    void Promise.resolve(pgl.release()).finally(() => process.exit(0));
   });
 }

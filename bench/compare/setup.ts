@@ -65,7 +65,7 @@ export async function createCompareDatabase(size: SizeName, log: (msg: string) =
     const started = Date.now();
     const summary = await seedDatabase(bench.db, { ...SIZES[size], now: SEED_NOW }, log);
     const seedMs = Date.now() - started;
-    await bench.db.close();
+    // bench.db (4 idle connections) stays open until drop(), which closes it.
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     try {

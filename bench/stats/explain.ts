@@ -3,23 +3,12 @@
  * `npm run bench:stats -- --keep`): `tsx bench/stats/explain.ts <database url>`. Used to choose the indexes.
  */
 import pg from 'pg';
-import { Prisma, type PrismaClient } from '../../src/generated/prisma/client.js';
+import type { PrismaClient } from '../../src/generated/prisma/client.js';
 import { blockStats, durationStats, nodeExecutionCounts, statsByGraphs, statusCounts, timeSeries, topGraphs, type StatsScope } from '../../src/modules/stats/stats-store.js';
 import { bucketStarts } from '../../src/modules/stats/time-buckets.js';
+import { capture, explainAnalyze } from '../lib/explain.js';
 
 const DAY = 86_400_000;
-
-async function capture(run: (prisma: PrismaClient) => Promise<unknown>): Promise<Prisma.Sql> {
-  let sql: Prisma.Sql | null = null;
-  const fake = {
-    $queryRaw: (strings: TemplateStringsArray, ...values: unknown[]) => {
-      sql = Prisma.sql(strings, ...values);
-      return Promise.resolve([]);
-    },
-  } as unknown as PrismaClient;
-  await run(fake);
-  return sql!;
-}
 
 async function main() {
   const url = process.argv[2];
@@ -47,12 +36,11 @@ async function main() {
     ['admin 30d durations (all users)', (p) => durationStats(p, all)],
   ];
   for (const [label, run] of statements) {
-    const sql = await capture(run);
+    const statement = await capture(run);
     let best = Infinity;
     let plan = '';
     for (let i = 0; i < 3; i++) {
-      const { rows } = await pool.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${sql.text}`, sql.values as unknown[]);
-      plan = rows.map((r) => r['QUERY PLAN']).join('\n');
+      plan = await explainAnalyze(pool, statement);
       best = Math.min(best, Number(/Execution Time: ([\d.]+)/.exec(plan)?.[1]));
     }
     console.log(`${label}: ${best.toFixed(1)} ms`);

@@ -64,11 +64,18 @@ export function createClient(server: TestServer, counter: CaseCounter) {
   const raw = async (body: string | Buffer | undefined, options: { headers?: Record<string, string>; key?: string | null; method?: string; path?: string } = {}): Promise<RawResponse> => {
     const key = options.key === undefined ? server.apiKey : options.key;
     const started = Date.now();
-    const res = await fetch(`${server.url}${options.path ?? '/graphql'}`, {
-      method: options.method ?? 'POST',
-      headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}), ...options.headers },
-      body: body === undefined ? undefined : typeof body === 'string' ? body : new Uint8Array(body),
-      signal: AbortSignal.timeout(HANG_MS),
+    const send = () =>
+      fetch(`${server.url}${options.path ?? '/graphql'}`, {
+        method: options.method ?? 'POST',
+        headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}), ...options.headers },
+        body: body === undefined ? undefined : typeof body === 'string' ? body : new Uint8Array(body),
+        signal: AbortSignal.timeout(HANG_MS),
+      });
+    // A kept-alive socket the server closes (keepAliveTimeout) just as the client reuses it resets; that is the
+    // client's race, not an answer, so the request is sent once more on a fresh connection.
+    const res = await send().catch((err: { cause?: { code?: string } }) => {
+      if (err?.cause?.code !== 'ECONNRESET') throw err;
+      return send();
     });
     const text = await res.text();
     let json: unknown = null;
@@ -157,8 +164,8 @@ export const INJECTION_STRINGS = [
 ];
 
 /** `n` levels of {"a": {"a": … 1}} built without recursion. */
-export function nestedObject(levels: number): Record<string, unknown> {
-  let value: Record<string, unknown> = { leaf: 1 };
+export function nestedObject(levels: number, leaf: unknown = 1): Record<string, unknown> {
+  let value: Record<string, unknown> = { leaf };
   for (let i = 1; i < levels; i++) value = { a: value };
   return value;
 }

@@ -165,10 +165,7 @@ describe.each(testDatabaseKinds)('hostile transport on %s', (kind) => {
       '{ graphs(orderBy: { field: NOPE }) { totalCount } }',
       '{ graphs(filter: { nope: 1 }) { totalCount } }',
       '"\\u0000"',
-      '{ viewer { id } } # \u0000',
-      `{ viewer { ${'a: id '.repeat(1)}} }`,
       `{ ${'viewer { id } '.repeat(5_000)} }`,
-      `{ viewer { ${Array.from({ length: 3_000 }, (_, i) => `a${i}: id`).join(' ')} } }`,
       `query ${'@skip(if: true) '.repeat(2_000)}{ viewer { id } }`,
       `{ viewer { id ${'@include(if: true) '.repeat(2_000)} } }`,
       `${'{ viewer '.repeat(5_000)}${'}'.repeat(5_000)}`,
@@ -177,6 +174,10 @@ describe.each(testDatabaseKinds)('hostile transport on %s', (kind) => {
       `query { graph(id: ${'['.repeat(10_000)}"x"${']'.repeat(10_000)}) { id } }`,
       `{ graph(id: "${'x'.repeat(200_000)}") { id } }`,
     ];
+    // Legitimate, if odd, documents are answered.
+    for (const doc of ['{ viewer { id } } # \u0000', '{ viewer { a: id } }', `{ viewer { ${Array.from({ length: 3_000 }, (_, i) => `a${i}: id`).join(' ')} } }`]) {
+      expect(c.expectAnswered(await c.op(doc), `document ${doc.slice(0, 80)}`)).toBe('ok');
+    }
     for (const doc of docs) {
       const res = await c.op(doc);
       c.expectRefusal(res, `document ${doc.slice(0, 80)}`);

@@ -34,50 +34,30 @@ import {
   type SessionChanges,
   type SessionListQuery,
 } from './session-store.js';
+import { checkJson as checkJsonShared, checkText } from '../shared/input.js';
 
 // ---- limits ----
 export const MAX_EVENTS_PER_APPEND = 500;
 /** Names and ids (appName, agentId, author, invocationId, branch, clientEventId, filter strings). */
 export const MAX_STRING_LENGTH = 1024;
-/** Serialized JSON sizes, in characters. */
+/** Serialized JSON sizes, in bytes. */
 export const MAX_CONTENT_JSON = 256 * 1024;
 export const MAX_JSON = 64 * 1024;
 export const MAX_FILTER_JSON = 8 * 1024;
 
 // ---- validation ----
 
-function hasNul(value: unknown, depth = 0): boolean {
-  if (depth > 64) return false;
-  if (typeof value === 'string') return value.includes('\u0000');
-  if (Array.isArray(value)) return value.some((item) => hasNul(item, depth + 1));
-  if (value && typeof value === 'object') {
-    return Object.entries(value).some(([key, item]) => key.includes('\u0000') || hasNul(item, depth + 1));
-  }
-  return false;
-}
-
+// Strings and JSON go through the shared checks (NUL, invalid Unicode, nesting depth, size).
 function checkString(value: string | null | undefined, argument: string, options: { required?: boolean } = {}): string | null {
   if (value === null || value === undefined) {
     if (options.required) throw badUserInput(`\`${argument}\` is required.`, argument);
     return null;
   }
-  if (options.required && value.trim() === '') throw badUserInput(`\`${argument}\` must not be empty.`, argument);
-  if (value.length > MAX_STRING_LENGTH) throw badUserInput(`\`${argument}\` may be at most ${MAX_STRING_LENGTH} characters.`, argument);
-  if (value.includes('\u0000')) throw badUserInput(`\`${argument}\` must not contain NUL characters (\\u0000).`, argument);
-  return value;
+  return checkText(value, argument, { max: MAX_STRING_LENGTH, allowEmpty: !options.required });
 }
 
-function checkJson<T>(value: T, argument: string, maxChars = MAX_JSON): T {
-  if (value === undefined || value === null) return value;
-  let serialized: string;
-  try {
-    serialized = JSON.stringify(value);
-  } catch {
-    throw badUserInput(`\`${argument}\` is not valid JSON.`, argument);
-  }
-  if (serialized.length > maxChars) throw badUserInput(`\`${argument}\` may be at most ${maxChars} characters of JSON.`, argument);
-  if (hasNul(value)) throw badUserInput(`\`${argument}\` must not contain NUL characters (\\u0000).`, argument);
-  return value;
+function checkJson<T>(value: T, argument: string, maxBytes = MAX_JSON): T {
+  return checkJsonShared(value, argument, { maxBytes });
 }
 
 function checkId(id: string | null | undefined, argument: string): string | null {

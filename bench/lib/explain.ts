@@ -1,0 +1,34 @@
+/**
+ * Query plans for the benchmarks: EXPLAIN (ANALYZE, BUFFERS) of a statement, including the very statement a
+ * store function sends to `$queryRaw`.
+ */
+import type pg from 'pg';
+import { Prisma, type PrismaClient } from '../../src/generated/prisma/client.js';
+
+export type Statement = { text: string; values: readonly unknown[] };
+
+/** Captures what a store function sends to `$queryRaw` (the function gets no rows back), to EXPLAIN the very same statement. */
+export async function capture(run: (prisma: PrismaClient) => Promise<unknown>): Promise<Statement> {
+  let sql: Prisma.Sql | null = null;
+  const fake = {
+    $queryRaw: (strings: TemplateStringsArray, ...values: unknown[]) => {
+      sql = Prisma.sql(strings, ...values);
+      return Promise.resolve([]);
+    },
+  } as unknown as PrismaClient;
+  await run(fake);
+  if (!sql) throw new Error('the function sent no statement to $queryRaw');
+  const { text, values } = sql as Prisma.Sql;
+  return { text, values };
+}
+
+/** The EXPLAIN (ANALYZE, BUFFERS) plan of `statement`, as text. */
+export async function explainAnalyze(pool: pg.Pool, statement: Statement): Promise<string> {
+  const { rows } = await pool.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${statement.text}`, [...statement.values]);
+  return rows.map((r) => r['QUERY PLAN']).join('\n');
+}
+
+/** `## EXPLAIN ANALYZE — <label>` sections of a results file, one per plan. */
+export function planSections(plans: Record<string, string>): string[] {
+  return Object.entries(plans).flatMap(([label, plan]) => [`## EXPLAIN ANALYZE — ${label}`, '', '```', plan, '```', '']);
+}
