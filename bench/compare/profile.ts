@@ -21,7 +21,7 @@ function packageOf(url: string): string {
  * Samples before the first one inside `firstRequestFunction` (start-up: module loading and compilation) are left
  * out, so the summary describes the server under load.
  */
-export function summarizeProfile(file: string, top = 15, firstRequestFunction = 'processGraphQLRequest'): ProfileSummary {
+export function summarizeProfile(file: string, top = 15, firstRequestFunction = 'parserOnHeadersComplete'): ProfileSummary {
   const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();

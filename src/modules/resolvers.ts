@@ -1,4 +1,5 @@
-import { DateTimeResolver, EmailAddressResolver, JSONObjectResolver, JSONResolver, NonNegativeIntResolver, PositiveIntResolver, UUIDResolver } from 'graphql-scalars';
+import { EmailAddressResolver, JSONObjectResolver, JSONResolver, PositiveIntResolver, UUIDResolver } from 'graphql-scalars';
+import { DateTimeScalar, NonNegativeIntScalar } from './shared/scalars.js';
 import type { Resolvers } from '../generated/graphql.js';
 import { authResolvers } from './auth/resolvers.js';
 import { executionResolvers } from './executions/resolvers.js';
@@ -8,12 +9,12 @@ import { sessionResolvers } from './sessions/resolvers.js';
 import { statsResolvers } from './stats/resolvers.js';
 
 const scalarResolvers: Resolvers = {
-  DateTime: DateTimeResolver,
+  DateTime: DateTimeScalar,
   JSON: JSONResolver,
   JSONObject: JSONObjectResolver,
   UUID: UUIDResolver,
   EmailAddress: EmailAddressResolver,
-  NonNegativeInt: NonNegativeIntResolver,
+  NonNegativeInt: NonNegativeIntScalar,
   PositiveInt: PositiveIntResolver,
 };
 

@@ -20,7 +20,7 @@ import { createErrorFormatter } from './errors.js';
 import { requestLogger } from './logger.js';
 import { createRateLimiter } from './rate-limit.js';
 import { cors, securityHeaders } from './security.js';
-import { REQUEST_LIMITS, batchLimit, bodyErrors, operationLimitsPlugin } from './limits.js';
+import { REQUEST_LIMITS, batchLimit, bodyErrors, operationLimitsPlugin, refuseInvalidUtf8 } from './limits.js';
 
 export type ServerOptions = {
   db: Database;
@@ -61,6 +61,12 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
     csrfPrevention: true,
     includeStacktraceInErrorResponses: false,
     allowBatchedHttpRequests: true,
+    // main.ts owns shutdown (drain HTTP, then close the database); Apollo's own signal handler would race it.
+    stopOnTerminationSignals: false,
+    // Automatic persisted queries are not offered: every request carries its document.
+    persistedQueries: false,
+    // Bounds the parser's work on absurd documents before validation even starts.
+    parseOptions: { maxTokens: 20_000 },
     formatError: createErrorFormatter(log),
     plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled(), operationLimitsPlugin(REQUEST_LIMITS)],
     logger: log,
@@ -85,7 +91,7 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
   app.use(
     '/graphql',
     cors(options.corsOrigins ?? []),
-    express.json({ limit: REQUEST_LIMITS.maxBodyBytes }),
+    express.json({ limit: REQUEST_LIMITS.maxBodyBytes, verify: refuseInvalidUtf8 }),
     bodyErrors,
     batchLimit(REQUEST_LIMITS.maxBatch),
     expressMiddleware(apollo, {

@@ -2,12 +2,20 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
 
-const CONNECTION_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03', '08006', '08001']);
+const CONNECTION_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004']);
+/** What Prisma's driver adapters call a lost or unreachable database. */
+const ADAPTER_UNAVAILABLE_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections', 'DatabaseDoesNotExist']);
+
+type AdapterCause = { kind?: string; originalCode?: string };
+const adapterCause = (error: unknown): AdapterCause | undefined =>
+  (error as { meta?: { driverAdapterError?: { cause?: AdapterCause } } })?.meta?.driverAdapterError?.cause;
 
 function isDatabaseUnavailable(error: unknown): boolean {
   for (let e: unknown = error, depth = 0; e && depth < 5; depth++) {
     const candidate = e as { code?: unknown; message?: unknown; cause?: unknown };
     if (typeof candidate.code === 'string' && CONNECTION_ERROR_CODES.has(candidate.code)) return true;
+    const cause = adapterCause(e);
+    if (cause && ((cause.kind && ADAPTER_UNAVAILABLE_KINDS.has(cause.kind)) || (cause.originalCode && CONNECTION_ERROR_CODES.has(cause.originalCode)))) return true;
     if (typeof candidate.message === 'string' && /ECONNREFUSED|Connection terminated|timeout exceeded when trying to connect|DatabaseNotReachable/i.test(candidate.message)) {
       return true;
     }
@@ -18,8 +26,8 @@ function isDatabaseUnavailable(error: unknown): boolean {
 
 /** Races the database settled (a unique key taken meanwhile, a serialization failure or deadlock) are the client's to retry. */
 function writeConflict(error: unknown): string | null {
-  const e = error as { code?: unknown; meta?: { driverAdapterError?: { cause?: { kind?: string; originalCode?: string } } } };
-  const cause = e?.meta?.driverAdapterError?.cause;
+  const e = error as { code?: unknown };
+  const cause = adapterCause(error);
   if (e?.code === 'P2002' || cause?.kind === 'UniqueConstraintViolation') return 'The write conflicts with data stored meanwhile; read it again and retry.';
   if (e?.code === 'P2034' || cause?.kind === 'TransactionWriteConflict' || cause?.originalCode === '40001' || cause?.originalCode === '40P01') {
     return 'The write raced with another one and was rolled back; retry it.';
@@ -27,18 +35,34 @@ function writeConflict(error: unknown): string | null {
   return null;
 }
 
+const CLIENT_REQUEST_CODES = new Set([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_USER_INPUT',
+  'BAD_REQUEST',
+  'OPERATION_RESOLUTION_FAILURE',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+]);
+
 /**
  * Errors the API raised on purpose (a GraphQLError with a code) go to the client as they are; anything else
  * is an internal error: logged with its detail, shown to the client only as a code and a generic message.
  */
 export function createErrorFormatter(log: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const code = formatted.extensions?.code;
+    // Apollo's own request-level codes (parse, validation, bad variables, …) are the client's errors, even when a
+    // non-GraphQL error (say, a stack overflow on absurd input) sits underneath.
+    if (!formatted.path && typeof code === 'string' && CLIENT_REQUEST_CODES.has(code)) return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code } };
     let original = unwrapResolverError(error);
     // Errors thrown while building the context arrive wrapped in another GraphQLError.
     while (original instanceof GraphQLError && original.originalError) original = original.originalError;
     if (original instanceof GraphQLError) {
-      // Ours carry a code; graphql-js's own (syntax, validation, variables) get theirs from Apollo.
-      return formatted;
+      if (typeof original.extensions?.code === 'string') return formatted;
+      // Uncoded request-level errors (e.g. an unsupported operation type) are the client's; an uncoded error
+      // at a field path is ours (say, null for a non-null field) and is masked below.
+      if (!formatted.path) return { ...formatted, extensions: { code: 'BAD_REQUEST' } };
     }
     const conflictMessage = writeConflict(original);
     if (conflictMessage) {

@@ -1,5 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { isUtf8 } from 'node:buffer';
 import {
   GraphQLError,
   getNamedType,
@@ -133,10 +134,17 @@ export function batchLimit(maxBatch: number): RequestHandler {
   };
 }
 
+/** Invalid UTF-8 would be decoded into U+FFFD replacement characters and stored as such: refuse it instead. */
+export function refuseInvalidUtf8(_req: unknown, _res: unknown, body: Buffer): void {
+  if (!isUtf8(body)) throw Object.assign(new Error('The request body is not valid UTF-8.'), { status: 400, type: 'encoding.invalid' });
+}
+
 /** Body-parser failures answer in GraphQL's error shape with a code, not as an HTML page. */
 export const bodyErrors: ErrorRequestHandler = (err: { type?: string; status?: number }, _req, res, next) => {
   if (err?.type === 'entity.too.large') {
     res.status(413).json(jsonError('PAYLOAD_TOO_LARGE', `The request body may be at most ${REQUEST_LIMITS.maxBodyBytes} bytes.`));
+  } else if (err?.type === 'encoding.invalid') {
+    res.status(400).json(jsonError('BAD_REQUEST', 'The request body is not valid UTF-8.'));
   } else if (err?.type === 'entity.parse.failed') {
     res.status(400).json(jsonError('BAD_REQUEST', 'The request body is not valid JSON.'));
   } else if (err?.status && err.status >= 400 && err.status < 500) {

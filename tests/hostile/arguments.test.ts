@@ -347,8 +347,8 @@ describe.each(testDatabaseKinds)('hostile arguments on %s', (kind) => {
       for (const secret of secrets) expect(dataText, `${label} leaked ${secret}`).not.toContain(secret);
       expect(dataText, label).not.toMatch(/"totalCount":[1-9]|"total":[1-9]/);
     }
-    // Anonymous and revoked/forged keys.
-    for (const key of [null, 'agk_forged', 'Bearer', `${w.keys.A}x`, w.keys.A!.slice(0, -1), 'x'.repeat(10_000), '\u0000', 'agk_' + '0'.repeat(60)]) {
+    // Anonymous and revoked/forged keys. (A NUL in a header cannot even be sent: fetch refuses it client-side.)
+    for (const key of [null, 'agk_forged', 'Bearer', `${w.keys.A}x`, w.keys.A!.slice(0, -1), 'x'.repeat(10_000), 'agk_' + '0'.repeat(60)]) {
       const res = await c.refusedUnchanged(server.db, `key ${JSON.stringify(String(key).slice(0, 20))}`, () => c.op('mutation { createApiKey(name: "anon", permissions: [READ_GRAPHS]) { apiKey { id } } }', undefined, key), ['UNAUTHENTICATED']);
       expect(errorsOf(res.json).length).toBeGreaterThan(0);
     }

@@ -1,6 +1,6 @@
 import type { GraphQLContext } from '../../context.js';
 import type { ExecutionStatus, Prisma } from '../../generated/prisma/client.js';
-import { conflict, notFound } from '../../errors.js';
+import { badUserInput, conflict, notFound } from '../../errors.js';
 import { visibleGraph } from '../graphs/graph-service.js';
 import { checkJson, checkOptionalText } from '../shared/input.js';
 import { visibleGraphExecution, visibleNodeExecution } from './execution-service.js';
@@ -10,6 +10,8 @@ import { assertTransition, transitionTimestamps } from './status-transitions.js'
 
 const MAX_JSON_BYTES = 1_000_000;
 const MAX_ERROR_MESSAGE = 10_000;
+/** Per node execution; with at most 500 nodes a run's summed cost stays within its int4 column. */
+const MAX_NODE_COST = 1_000_000;
 
 const json = (value: unknown, argument: string) =>
   (value === null || value === undefined ? undefined : checkJson(value, argument, { maxBytes: MAX_JSON_BYTES })) as Prisma.InputJsonValue | undefined;
@@ -60,6 +62,9 @@ export async function updateNodeExecution(
   },
 ): Promise<NodeExecutionPayloadRef> {
   const nodeExecution = await visibleNodeExecution(ctx, args.id, 'EXECUTE_GRAPHS');
+  if (args.cost !== null && args.cost !== undefined && args.cost > MAX_NODE_COST) {
+    throw badUserInput(`\`cost\` may be at most ${MAX_NODE_COST} per node execution.`, 'cost');
+  }
   assertTransition('The node execution', nodeExecution.status, args.status);
   const applied = await transitionNodeExecution(
     ctx.db.prisma,

@@ -20,8 +20,8 @@ export type ExecutionListArgs = {
 };
 
 function checkFilter(filter: GraphExecutionFilter | null | undefined): void {
-  if (filter?.graphId && !isUuid(filter.graphId)) throw badUserInput('`graphId` must be a graph id.', 'filter');
-  if (filter?.userId && !isUuid(filter.userId)) throw badUserInput('`userId` must be a user id.', 'filter');
+  if (filter?.graphId != null && !isUuid(filter.graphId)) throw badUserInput('`graphId` must be a graph id.', 'filter');
+  if (filter?.userId != null && !isUuid(filter.userId)) throw badUserInput('`userId` must be a user id.', 'filter');
   if ((filter?.statuses?.length ?? 0) > 7) throw badUserInput('`statuses` lists at most the 7 statuses.', 'filter');
   for (const range of [filter?.createdAt, filter?.startedAt]) {
     if (range?.from && range.to && range.from > range.to) throw badUserInput('A time range must not end before it starts.', 'filter');
@@ -79,7 +79,7 @@ export async function nodeExecutionsOfRun(
   withPayload: boolean,
 ): Promise<Connection<NodeExecution>> {
   requirePermission(ctx.viewer, 'READ_GRAPHS');
-  if (args.filter?.nodeId && !isUuid(args.filter.nodeId)) throw badUserInput('`nodeId` must be a node id.', 'filter');
+  if (args.filter?.nodeId != null && !isUuid(args.filter.nodeId)) throw badUserInput('`nodeId` must be a node id.', 'filter');
   const size = pageSize(args.first);
   const page = { filter: args.filter ?? null, after: nodeExecutionCursor.decode(args.after), limit: size + 1, withPayload };
   const rows = await ctx.loaders.executions.nodeExecutionsByRun.load({ parent: graphExecutionId, args: page });

@@ -5,6 +5,7 @@ import { badUserInput, notFound } from '../../errors.js';
 import { canSeeOwner, ownerScope, requirePermission } from '../auth/guards.js';
 import { conflictingOwnerFilter, connectionFromPage, emptyConnection, type Connection } from '../shared/connection.js';
 import { isUuid } from '../shared/ids.js';
+import { checkText } from '../shared/input.js';
 import { decodeCursor, encodeCursor, pageSize } from '../shared/pagination.js';
 import { countGraphs, graphCursor, listGraphs, type GraphListQuery } from './graph-store.js';
 import { primeGraphs } from './loaders.js';
@@ -25,9 +26,7 @@ export async function graphConnection(ctx: GraphQLContext, args: GraphListArgs, 
   }
   const requestedOwner = forOwnerId ?? args.filter?.ownerId ?? null;
   if (requestedOwner !== null && !isUuid(requestedOwner)) throw badUserInput('`ownerId` must be a user id.', 'filter');
-  if (args.filter?.nameContains && args.filter.nameContains.length > 200) {
-    throw badUserInput('`nameContains` may be at most 200 characters.', 'filter');
-  }
+  if (args.filter?.nameContains) checkText(args.filter.nameContains, 'filter.nameContains', { max: 200, allowEmpty: true });
   const query: GraphListQuery = {
     ownerId: ownerScope(viewer, requestedOwner),
     filter: args.filter,

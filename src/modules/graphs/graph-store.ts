@@ -35,7 +35,8 @@ export function graphCursor(query: Pick<GraphListQuery, 'field' | 'direction'>) 
 function listWhere(query: GraphListQuery): Prisma.GraphWhereInput {
   const where: Prisma.GraphWhereInput = { isActive: query.filter?.isActive ?? true };
   if (query.ownerId) where.userId = query.ownerId;
-  if (query.filter?.nameContains) where.name = { contains: query.filter.nameContains, mode: 'insensitive' };
+  // LIKE wildcards in the search text are literal characters, not patterns.
+  if (query.filter?.nameContains) where.name = { contains: query.filter.nameContains.replace(/[\\%_]/g, (c) => `\\${c}`), mode: 'insensitive' };
   return where;
 }
 

@@ -42,7 +42,7 @@ export const emptyConnection = <T>(): Connection<T> => connectionFromPage<T>([],
  * FORBIDDEN for non-admins (through `ownerScope`); for admins the two conditions match nothing.
  */
 export function conflictingOwnerFilter(parentUserId: string | undefined, filterUserId: string | null | undefined): boolean {
-  return Boolean(parentUserId && filterUserId && filterUserId !== parentUserId);
+  return Boolean(parentUserId) && filterUserId != null && filterUserId !== parentUserId;
 }
 
 /** Field resolvers shared by every connection type. */

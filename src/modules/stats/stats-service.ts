@@ -44,10 +44,10 @@ export function executionStatsQuery(
 ): StatsQuery {
   const viewer = requirePermission(ctx.viewer, 'READ_GRAPHS');
   const { filter } = args;
-  if (filter.userId && !isUuid(filter.userId)) throw badUserInput('`userId` must be a user id.', 'filter');
+  if (filter.userId != null && !isUuid(filter.userId)) throw badUserInput('`userId` must be a user id.', 'filter');
   const userId = ownerScope(viewer, filter.userId ?? null);
   checkRange(filter.from, filter.to, 'filter');
-  if (filter.graphId && !isUuid(filter.graphId)) throw badUserInput('`graphId` must be a graph id.', 'filter');
+  if (filter.graphId != null && !isUuid(filter.graphId)) throw badUserInput('`graphId` must be a graph id.', 'filter');
   if (filter.graphVersion !== null && filter.graphVersion !== undefined && !filter.graphId) {
     throw badUserInput('`graphVersion` needs `graphId`.', 'filter');
   }
