@@ -76,9 +76,26 @@ describe.each(testDatabaseKinds)('session retention on %s', (kind) => {
     expect(await remaining(all)).toEqual([mineNewA.id]);
     expect(await server.db.prisma.sessionEvent.count({ where: { sessionId: theirsOldA.id } })).toBe(0);
   });
+});
 
-  it.runIf(kind === 'postgres')('the sessions:prune CLI deletes old sessions in batches; --dry-run and --app narrow it', async () => {
-    if (server.db.kind !== 'postgres') return;
+// The CLI runs in its own process, so it needs a database another process can open: PostgreSQL. (The embedded
+// PGlite of the other tests lives in this process's memory.)
+describe.each(testDatabaseKinds.filter((kind) => kind === 'postgres'))('the sessions:prune CLI on %s', (kind) => {
+  let server: TestServer;
+  let other: Awaited<ReturnType<typeof createUser>>;
+  beforeAll(async () => {
+    server = await startTestServer({ database: kind });
+    other = await createUser(server.db);
+  });
+  afterAll(() => server?.close());
+  const remaining = async (ids: string[]) =>
+    (await server.db.prisma.session.findMany({ where: { id: { in: ids } }, select: { id: true } })).map((r) => r.id).sort();
+  const databaseUrl = () => {
+    if (server.db.kind !== 'postgres') throw new Error('the CLI test needs PostgreSQL');
+    return server.db.url;
+  };
+
+  it('the sessions:prune CLI deletes old sessions in batches; --dry-run and --app narrow it', async () => {
     const old: string[] = [];
     for (let i = 0; i < 5; i++) {
       const s = await insertSession(server.db, { userId: i % 2 ? other.user.id : server.userId, appName: 'prune', updatedAt: daysAgo(31 + i) });
@@ -90,22 +107,22 @@ describe.each(testDatabaseKinds)('session retention on %s', (kind) => {
     await seedEvents(server, recent, 2);
     const all = [...old, oldOtherApp, recent];
 
-    const bad = await runPrune(server.db.url, ['--older-than', 'soon']);
+    const bad = await runPrune(databaseUrl(), ['--older-than', 'soon']);
     expect(bad.code).toBe(2);
 
-    const dry = await runPrune(server.db.url, ['--older-than', '30d', '--app', 'prune', '--dry-run']);
+    const dry = await runPrune(databaseUrl(), ['--older-than', '30d', '--app', 'prune', '--dry-run']);
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stdout).toMatch(/would delete 5 sessions with 20 events/);
     expect(await remaining(all)).toEqual([...all].sort());
 
-    const run = await runPrune(server.db.url, ['--older-than', '30d', '--app', 'prune', '--batch', '2']);
+    const run = await runPrune(databaseUrl(), ['--older-than', '30d', '--app', 'prune', '--batch', '2']);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/Deleted 5 sessions with 20 events/);
     expect(await remaining(all)).toEqual([oldOtherApp, recent].sort());
     expect(await server.db.prisma.sessionEvent.count({ where: { sessionId: { in: old } } })).toBe(0);
     expect(await server.db.prisma.sessionEvent.count({ where: { sessionId: recent } })).toBe(2);
 
-    const everything = await runPrune(server.db.url, ['--older-than=30d']);
+    const everything = await runPrune(databaseUrl(), ['--older-than=30d']);
     expect(everything.code, everything.stderr).toBe(0);
     expect(await remaining(all)).toEqual([recent]);
   }, 120_000);
