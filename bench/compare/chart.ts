@@ -15,7 +15,7 @@ export async function renderChart(rows: ChartRow[], title: string, pngFile: stri
     encoding: {
       x: { field: 'question', type: 'nominal', title: null, axis: { labelAngle: 0 } },
       xOffset: { field: 'server', type: 'nominal', sort: ['agentgraph', 'postgraphile', 'floor'] },
-      y: { field, type: 'quantitative', title: label, scale: { type: 'log', domainMin: 1 } },
+      y: { field, type: 'quantitative', title: label, scale: { type: 'log', domainMin: 1, nice: true } },
       // Bars on a log scale need an explicit base (the default, 0, has no logarithm).
       y2: { datum: 1 },
       color,

