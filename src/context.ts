@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Database } from './db/database.js';
+import type { ApiKeyCache } from './modules/auth/api-key-cache.js';
 import type { Viewer } from './modules/auth/viewer.js';
 import type { Loaders } from './modules/loaders.js';
 
@@ -9,4 +10,6 @@ export type GraphQLContext = {
   loaders: Loaders;
   db: Database;
   log: Logger;
+  /** The server's cache of verified API keys: a revocation must drop the key from it. */
+  apiKeyCache?: ApiKeyCache;
 };

@@ -1,6 +1,6 @@
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import fs from 'node:fs';
@@ -13,6 +13,7 @@ import type { GraphQLContext } from '../context.js';
 import type { Database } from '../db/database.js';
 import { createPlaygroundRouter } from '../http/playground.js';
 import { PLAYGROUND_DEFAULT_QUERY } from '../http/playground-examples.js';
+import { createApiKeyCache } from '../modules/auth/api-key-cache.js';
 import { authenticate } from '../modules/auth/authenticate.js';
 import { createLoaders } from '../modules/loaders.js';
 import { resolvers } from '../modules/resolvers.js';
@@ -30,6 +31,8 @@ export type ServerOptions = {
   introspection?: boolean;
   playground?: boolean;
   corsOrigins?: string[];
+  /** How long a verified API key is trusted without reading it again (0: every request reads it). */
+  apiKeyCacheMs?: number;
   /** Per-API-key request rate; absent or 0 turns limiting off. */
   rateLimit?: { perMinute: number; burst: number };
 };
@@ -53,6 +56,7 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
   httpServer.headersTimeout = 10_000;
   httpServer.requestTimeout = 30_000;
   const rateLimiter = options.rateLimit?.perMinute ? createRateLimiter(options.rateLimit) : null;
+  const apiKeyCache = createApiKeyCache({ ttlMs: options.apiKeyCacheMs ?? 5_000, maxEntries: 10_000 });
 
   const apollo = new ApolloServer<GraphQLContext>({
     typeDefs,
@@ -68,7 +72,13 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
     // Bounds the parser's work on absurd documents before validation even starts.
     parseOptions: { maxTokens: 20_000 },
     formatError: createErrorFormatter(log),
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled(), operationLimitsPlugin(REQUEST_LIMITS)],
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      ApolloServerPluginLandingPageDisabled(),
+      // No cache hints are set anywhere; the plugin would only wrap every field resolution.
+      ApolloServerPluginCacheControlDisabled(),
+      operationLimitsPlugin(REQUEST_LIMITS),
+    ],
     logger: log,
   });
   await apollo.start();
@@ -97,13 +107,14 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
     expressMiddleware(apollo, {
       context: async ({ req }) => {
         const requestLog = log.child({ requestId: randomUUID() });
-        const viewer = await authenticate(db, req.headers.authorization, requestLog);
+        const viewer = await authenticate(db, req.headers.authorization, requestLog, apiKeyCache);
         if (viewer) rateLimiter?.take(viewer.apiKeyId);
         return {
           viewer,
           loaders: createLoaders(db),
           db,
           log: requestLog,
+          apiKeyCache,
         };
       },
     }),

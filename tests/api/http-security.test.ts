@@ -68,6 +68,25 @@ describe('HTTP hardening', () => {
     expect(body.errors[0]!.extensions.code).toBe('RATE_LIMITED');
   });
 
+  it('trusts a verified key for a few seconds, but forgets it at once when it is revoked here', async () => {
+    const url = await start({ apiKeyCacheMs: 60_000 });
+    const { apiKey: key } = await createUser(db);
+    const statements: string[] = [];
+    const stop = db.onQuery((e) => statements.push(e.query));
+    await post(url, { query: '{ viewer { id } }' }, { authorization: `Bearer ${key}` });
+    const afterFirst = statements.filter((q) => q.includes('api_keys k')).length;
+    await post(url, { query: '{ viewer { id } }' }, { authorization: `Bearer ${key}` });
+    stop();
+    expect(afterFirst).toBe(1);
+    expect(statements.filter((q) => q.includes('api_keys k')).length).toBe(1);
+
+    const listed = await post(url, { query: '{ viewer { apiKeys { nodes { id } } } }' }, { authorization: `Bearer ${key}` });
+    const id = ((await listed.json()) as { data: { viewer: { apiKeys: { nodes: Array<{ id: string }> } } } }).data.viewer.apiKeys.nodes[0]!.id;
+    await post(url, { query: 'mutation($id: ID!) { revokeApiKey(id: $id) { apiKey { status } } }', variables: { id } }, { authorization: `Bearer ${key}` });
+    const after = await post(url, { query: '{ viewer { id } }' }, { authorization: `Bearer ${key}` });
+    expect(after.status).toBe(401);
+  });
+
   it('can switch introspection and the playground off', async () => {
     const url = await start({ introspection: false, playground: false });
     const res = await post(url, { query: '{ __schema { types { name } } }' }, { authorization: `Bearer ${apiKey}` });

@@ -27,7 +27,9 @@ export async function startTestServer(options: { database?: DatabaseKind } = {})
   const db = await createTestDatabase(options.database ?? 'pglite');
   const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const { user, apiKey } = await createUser(db, { email: `viewer-${Date.now()}@example.com` });
-  const server = await createServer({ db, log, playgroundHeaders: { Authorization: `Bearer ${apiKey}` } });
+  // The API key cache is off so each request reads its key (statement counts and direct DB edits stay exact);
+  // tests/api/http-security.test.ts covers the cache.
+  const server = await createServer({ db, log, playgroundHeaders: { Authorization: `Bearer ${apiKey}` }, apiKeyCacheMs: 0 });
   const { url } = await server.listen(0, '127.0.0.1');
   return {
     url,

@@ -36,6 +36,7 @@ export async function revokeApiKey(ctx: GraphQLContext, id: string): Promise<Api
   const broader = key.permissions.filter((p) => !viewer.isAdmin && !viewer.permissions.has(p));
   if (broader.length) throw forbidden(`This API key cannot revoke a key with permissions it does not have: ${broader.join(', ')}.`);
   await revokeApiKeyRow(ctx.db.prisma, key.id);
+  ctx.apiKeyCache?.forget(key.id);
   ctx.loaders.apiKeys.apiKeyById.clear(key.id);
   return { apiKeyId: key.id };
 }

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Database } from '../../db/database.js';
 import { unauthenticated } from '../../errors.js';
 import { apiKeyMatchesHash, apiKeyPrefix } from './api-key-secret.js';
+import type { ApiKeyCache } from './api-key-cache.js';
 import { findApiKeyByPrefix, recordApiKeyUse } from './api-key-store.js';
 import { makeViewer, type Viewer } from './viewer.js';
 
@@ -12,19 +13,21 @@ const LAST_USED_RESOLUTION_MS = 60_000;
  * Resolves the `Authorization` header to a viewer. No header means an anonymous request (each field then
  * decides); a header with a wrong, unknown or revoked key is refused outright.
  */
-export async function authenticate(db: Database, authorization: string | undefined, log: Logger): Promise<Viewer | null> {
+export async function authenticate(db: Database, authorization: string | undefined, log: Logger, cache?: ApiKeyCache): Promise<Viewer | null> {
   if (!authorization) return null;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
   const key = match?.[1];
   const prefix = key ? apiKeyPrefix(key) : null;
   if (!key || !prefix) throw unauthenticated('The Authorization header must be `Bearer <api key>`.', 401);
 
-  const apiKey = await findApiKeyByPrefix(db.prisma, prefix);
+  const apiKey = cache?.get(prefix) ?? (await findApiKeyByPrefix(db.prisma, prefix));
   if (!apiKey || !apiKeyMatchesHash(key, apiKey.secretHash)) throw unauthenticated('The API key is not valid.', 401);
   if (apiKey.status !== 'ACTIVE') throw unauthenticated('The API key has been revoked.', 401);
+  cache?.set(apiKey);
 
   const now = new Date();
   if (!apiKey.lastUsedAt || now.getTime() - apiKey.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+    apiKey.lastUsedAt = now;
     // Not awaited: bookkeeping must not slow down or fail the request.
     recordApiKeyUse(db.prisma, apiKey.id, now).catch((err: unknown) => log.warn({ err, apiKeyId: apiKey.id }, 'could not record API key use'));
   }
