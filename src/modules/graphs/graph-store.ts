@@ -70,6 +70,11 @@ export function countGraphs(prisma: PrismaClient, query: GraphListQuery): Promis
   return prisma.graph.count({ where: listWhere(query) });
 }
 
+const GRAPH_COLUMNS = Prisma.raw(
+  `g.id, g.version, g.name, g.description, g.is_active AS "isActive", g.user_id AS "userId",
+   g.created_at AS "createdAt", g.updated_at AS "updatedAt"`,
+);
+
 /** Graph versions by exact key, in the order asked (null where absent). */
 export async function graphsByKeys(prisma: PrismaClient, keys: readonly GraphKey[]): Promise<Array<Graph | null>> {
   const rows = await prisma.graph.findMany({ where: { OR: keys.map((k) => ({ id: k.id, version: k.version })) } });
@@ -79,11 +84,11 @@ export async function graphsByKeys(prisma: PrismaClient, keys: readonly GraphKey
 
 /** The version a bare graph id means: the active one, else the newest. */
 export async function currentGraphVersions(prisma: PrismaClient, ids: readonly string[]): Promise<Array<Graph | null>> {
-  const rows = await prisma.graph.findMany({
-    where: { id: { in: [...ids] } },
-    orderBy: [{ id: 'asc' }, { isActive: 'desc' }, { version: 'desc' }],
-    distinct: ['id'],
-  });
+  // DISTINCT ON in SQL: Prisma's `distinct` would read every version and drop the extra ones in the client.
+  const rows = await prisma.$queryRaw<Graph[]>`
+    SELECT DISTINCT ON (g.id) ${GRAPH_COLUMNS} FROM graphs g
+    WHERE g.id = ANY(${[...ids]}::uuid[])
+    ORDER BY g.id, g.is_active DESC, g.version DESC`;
   return alignById(ids, rows);
 }
 
@@ -114,10 +119,6 @@ function groupByGraph<T extends { graphId: string; graphVersion: number }>(rows:
   return keys.map((key) => groups.get(graphKeyString(key)) ?? []);
 }
 
-const GRAPH_COLUMNS = Prisma.raw(
-  `g.id, g.version, g.name, g.description, g.is_active AS "isActive", g.user_id AS "userId",
-   g.created_at AS "createdAt", g.updated_at AS "updatedAt"`,
-);
 
 /** Graph.versions: one page of versions (newest first) per graph id, in one statement. */
 export async function versionsByGraphIds(prisma: PrismaClient, ids: string[], page: { beforeVersion: number | null; limit: number }): Promise<Map<string, Graph[]>> {
