@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGraph } from '../helpers/factories.js';
 import { testDatabaseKinds } from '../helpers/databases.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import type { TestServer } from '../helpers/server.js';
 import { snapshotDatabase } from '../helpers/snapshot.js';
-import { CaseCounter, createClient, errorsOf, INJECTION_STRINGS, nestedObject, UNSTORABLE_STRINGS, type HostileClient } from './harness.js';
-import { createHostileWorld, type HostileWorld } from './world.js';
+import { CaseCounter, errorsOf, INJECTION_STRINGS, nestedObject, UNSTORABLE_STRINGS, type HostileClient } from './harness.js';
+import { openHostileServer, type HostileWorld } from './world.js';
 
 /**
  * Hostile values in every argument of every mutation and query: unstorable strings (NUL, lone surrogates),
@@ -25,9 +25,7 @@ describe.each(testDatabaseKinds)('hostile arguments on %s', (kind) => {
   let c: HostileClient;
 
   beforeAll(async () => {
-    server = await startTestServer({ database: kind });
-    w = await createHostileWorld(server);
-    c = createClient(server, counter);
+    ({ server, world: w, client: c } = await openHostileServer(kind, counter));
     for (const name of ['100% pure', 'a_b graph', 'back\\slash', "it's"]) await createGraph(server.db, server.userId, { name });
   });
   afterAll(() => server?.close());

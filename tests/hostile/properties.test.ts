@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabaseKinds } from '../helpers/databases.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import type { TestServer } from '../helpers/server.js';
 import { snapshotDatabase } from '../helpers/snapshot.js';
-import { CaseCounter, codesOf, createClient, errorsOf, type HostileClient } from './harness.js';
-import { createHostileWorld, type HostileWorld } from './world.js';
+import { CaseCounter, codesOf, errorsOf, type HostileClient } from './harness.js';
+import { openHostileServer, type HostileWorld } from './world.js';
 
 /**
  * Property-based hostile input: random graph structures (cycles, dangling links, duplicates) against an
@@ -129,9 +129,7 @@ describe.each(testDatabaseKinds)('hostile properties on %s', (kind) => {
   let c: HostileClient;
 
   beforeAll(async () => {
-    server = await startTestServer({ database: kind });
-    w = await createHostileWorld(server);
-    c = createClient(server, counter);
+    ({ server, world: w, client: c } = await openHostileServer(kind, counter));
   });
   afterAll(() => server?.close());
 

@@ -4,10 +4,10 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from '../../src/server/app.js';
 import { testDatabaseKinds } from '../helpers/databases.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import type { TestServer } from '../helpers/server.js';
 import { snapshotDatabase } from '../helpers/snapshot.js';
-import { CaseCounter, codesOf, createClient, nestedArrayJson, nestedObject, nestedObjectJson, sleep, type HostileClient } from './harness.js';
-import { createHostileWorld, type HostileWorld } from './world.js';
+import { CaseCounter, codesOf, nestedArrayJson, nestedObject, nestedObjectJson, sleep, type HostileClient } from './harness.js';
+import { openHostileServer, type HostileWorld } from './world.js';
 
 /**
  * Transport-level abuse: bodies that are not JSON, not UTF-8, too large, oddly shaped batches, malformed and
@@ -26,9 +26,7 @@ describe.each(testDatabaseKinds)('hostile transport on %s', (kind) => {
   let c: HostileClient;
 
   beforeAll(async () => {
-    server = await startTestServer({ database: kind });
-    world = await createHostileWorld(server);
-    c = createClient(server, counter);
+    ({ server, world: world, client: c } = await openHostileServer(kind, counter));
   });
   afterAll(() => server?.close());
 

@@ -1,5 +1,7 @@
 import { createWorld, type World } from '../helpers/authz.js';
-import type { TestServer } from '../helpers/server.js';
+import type { DatabaseKind } from '../../src/db/database.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { createClient, type CaseCounter, type HostileClient } from './harness.js';
 
 /** What the hostile suites aim at: the authz world (users A, B, admin with graphs and runs) plus sessions of A and B. */
 export type HostileWorld = World & {
@@ -32,4 +34,11 @@ export async function createHostileWorld(server: TestServer): Promise<HostileWor
   }
   const node = await server.db.prisma.node.findFirstOrThrow({ where: { graphId: world.A.graphId } });
   return { ...world, sessions: { A, B, bTeam }, aNodeId: node.id };
+}
+
+/** Each hostile suite's setup: the real server on a fresh database of `kind`, its fixtures and a counting client. */
+export async function openHostileServer(kind: DatabaseKind, counter: CaseCounter): Promise<{ server: TestServer; world: HostileWorld; client: HostileClient }> {
+  const server = await startTestServer({ database: kind });
+  const world = await createHostileWorld(server);
+  return { server, world, client: createClient(server, counter) };
 }
