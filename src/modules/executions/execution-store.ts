@@ -1,6 +1,6 @@
 import type { GraphExecution, NodeExecution, PrismaClient } from '../../generated/prisma/client.js';
 import type { NodeExecutionFilter } from '../../generated/graphql.js';
-import { graphKeyString, type GraphKey } from '../graphs/graph-store.js';
+import { graphKeyString, graphKeyTable, type GraphKey } from '../graphs/graph-store.js';
 import { alignById } from '../shared/by-id.js';
 import {
   graphExecutionColumns,
@@ -41,7 +41,7 @@ export async function countGraphExecutions(prisma: PrismaClient, scope: Executio
 export async function graphExecutionsByGraphs(prisma: PrismaClient, graphs: GraphKey[], page: ExecutionPage): Promise<Map<string, GraphExecution[]>> {
   const where = and([...graphExecutionConditions(page), ...afterKeyset('created_at', page.after, page.direction, 'e')]);
   const rows = await prisma.$queryRaw<GraphExecution[]>`
-    SELECT x.* FROM unnest(${graphs.map((g) => g.id)}::uuid[], ${graphs.map((g) => g.version)}::int[]) AS p(graph_id, graph_version)
+    SELECT x.* FROM ${graphKeyTable(graphs)} AS p(graph_id, graph_version)
     CROSS JOIN LATERAL (
       SELECT ${graphExecutionColumns(page.withPayload)} FROM graph_executions e
       WHERE e.graph_id = p.graph_id AND e.graph_version = p.graph_version AND ${where}
@@ -54,7 +54,7 @@ export async function countGraphExecutionsByGraphs(prisma: PrismaClient, graphs:
   const rows = await prisma.$queryRaw<Array<{ graphId: string; graphVersion: number; count: bigint }>>`
     SELECT e.graph_id AS "graphId", e.graph_version AS "graphVersion", count(*) AS count
     FROM graph_executions e
-    WHERE (e.graph_id, e.graph_version) IN (SELECT * FROM unnest(${graphs.map((g) => g.id)}::uuid[], ${graphs.map((g) => g.version)}::int[]))
+    WHERE (e.graph_id, e.graph_version) IN (SELECT * FROM ${graphKeyTable(graphs)})
       AND ${and(graphExecutionConditions(scope))}
     GROUP BY e.graph_id, e.graph_version`;
   return new Map(rows.map((row) => [graphKeyString({ id: row.graphId, version: row.graphVersion }), Number(row.count)]));

@@ -70,6 +70,23 @@ export function countGraphs(prisma: PrismaClient, query: GraphListQuery): Promis
   return prisma.graph.count({ where: listWhere(query) });
 }
 
+/**
+ * A set of graph versions as a table `(graph_id, graph_version)` with two array parameters, whatever the number
+ * of keys: joined on the (graph_id, graph_version) indexes, where an OR of key pairs would not be.
+ */
+export const graphKeyTable = (keys: readonly GraphKey[]) =>
+  Prisma.sql`unnest(${keys.map((k) => k.id)}::uuid[], ${keys.map((k) => k.version)}::int[])`;
+
+const NODE_COLUMNS = Prisma.raw(
+  `n.id, n.graph_id AS "graphId", n.graph_version AS "graphVersion", n.block_id AS "blockId", n.label,
+   n.node_type::text AS "nodeType", n.input_default AS "inputDefault", n.metadata`,
+);
+
+const LINK_COLUMNS = Prisma.raw(
+  `l.id, l.graph_id AS "graphId", l.graph_version AS "graphVersion", l.source_id AS "sourceId", l.sink_id AS "sinkId",
+   l.source_name AS "sourceName", l.sink_name AS "sinkName", l.is_static AS "isStatic"`,
+);
+
 const GRAPH_COLUMNS = Prisma.raw(
   `g.id, g.version, g.name, g.description, g.is_active AS "isActive", g.user_id AS "userId",
    g.created_at AS "createdAt", g.updated_at AS "updatedAt"`,
@@ -77,7 +94,9 @@ const GRAPH_COLUMNS = Prisma.raw(
 
 /** Graph versions by exact key, in the order asked (null where absent). */
 export async function graphsByKeys(prisma: PrismaClient, keys: readonly GraphKey[]): Promise<Array<Graph | null>> {
-  const rows = await prisma.graph.findMany({ where: { OR: keys.map((k) => ({ id: k.id, version: k.version })) } });
+  const rows = await prisma.$queryRaw<Graph[]>`
+    SELECT ${GRAPH_COLUMNS} FROM ${graphKeyTable(keys)} AS p(graph_id, graph_version)
+    JOIN graphs g ON g.id = p.graph_id AND g.version = p.graph_version`;
   const byKey = new Map(rows.map((row) => [graphKeyString(row), row]));
   return keys.map((key) => byKey.get(graphKeyString(key)) ?? null);
 }
@@ -93,18 +112,18 @@ export async function currentGraphVersions(prisma: PrismaClient, ids: readonly s
 }
 
 export async function nodesByGraphKeys(prisma: PrismaClient, keys: readonly GraphKey[]): Promise<Node[][]> {
-  const rows = await prisma.node.findMany({
-    where: { OR: keys.map((k) => ({ graphId: k.id, graphVersion: k.version })) },
-    orderBy: { id: 'asc' },
-  });
+  const rows = await prisma.$queryRaw<Node[]>`
+    SELECT ${NODE_COLUMNS} FROM ${graphKeyTable(keys)} AS p(graph_id, graph_version)
+    JOIN nodes n ON n.graph_id = p.graph_id AND n.graph_version = p.graph_version
+    ORDER BY n.id`;
   return groupByGraph(rows, keys);
 }
 
 export async function linksByGraphKeys(prisma: PrismaClient, keys: readonly GraphKey[]): Promise<Link[][]> {
-  const rows = await prisma.link.findMany({
-    where: { OR: keys.map((k) => ({ graphId: k.id, graphVersion: k.version })) },
-    orderBy: { id: 'asc' },
-  });
+  const rows = await prisma.$queryRaw<Link[]>`
+    SELECT ${LINK_COLUMNS} FROM ${graphKeyTable(keys)} AS p(graph_id, graph_version)
+    JOIN links l ON l.graph_id = p.graph_id AND l.graph_version = p.graph_version
+    ORDER BY l.id`;
   return groupByGraph(rows, keys);
 }
 

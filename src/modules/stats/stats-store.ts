@@ -6,7 +6,7 @@
  */
 import { Prisma, type PrismaClient } from '../../generated/prisma/client.js';
 import type { ExecutionStatus, GraphStatsOrder } from '../../generated/graphql.js';
-import { graphKeyString, type GraphKey } from '../graphs/graph-store.js';
+import { graphKeyString, graphKeyTable, type GraphKey } from '../graphs/graph-store.js';
 import { and, graphExecutionConditions } from '../executions/execution-sql.js';
 
 export type StatsScope = {
@@ -182,7 +182,7 @@ export type GraphStatsArgs = { userId: string | null; from: Date; to: Date };
 export async function statsByGraphs(prisma: PrismaClient, graphs: GraphKey[], args: GraphStatsArgs): Promise<Map<string, GraphStatsRow>> {
   const rows = await prisma.$queryRaw<Array<{ graphId: string; graphVersion: number; runs: number; completed: number; failed: number; finished: number; last: Date | null; p95: number | null }>>`
     SELECT p.graph_id AS "graphId", p.graph_version AS "graphVersion", s.*
-    FROM unnest(${graphs.map((g) => g.id)}::uuid[], ${graphs.map((g) => g.version)}::int[]) AS p(graph_id, graph_version)
+    FROM ${graphKeyTable(graphs)} AS p(graph_id, graph_version)
     CROSS JOIN LATERAL (
       SELECT count(*)::int AS runs,
              count(*) FILTER (WHERE e.status = 'COMPLETED')::int AS completed,
