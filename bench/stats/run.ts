@@ -102,6 +102,7 @@ await runBenchmark(spec, async ({ db, pool, startServer, measure, report }) => {
     let cost = 0;
     let cursor = startedAt ?? createdAt;
     const span = endedAt !== null && startedAt !== null ? endedAt - startedAt : 10_000;
+    const runNodes: Cell[][] = [];
     for (let i = 0; i < NODES_PER_RUN; i++) {
       const node = g.nodes[i]!;
       let ns: string;
@@ -109,17 +110,19 @@ await runBenchmark(spec, async ({ db, pool, startServer, measure, report }) => {
       else if (i < stop || status === 'COMPLETED') ns = 'COMPLETED';
       else ns = status;
       if (ns === 'INCOMPLETE' || startedAt === null) {
-        nodeRows.push([rng.uuid7(createdAt), id, node.id, ns, '{}', null, null, 0, null, iso(createdAt), null, null, null]);
+        runNodes.push([rng.uuid7(createdAt), id, node.id, ns, '{}', null, null, 0, null, iso(createdAt), null, null, null]);
         continue;
       }
       const nodeCost = ns === 'COMPLETED' ? Math.round(rng.next() * 20) : 0;
       cost += nodeCost;
       const segEnd = cursor + Math.floor(span / NODES_PER_RUN);
       const ended = ns === 'RUNNING' || ns === 'REVIEW' ? null : iso(segEnd);
-      nodeRows.push([rng.uuid7(createdAt), id, node.id, ns, '{}', null, null, nodeCost, null, iso(cursor), null, iso(cursor), ended]);
+      runNodes.push([rng.uuid7(createdAt), id, node.id, ns, '{}', null, null, nodeCost, null, iso(cursor), null, iso(cursor), ended]);
       cursor = segEnd;
     }
     const deleted = finished && rng.next() < 0.02;
+    // The run's and node's copies (triggers are off during the load).
+    runNodes.forEach((row, i) => nodeRows.push([...row, g.userId, iso(createdAt), deleted, g.nodes[i]!.blockId]));
     const updated = endedAt ?? startedAt ?? createdAt;
     runRows.push([
       id, g.id, 1, g.userId, status, '{}', null, null, cost, null, deleted, null,

@@ -194,5 +194,5 @@ function writeExecution(rng: Rng, buffer: RowBuffer, graph: SeededGraph, version
     startedAt === null ? null : iso(startedAt),
     endedAt === null ? null : iso(endedAt),
   ]);
-  for (const row of rows) buffer.add('nodeExecutions', row);
+  rows.forEach((row, i) => buffer.add('nodeExecutions', [...row, graph.userId, iso(createdAt), isDeleted, nodes[i]!.block.id]));
 }

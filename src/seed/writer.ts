@@ -28,6 +28,9 @@ export const TABLES = {
   nodeExecutions: t('node_executions', [
     'id', 'graph_execution_id', 'node_id', 'status', 'inputs', 'outputs', 'stats', 'cost', 'error_message', 'added_at', 'queued_at',
     'started_at', 'ended_at',
+    // Copies of the run's and node's fields (see the node_execution_stats_copies migration); supplied here so the
+    // fill trigger is skipped.
+    'user_id', 'run_created_at', 'run_is_deleted', 'block_id',
   ]),
   sessions: t('sessions', [
     'id', 'app_name', 'user_id', 'agent_id', 'status', 'metadata', 'state', 'team_session_id', 'version', 'last_sequence', 'created_at',

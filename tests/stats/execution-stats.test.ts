@@ -155,10 +155,19 @@ describe.each(testDatabaseKinds)('executionStats on %s', (kind) => {
     const runId = run.data!.executeGraph.graphExecution.id;
     const update = (status: string) =>
       server.graphql('mutation($id: ID!, $s: ExecutionStatus!) { updateGraphExecution(id: $id, status: $s) { graphExecution { status } } }', { id: runId, s: status }, keys.a);
+    const nodeIds = await server.db.prisma.nodeExecution.findMany({ where: { graphExecutionId: runId }, select: { id: true, nodeId: true, node: { select: { blockId: true } } } });
+    const updateNode = (id: string, status: string) =>
+      server.graphql('mutation($id: ID!, $s: ExecutionStatus!) { updateNodeExecution(id: $id, status: $s) { nodeExecution { status } } }', { id, s: status }, keys.a);
     expect((await update('RUNNING')).errors).toBeUndefined();
+    for (const status of ['QUEUED', 'RUNNING', 'FAILED']) expect((await updateNode(nodeIds[0]!.id, status)).errors).toBeUndefined();
     expect((await update('COMPLETED')).errors).toBeUndefined();
     const after = await summary();
     expect(after.total).toBe(before.total + 1);
+    // Node-level figures follow at once too: the run's node executions and the failed node's block.
+    expect(after.nodeExecutions).toBe((before.nodeExecutions as number) + nodeIds.length);
+    expect(after.failedNodeExecutions).toBe((before.failedNodeExecutions as number) + 1);
+    const blockOf = (s: Stats) => (s.blocks as Array<{ blockId: string; runs: number; failures: number }>).find((b) => b.blockId === nodeIds[0]!.node.blockId);
+    expect(blockOf(after)).toMatchObject({ runs: (blockOf(before)?.runs ?? 0) + 1, failures: (blockOf(before)?.failures ?? 0) + 1 });
     expect(after.byStatus.find((s) => s.status === 'COMPLETED')!.count).toBe(before.byStatus.find((s) => s.status === 'COMPLETED')!.count + 1);
     expect(after.duration.count).toBe(before.duration.count + 1);
     const deleted = await server.graphql('mutation($id: ID!) { deleteGraphExecution(id: $id) { deletedGraphExecutionId } }', { id: runId }, keys.a);
@@ -166,6 +175,16 @@ describe.each(testDatabaseKinds)('executionStats on %s', (kind) => {
     expect(rounded(await summary())).toEqual(rounded(before));
     // The seeded data has deleted runs, which the comparisons above already exclude.
     expect(rows.runs.some((r) => r.isDeleted)).toBe(true);
+    // Every node execution's copies of its run's and node's fields (seeded by COPY, created by executeGraph,
+    // soft-deleted through the run, inserted without them) agree with the run and node.
+    const bare = await server.db.prisma.nodeExecution.create({ data: { graphExecutionId: runId, nodeId: nodeIds[1]!.nodeId } });
+    expect(bare).toMatchObject({ userId: ids.a, runIsDeleted: true, blockId: nodeIds[1]!.node.blockId });
+    const [outOfStep] = await server.db.prisma.$queryRaw<Array<{ n: number }>>`
+      SELECT count(*)::int AS n FROM node_executions n
+        JOIN graph_executions e ON e.id = n.graph_execution_id JOIN nodes nd ON nd.id = n.node_id
+       WHERE n.user_id IS DISTINCT FROM e.user_id OR n.run_created_at IS DISTINCT FROM e.created_at
+          OR n.run_is_deleted IS DISTINCT FROM e.is_deleted OR n.block_id IS DISTINCT FROM nd.block_id`;
+    expect(outOfStep!.n).toBe(0);
   });
 
   it('authorizes: own data only, admin any user, FORBIDDEN for another user, READ_GRAPHS required', async () => {

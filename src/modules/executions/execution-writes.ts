@@ -11,11 +11,12 @@ export async function createGraphExecution(
   return prisma.$transaction(async (tx) => {
     const execution = await tx.graphExecution.create({
       data: { graphId: input.graph.id, graphVersion: input.graph.version, userId: input.userId, status: 'QUEUED', inputs: input.inputs },
-      select: { id: true },
+      select: { id: true, createdAt: true },
     });
+    // With the run's and node's copies supplied, the fill trigger does not fire.
     await tx.$executeRaw`
-      INSERT INTO node_executions (id, graph_execution_id, node_id, status, inputs, added_at)
-      SELECT gen_random_uuid(), ${execution.id}::uuid, n.id, 'INCOMPLETE', '{}'::jsonb, now()
+      INSERT INTO node_executions (id, graph_execution_id, node_id, status, inputs, added_at, user_id, run_created_at, block_id)
+      SELECT gen_random_uuid(), ${execution.id}::uuid, n.id, 'INCOMPLETE', '{}'::jsonb, now(), ${input.userId}::uuid, ${execution.createdAt}, n.block_id
       FROM nodes n WHERE n.graph_id = ${input.graph.id}::uuid AND n.graph_version = ${input.graph.version}
       ORDER BY n.id`;
     return execution.id;

@@ -1,5 +1,6 @@
 /**
  * Statistics SQL: exact aggregates over the rows themselves (no rollups), so every figure is fresh and exact.
+ * Node-level figures of a user read the run fields copied onto node_executions (kept in step by triggers).
  * Each statement reads the runs of the scope through a covering index (see the stats migration) with the
  * conditions of `graphExecutionConditions` (deleted runs excluded); percentiles are `percentile_cont`, with
  * non-finished runs mapped to NULL (which ordered-set aggregates ignore).
@@ -73,11 +74,24 @@ export async function durationStats(prisma: PrismaClient, scope: StatsScope): Pr
   };
 }
 
+/**
+ * The node executions of a scope (alias `n`). A user's runs in a time range with no run-level filter read the
+ * run's copies on node_executions through one range of `node_executions_stats_by_user_idx`; other scopes (a
+ * graph, run statuses, every user) join their runs, found through the run indexes, to node executions.
+ */
+function nodeExecutionsOf(scope: StatsScope): Prisma.Sql {
+  if (scope.userId !== null && !scope.graphId && !scope.statuses?.length) {
+    return Prisma.sql`node_executions n
+      WHERE n.user_id = ${scope.userId}::uuid AND n.run_is_deleted = false
+        AND n.run_created_at >= ${scope.from} AND n.run_created_at < ${scope.to}`;
+  }
+  return Prisma.sql`graph_executions e JOIN node_executions n ON n.graph_execution_id = e.id WHERE ${where(scope)}`;
+}
+
 export async function nodeExecutionCounts(prisma: PrismaClient, scope: StatsScope): Promise<{ total: number; failed: number }> {
   const rows = await prisma.$queryRaw<Array<{ total: number; failed: number }>>`
     SELECT count(*)::int AS total, count(*) FILTER (WHERE n.status = 'FAILED')::int AS failed
-    FROM graph_executions e JOIN node_executions n ON n.graph_execution_id = e.id
-    WHERE ${where(scope)}`;
+    FROM ${nodeExecutionsOf(scope)}`;
   return { total: num(rows[0]?.total), failed: num(rows[0]?.failed) };
 }
 
@@ -148,14 +162,11 @@ export type BlockRow = { blockId: string; runs: number; failures: number; failur
 
 export async function blockStats(prisma: PrismaClient, scope: StatsScope, limit: number, minRuns: number): Promise<BlockRow[]> {
   const rows = await prisma.$queryRaw<Array<{ blockId: string; runs: number; failures: number; p95: number | null }>>`
-    SELECT nd.block_id AS "blockId", count(*)::int AS runs, count(*) FILTER (WHERE n.status = 'FAILED')::int AS failures,
+    SELECT n.block_id AS "blockId", count(*)::int AS runs, count(*) FILTER (WHERE n.status = 'FAILED')::int AS failures,
            percentile_cont(0.95) WITHIN GROUP (ORDER BY ${NODE_DURATION}) AS p95
-    FROM graph_executions e
-    JOIN node_executions n ON n.graph_execution_id = e.id AND n.status IN ${FINISHED}
-    JOIN nodes nd ON nd.id = n.node_id
-    WHERE ${where(scope)}
-    GROUP BY nd.block_id HAVING count(*) >= ${minRuns}
-    ORDER BY runs DESC, nd.block_id LIMIT ${limit}`;
+    FROM ${nodeExecutionsOf(scope)} AND n.status IN ${FINISHED}
+    GROUP BY n.block_id HAVING count(*) >= ${minRuns}
+    ORDER BY runs DESC, n.block_id LIMIT ${limit}`;
   return rows.map((r) => ({
     blockId: r.blockId,
     runs: num(r.runs),
