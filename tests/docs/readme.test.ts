@@ -1,0 +1,18 @@
+import fs from 'node:fs';
+import { buildSchema, parse, specifiedRules, validate, LoneAnonymousOperationRule, UniqueOperationNamesRule } from 'graphql';
+import { describe, expect, it } from 'vitest';
+
+/** Every GraphQL example in the README is valid against schema.graphql (the docs cannot drift from the API). */
+const schema = buildSchema(fs.readFileSync(new URL('../../schema.graphql', import.meta.url), 'utf8'));
+const readme = fs.readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+const blocks = [...readme.matchAll(/```graphql\n([\s\S]*?)```/g)].map((m) => m[1]!);
+// A block may hold several anonymous examples side by side; each is validated on its own terms otherwise.
+const rules = specifiedRules.filter((rule) => rule !== LoneAnonymousOperationRule && rule !== UniqueOperationNamesRule);
+
+describe('README', () => {
+  it('has GraphQL examples', () => expect(blocks.length).toBeGreaterThanOrEqual(3));
+  it.each(blocks.map((text, i) => [i, text] as const))('example block %i is valid against the schema', (_i, text) => {
+    const errors = validate(schema, parse(text), rules);
+    expect(errors.map((e) => e.message)).toEqual([]);
+  });
+});
