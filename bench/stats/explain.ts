@@ -3,7 +3,7 @@
  * `npm run bench:stats -- --keep`): `tsx bench/stats/explain.ts <database url>`. Used to choose the indexes.
  */
 import pg from 'pg';
-import type { PrismaClient } from '../../src/generated/prisma/client.js';
+import type { SqlRunner } from '../../src/db/sql.js';
 import { blockStats, durationStats, nodeExecutionCounts, statsByGraphs, statusCounts, timeSeries, topGraphs, type StatsScope } from '../../src/modules/stats/stats-store.js';
 import { bucketStarts } from '../../src/modules/stats/time-buckets.js';
 import { capture, explainAnalyze } from '../lib/explain.js';
@@ -23,7 +23,7 @@ async function main() {
   const user: StatsScope = { userId: busiest, ...range90 };
   const oneGraph: StatsScope = { userId: null, graphId: graph, ...range30 };
   const all: StatsScope = { userId: null, ...range30 };
-  const statements: Array<[string, (p: PrismaClient) => Promise<unknown>]> = [
+  const statements: Array<[string, (p: SqlRunner) => Promise<unknown>]> = [
     ['user 90d status counts', (p) => statusCounts(p, user)],
     ['user 90d durations', (p) => durationStats(p, user)],
     ['user 90d daily series', (p) => timeSeries(p, user, bucketStarts('DAY', 'UTC', range90.from.getTime(), range90.to.getTime(), 10_000)!)],

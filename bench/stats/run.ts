@@ -14,7 +14,7 @@
  * Prints the EXPLAIN ANALYZE plans of the statements, writes bench/results/stats-<date>.md and drops the database
  * (unless --keep).
  */
-import type { PrismaClient } from '../../src/generated/prisma/client.js';
+import type { SqlRunner } from '../../src/db/sql.js';
 import { generateApiKeySecret } from '../../src/modules/auth/api-key-secret.js';
 import { blockStats, durationStats, statsByGraphs, statusCounts, timeSeries, type StatsScope } from '../../src/modules/stats/stats-store.js';
 import { bucketStarts } from '../../src/modules/stats/time-buckets.js';
@@ -162,7 +162,7 @@ await runBenchmark(spec, async ({ db, pool, startServer, measure, report }) => {
 
   // ---- query plans ----
   const plans: Record<string, string> = {};
-  const explain = async (label: string, run: (prisma: PrismaClient) => Promise<unknown>) => {
+  const explain = async (label: string, run: (sql: SqlRunner) => Promise<unknown>) => {
     plans[label] = await explainAnalyze(pool, await capture(run));
   };
   const userScope: StatsScope = { userId: busiest.user_id, ...range90 };

@@ -7,10 +7,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { DatabaseConfig } from '../config.js';
 import { PrismaClient } from '../generated/prisma/client.js';
+import { pgliteSqlRunner, postgresSqlRunner, type SqlRunner } from './sql.js';
 
 export type DatabaseKind = 'postgres' | 'pglite';
 
-/** Called for every SQL statement Prisma sends; used to log slow queries and to count statements in tests. */
+/** Called for every SQL statement sent (through Prisma or `sql`); used to log slow queries and to count statements in tests. */
 export type QueryListener = (event: { query: string; durationMs: number }) => void;
 
 /**
@@ -19,6 +20,8 @@ export type QueryListener = (event: { query: string; durationMs: number }) => vo
  */
 export type Database = {
   prisma: PrismaClient;
+  /** Raw parameterized reads on the driver itself (hot paths; see sql.ts). Writes and transactions use Prisma. */
+  sql: SqlRunner;
   close(): Promise<void>;
   /** Runs `select 1` against the driver; throws when the database cannot be reached. */
   ping(): Promise<void>;
@@ -47,11 +50,12 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
     listeners.add(listener);
     return () => listeners.delete(listener);
   };
+  const notify: QueryListener = (event) => {
+    for (const listener of listeners) listener(event);
+  };
   const createPrisma = (adapter: SqlDriverAdapterFactory): PrismaClient => {
     const client = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] as const });
-    client.$on('query', (e: { query: string; duration: number }) => {
-      for (const listener of listeners) listener({ query: e.query, durationMs: e.duration });
-    });
+    client.$on('query', (e: { query: string; duration: number }) => notify({ query: e.query, durationMs: e.duration }));
     // The rest of the code does not care about the log configuration in the client's type.
     return client as unknown as PrismaClient;
   };
@@ -66,6 +70,7 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
       pool,
       url: config.url,
       prisma,
+      sql: postgresSqlRunner(pool, notify),
       onQuery,
       async ping() {
         await pool.query('select 1');
@@ -85,6 +90,7 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
     pglite,
     dataDir,
     prisma,
+    sql: pgliteSqlRunner(pglite, notify),
     onQuery,
     async ping() {
       await pglite.query('select 1');

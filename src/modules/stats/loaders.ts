@@ -27,22 +27,22 @@ function memo<Args extends unknown[], T>(compute: (...args: Args) => Promise<T>)
 }
 
 export function createStatsLoaders(db: Database) {
-  const prisma = db.prisma;
+  const sql = db.sql;
   const graphStatsPages = childPageLoader<GraphKey, GraphStatsArgs, GraphStatsRow>({
     parentKey: graphKeyString,
     argsKey: (args) => JSON.stringify(args),
     fetch: async (graphs, args) => {
-      const rows = await statsByGraphs(prisma, graphs, args);
+      const rows = await statsByGraphs(sql, graphs, args);
       return new Map([...rows].map(([key, row]) => [key, [row]]));
     },
   });
   return {
-    statusCounts: memo((scope: StatsScope) => statusCounts(prisma, scope)),
-    duration: memo((scope: StatsScope) => durationStats(prisma, scope)),
-    nodeCounts: memo((scope: StatsScope) => nodeExecutionCounts(prisma, scope)),
-    timeSeries: memo((scope: StatsScope, starts: number[]) => timeSeries(prisma, scope, starts)),
-    topGraphs: memo((scope: StatsScope, by: GraphStatsOrder, limit: number) => topGraphs(prisma, scope, by, limit)),
-    blocks: memo((scope: StatsScope, limit: number, minRuns: number) => blockStats(prisma, scope, limit, minRuns)),
+    statusCounts: memo((scope: StatsScope) => statusCounts(sql, scope)),
+    duration: memo((scope: StatsScope) => durationStats(sql, scope)),
+    nodeCounts: memo((scope: StatsScope) => nodeExecutionCounts(sql, scope)),
+    timeSeries: memo((scope: StatsScope, starts: number[]) => timeSeries(sql, scope, starts)),
+    topGraphs: memo((scope: StatsScope, by: GraphStatsOrder, limit: number) => topGraphs(sql, scope, by, limit)),
+    blocks: memo((scope: StatsScope, limit: number, minRuns: number) => blockStats(sql, scope, limit, minRuns)),
     /** Graph.stats: every graph of a response with the same arguments in one statement. */
     graphStats: {
       load: async (key: { parent: GraphKey; args: GraphStatsArgs }): Promise<GraphStatsRow> => {

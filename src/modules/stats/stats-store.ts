@@ -5,7 +5,8 @@
  * conditions of `graphExecutionConditions` (deleted runs excluded); percentiles are `percentile_cont`, with
  * non-finished runs mapped to NULL (which ordered-set aggregates ignore).
  */
-import { Prisma, type PrismaClient } from '../../generated/prisma/client.js';
+import { Prisma } from '../../generated/prisma/client.js';
+import type { SqlRunner } from '../../db/sql.js';
 import type { ExecutionStatus, GraphStatsOrder } from '../../generated/graphql.js';
 import { graphKeyString, graphKeyTable, type GraphKey } from '../graphs/graph-store.js';
 import { and, graphExecutionConditions } from '../executions/execution-sql.js';
@@ -46,21 +47,21 @@ const NODE_DURATION = Prisma.raw(`round(date_part('epoch', n.ended_at - n.starte
 const num = (value: unknown): number => Number(value ?? 0);
 const numOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
 
-export async function statusCounts(prisma: PrismaClient, scope: StatsScope): Promise<Array<{ status: ExecutionStatus; count: number; cost: number }>> {
-  const rows = await prisma.$queryRaw<Array<{ status: ExecutionStatus; count: number; cost: bigint }>>`
+export async function statusCounts(sql: SqlRunner, scope: StatsScope): Promise<Array<{ status: ExecutionStatus; count: number; cost: number }>> {
+  const rows = await sql.query<{ status: ExecutionStatus; count: number; cost: string | number }>(Prisma.sql`
     SELECT e.status::text AS status, count(*)::int AS count, coalesce(sum(e.cost), 0)::bigint AS cost
-    FROM graph_executions e WHERE ${where(scope)} GROUP BY e.status`;
+    FROM graph_executions e WHERE ${where(scope)} GROUP BY e.status`);
   return rows.map((r) => ({ status: r.status, count: num(r.count), cost: num(r.cost) }));
 }
 
 export type DurationRow = { count: number; avgMs: number | null; p50Ms: number | null; p90Ms: number | null; p95Ms: number | null; p99Ms: number | null; maxMs: number | null };
 
-export async function durationStats(prisma: PrismaClient, scope: StatsScope): Promise<DurationRow> {
-  const rows = await prisma.$queryRaw<Array<{ count: number; avg: number | null; p: number[] | null; max: number | null }>>`
+export async function durationStats(sql: SqlRunner, scope: StatsScope): Promise<DurationRow> {
+  const rows = await sql.query<{ count: number; avg: number | null; p: number[] | null; max: number | null }>(Prisma.sql`
     SELECT count(d)::int AS count, avg(d) AS avg, max(d) AS max,
            percentile_cont(ARRAY[0.5, 0.9, 0.95, 0.99]::float8[]) WITHIN GROUP (ORDER BY d) AS p
     FROM (SELECT ${RUN_DURATION} AS d FROM graph_executions e
-          WHERE ${where(scope)} AND e.status IN ${FINISHED} AND e.started_at IS NOT NULL AND e.ended_at IS NOT NULL) x`;
+          WHERE ${where(scope)} AND e.status IN ${FINISHED} AND e.started_at IS NOT NULL AND e.ended_at IS NOT NULL) x`);
   const row = rows[0];
   const p = row?.p ?? null;
   return {
@@ -88,25 +89,25 @@ function nodeExecutionsOf(scope: StatsScope): Prisma.Sql {
   return Prisma.sql`graph_executions e JOIN node_executions n ON n.graph_execution_id = e.id WHERE ${where(scope)}`;
 }
 
-export async function nodeExecutionCounts(prisma: PrismaClient, scope: StatsScope): Promise<{ total: number; failed: number }> {
-  const rows = await prisma.$queryRaw<Array<{ total: number; failed: number }>>`
+export async function nodeExecutionCounts(sql: SqlRunner, scope: StatsScope): Promise<{ total: number; failed: number }> {
+  const rows = await sql.query<{ total: number; failed: number }>(Prisma.sql`
     SELECT count(*)::int AS total, count(*) FILTER (WHERE n.status = 'FAILED')::int AS failed
-    FROM ${nodeExecutionsOf(scope)}`;
+    FROM ${nodeExecutionsOf(scope)}`);
   return { total: num(rows[0]?.total), failed: num(rows[0]?.failed) };
 }
 
 export type SeriesRow = { bucket: number; total: number; completed: number; failed: number; cost: number; p95DurationMs: number | null };
 
 /** Aggregates per bucket; `starts` are the ascending bucket starts (row i+1 ↔ starts[i]); empty buckets are absent. */
-export async function timeSeries(prisma: PrismaClient, scope: StatsScope, starts: number[]): Promise<SeriesRow[]> {
+export async function timeSeries(sql: SqlRunner, scope: StatsScope, starts: number[]): Promise<SeriesRow[]> {
   const bounds = starts.map((ms) => new Date(ms).toISOString());
-  const rows = await prisma.$queryRaw<Array<{ bucket: number; total: number; completed: number; failed: number; cost: bigint; p95: number | null }>>`
+  const rows = await sql.query<{ bucket: number; total: number; completed: number; failed: number; cost: string | number; p95: number | null }>(Prisma.sql`
     SELECT width_bucket(e.created_at, ${bounds}::timestamptz[]) AS bucket, count(*)::int AS total,
            count(*) FILTER (WHERE e.status = 'COMPLETED')::int AS completed,
            count(*) FILTER (WHERE e.status = 'FAILED')::int AS failed,
            coalesce(sum(e.cost), 0)::bigint AS cost,
            percentile_cont(0.95) WITHIN GROUP (ORDER BY ${RUN_DURATION}) AS p95
-    FROM graph_executions e WHERE ${where(scope)} GROUP BY 1`;
+    FROM graph_executions e WHERE ${where(scope)} GROUP BY 1`);
   return rows.map((r) => ({
     bucket: num(r.bucket),
     total: num(r.total),
@@ -136,8 +137,8 @@ const RANK_ORDER: Record<GraphStatsOrder, string> = {
   DURATION: 'p95 DESC NULLS LAST',
 };
 
-export async function topGraphs(prisma: PrismaClient, scope: StatsScope, by: GraphStatsOrder, limit: number): Promise<GraphRankRow[]> {
-  const rows = await prisma.$queryRaw<Array<{ graphId: string; runs: number; completed: number; failures: number; finished: number; cost: bigint; p95: number | null }>>`
+export async function topGraphs(sql: SqlRunner, scope: StatsScope, by: GraphStatsOrder, limit: number): Promise<GraphRankRow[]> {
+  const rows = await sql.query<{ graphId: string; runs: number; completed: number; failures: number; finished: number; cost: string | number; p95: number | null }>(Prisma.sql`
     SELECT e.graph_id AS "graphId", count(*)::int AS runs,
            count(*) FILTER (WHERE e.status = 'COMPLETED')::int AS completed,
            count(*) FILTER (WHERE e.status = 'FAILED')::int AS failures,
@@ -145,7 +146,7 @@ export async function topGraphs(prisma: PrismaClient, scope: StatsScope, by: Gra
            coalesce(sum(e.cost), 0)::bigint AS cost,
            percentile_cont(0.95) WITHIN GROUP (ORDER BY ${RUN_DURATION}) AS p95
     FROM graph_executions e WHERE ${where(scope)}
-    GROUP BY e.graph_id ORDER BY ${Prisma.raw(RANK_ORDER[by])}, e.graph_id LIMIT ${limit}`;
+    GROUP BY e.graph_id ORDER BY ${Prisma.raw(RANK_ORDER[by])}, e.graph_id LIMIT ${limit}`);
   return rows.map((r) => ({
     graphId: r.graphId,
     graphVersion: scope.graphVersion ?? null,
@@ -160,13 +161,13 @@ export async function topGraphs(prisma: PrismaClient, scope: StatsScope, by: Gra
 
 export type BlockRow = { blockId: string; runs: number; failures: number; failureRate: number; p95DurationMs: number | null };
 
-export async function blockStats(prisma: PrismaClient, scope: StatsScope, limit: number, minRuns: number): Promise<BlockRow[]> {
-  const rows = await prisma.$queryRaw<Array<{ blockId: string; runs: number; failures: number; p95: number | null }>>`
+export async function blockStats(sql: SqlRunner, scope: StatsScope, limit: number, minRuns: number): Promise<BlockRow[]> {
+  const rows = await sql.query<{ blockId: string; runs: number; failures: number; p95: number | null }>(Prisma.sql`
     SELECT n.block_id AS "blockId", count(*)::int AS runs, count(*) FILTER (WHERE n.status = 'FAILED')::int AS failures,
            percentile_cont(0.95) WITHIN GROUP (ORDER BY ${NODE_DURATION}) AS p95
     FROM ${nodeExecutionsOf(scope)} AND n.status IN ${FINISHED}
     GROUP BY n.block_id HAVING count(*) >= ${minRuns}
-    ORDER BY runs DESC, n.block_id LIMIT ${limit}`;
+    ORDER BY runs DESC, n.block_id LIMIT ${limit}`);
   return rows.map((r) => ({
     blockId: r.blockId,
     runs: num(r.runs),
@@ -190,8 +191,8 @@ export type GraphStatsRow = {
 export type GraphStatsArgs = { userId: string | null; from: Date; to: Date };
 
 /** Graph.stats of many graph versions in one statement: one LATERAL aggregate per version over its index range. */
-export async function statsByGraphs(prisma: PrismaClient, graphs: GraphKey[], args: GraphStatsArgs): Promise<Map<string, GraphStatsRow>> {
-  const rows = await prisma.$queryRaw<Array<{ graphId: string; graphVersion: number; runs: number; completed: number; failed: number; finished: number; last: Date | null; p95: number | null }>>`
+export async function statsByGraphs(sql: SqlRunner, graphs: GraphKey[], args: GraphStatsArgs): Promise<Map<string, GraphStatsRow>> {
+  const rows = await sql.query<{ graphId: string; graphVersion: number; runs: number; completed: number; failed: number; finished: number; last: Date | null; p95: number | null }>(Prisma.sql`
     SELECT p.graph_id AS "graphId", p.graph_version AS "graphVersion", s.*
     FROM ${graphKeyTable(graphs)} AS p(graph_id, graph_version)
     CROSS JOIN LATERAL (
@@ -204,7 +205,7 @@ export async function statsByGraphs(prisma: PrismaClient, graphs: GraphKey[], ar
       FROM graph_executions e
       WHERE e.graph_id = p.graph_id AND e.graph_version = p.graph_version
         AND ${where({ userId: args.userId, from: args.from, to: args.to })}
-    ) s`;
+    ) s`);
   return new Map(
     rows.map((r) => [
       graphKeyString({ id: r.graphId, version: r.graphVersion }),
