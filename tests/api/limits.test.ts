@@ -282,13 +282,18 @@ describe('internal errors are masked', () => {
     apiKey = (await createUser(db)).apiKey;
     // The same database, except that listing graphs fails the way an unexpected bug would: a plain Error whose
     // message carries details the client must not see.
+    const secretError = () => Promise.reject(new Error('relation "graphs_secret" at /srv/agentgraph/internal.ts:42 password=hunter2'));
     const failingGraph = new Proxy(db.prisma.graph, {
-      get: (target, property) =>
-        property === 'findMany' ? () => Promise.reject(new Error('relation "graphs_secret" at /srv/agentgraph/internal.ts:42 password=hunter2')) : Reflect.get(target, property),
+      get: (target, property) => (property === 'findMany' ? secretError : Reflect.get(target, property)),
     });
     const prisma = new Proxy(db.prisma, {
       get: (target, property) => {
         if (property === 'graph') return failingGraph;
+        // One owner's graph lists are read with SQL (batched across the lists of a request).
+        if (property === '$queryRaw') {
+          return (strings: TemplateStringsArray, ...values: unknown[]) =>
+            strings.join('?').includes('FROM graphs g') ? secretError() : target.$queryRaw(strings, ...values);
+        }
         const value = Reflect.get(target, property);
         return typeof value === 'function' ? value.bind(target) : value;
       },

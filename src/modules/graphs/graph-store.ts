@@ -70,6 +70,86 @@ export function countGraphs(prisma: PrismaClient, query: GraphListQuery): Promis
   return prisma.graph.count({ where: listWhere(query) });
 }
 
+/** What a graph list filters on besides its owner. */
+export type GraphListFilter = { isActive: boolean; nameContains: string | null };
+
+/**
+ * A graph list's arguments other than its owner, with the cursor decoded: the lists of several owners that share
+ * them are read together (`graphPagesByOwners`). Decoding here, before any batching, keeps a bad cursor the
+ * error of its own field.
+ */
+export type GraphPageArgs = GraphListFilter & {
+  field: GraphOrderField;
+  direction: OrderDirection;
+  after: { value: string | Date; id: string; version: number } | null;
+  /** Rows to fetch: the page size plus one, to learn whether more exist. */
+  limit: number;
+};
+
+export function graphPageArgs(query: GraphListQuery): GraphPageArgs {
+  return {
+    ...graphListFilter(query),
+    field: query.field,
+    direction: query.direction,
+    after: query.after ? graphCursor(query).decode(query.after) : null,
+    limit: query.size + 1,
+  };
+}
+
+export const graphListFilter = (query: Pick<GraphListQuery, 'filter'>): GraphListFilter => ({
+  isActive: query.filter?.isActive ?? true,
+  nameContains: query.filter?.nameContains || null,
+});
+
+const SORT_COLUMNS: Record<GraphOrderField, string> = { CREATED_AT: 'created_at', UPDATED_AT: 'updated_at', NAME: 'name' };
+
+/** The conditions of `listWhere` (alias `g`) other than the owner, in SQL. */
+function filterConditions(filter: GraphListFilter): Prisma.Sql {
+  const conditions = [Prisma.sql`g.is_active = ${filter.isActive}`];
+  // LIKE wildcards in the search text are literal characters, not patterns (as in `listWhere`).
+  if (filter.nameContains) conditions.push(Prisma.sql`g.name ILIKE ${`%${filter.nameContains.replace(/[\\%_]/g, (c) => `\\${c}`)}%`}`);
+  return Prisma.join(conditions, ' AND ');
+}
+
+/**
+ * One page of graphs per owner in one statement, in the order and with the keyset of `listGraphs` (the sort
+ * field, then id and version, all in the list's direction): a LATERAL subquery per owner, which for CREATED_AT
+ * walks the (user_id, is_active, created_at, id) index.
+ */
+export async function graphPagesByOwners(prisma: PrismaClient, ownerIds: string[], page: GraphPageArgs): Promise<Map<string, Graph[]>> {
+  const column = SORT_COLUMNS[page.field];
+  const dir = page.direction === 'ASC' ? 'ASC' : 'DESC';
+  let after = Prisma.sql`true`;
+  if (page.after) {
+    const value = page.field === 'NAME' ? Prisma.sql`${page.after.value}::text` : Prisma.sql`${page.after.value}::timestamptz`;
+    // The row comparison is the OR of `afterCursor`: field beyond, or equal and id beyond, or both equal and version beyond.
+    after = Prisma.sql`(g.${Prisma.raw(column)}, g.id, g.version) ${Prisma.raw(dir === 'ASC' ? '>' : '<')} (${value}, ${page.after.id}::uuid, ${page.after.version}::int)`;
+  }
+  const rows = await prisma.$queryRaw<Graph[]>`
+    SELECT x.* FROM unnest(${ownerIds}::uuid[]) AS p(user_id)
+    CROSS JOIN LATERAL (
+      SELECT ${GRAPH_COLUMNS} FROM graphs g
+      WHERE g.user_id = p.user_id AND ${filterConditions(page)} AND ${after}
+      ORDER BY ${Prisma.raw(`g.${column} ${dir}, g.id ${dir}, g.version ${dir}`)} LIMIT ${page.limit}
+    ) x`;
+  const groups = new Map<string, Graph[]>();
+  for (const row of rows) {
+    const group = groups.get(row.userId);
+    if (group) group.push(row);
+    else groups.set(row.userId, [row]);
+  }
+  return groups;
+}
+
+/** `countGraphs` for several owners at once. */
+export async function countGraphsByOwners(prisma: PrismaClient, ownerIds: string[], filter: GraphListFilter): Promise<Map<string, number>> {
+  const rows = await prisma.$queryRaw<Array<{ userId: string; count: bigint }>>`
+    SELECT g.user_id AS "userId", count(*) AS count FROM graphs g
+    WHERE g.user_id = ANY(${ownerIds}::uuid[]) AND ${filterConditions(filter)}
+    GROUP BY g.user_id`;
+  return new Map(rows.map((row) => [row.userId, Number(row.count)]));
+}
+
 /**
  * A set of graph versions as a table `(graph_id, graph_version)` with two array parameters, whatever the number
  * of keys: joined on the (graph_id, graph_version) indexes, where an OR of key pairs would not be.

@@ -2,8 +2,10 @@ import DataLoader from 'dataloader';
 import type { Database } from '../../db/database.js';
 import type { Graph } from '../../generated/prisma/client.js';
 import {
+  countGraphsByOwners,
   currentGraphVersions,
   graphKeyString,
+  graphPagesByOwners,
   graphsByKeys,
   linksByGraphKeys,
   nodesByGraphKeys,
@@ -11,6 +13,8 @@ import {
   countVersionsByGraphIds,
   versionsByGraphIds,
   type GraphKey,
+  type GraphListFilter,
+  type GraphPageArgs,
 } from './graph-store.js';
 import { childCountLoader, childPageLoader } from '../shared/child-pages.js';
 
@@ -53,7 +57,22 @@ export function createGraphLoaders(db: Database) {
     argsKey: () => '',
     fetch: (ids) => countVersionsByGraphIds(prisma, ids),
   });
-  return { graphByKey, currentGraphById, nodeById, nodesByGraph, linksByGraph, versionsByGraph, versionCountByGraph };
+  // Graph lists of one owner each (Query.graphs with an owner, User.graphs): the lists of a request that differ
+  // only in their owner are one statement, whether they come from aliases or from a list of users. Answers are
+  // not remembered, so a list read again after a mutation of the same operation is read afresh.
+  const graphPageByOwner = childPageLoader<string, GraphPageArgs, Graph>({
+    parentKey: (ownerId) => ownerId,
+    argsKey: (page) => JSON.stringify(page),
+    cache: false,
+    fetch: (ownerIds, page) => graphPagesByOwners(prisma, ownerIds, page),
+  });
+  const graphCountByOwner = childCountLoader<string, GraphListFilter>({
+    parentKey: (ownerId) => ownerId,
+    argsKey: (filter) => JSON.stringify(filter),
+    cache: false,
+    fetch: (ownerIds, filter) => countGraphsByOwners(prisma, ownerIds, filter),
+  });
+  return { graphByKey, currentGraphById, nodeById, nodesByGraph, linksByGraph, versionsByGraph, versionCountByGraph, graphPageByOwner, graphCountByOwner };
 }
 
 export type GraphLoaders = ReturnType<typeof createGraphLoaders>;

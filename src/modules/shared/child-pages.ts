@@ -10,6 +10,11 @@ export function childPageLoader<Parent, Args, Row>(options: {
   argsKey: (args: Args) => string;
   /** Returns each parent's rows (already limited and ordered), keyed by parentKey. */
   fetch: (parents: Parent[], args: Args) => Promise<Map<string, Row[]>>;
+  /**
+   * false: batch the keys of one tick but remember no answer, so a later load reads again (lists that a mutation
+   * of the same operation may change). Default true.
+   */
+  cache?: boolean;
 }) {
   const keyOf = (key: { parent: Parent; args: Args }) => `${options.argsKey(key.args)}|${options.parentKey(key.parent)}`;
   return new DataLoader<{ parent: Parent; args: Args }, Row[], string>(
@@ -30,7 +35,7 @@ export function childPageLoader<Parent, Args, Row>(options: {
       );
       return keys.map((key) => results.get(keyOf(key)) ?? []);
     },
-    { cacheKeyFn: keyOf },
+    { cacheKeyFn: keyOf, cache: options.cache ?? true },
   );
 }
 
@@ -39,10 +44,12 @@ export function childCountLoader<Parent, Args>(options: {
   parentKey: (parent: Parent) => string;
   argsKey: (args: Args) => string;
   fetch: (parents: Parent[], args: Args) => Promise<Map<string, number>>;
+  cache?: boolean;
 }) {
   const pages = childPageLoader<Parent, Args, number>({
     parentKey: options.parentKey,
     argsKey: options.argsKey,
+    cache: options.cache,
     fetch: async (parents, args) => {
       const counts = await options.fetch(parents, args);
       return new Map([...counts].map(([key, count]) => [key, [count]]));
