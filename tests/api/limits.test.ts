@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.js';
+import type { Prisma } from '../../src/generated/prisma/client.js';
 import { createServer } from '../../src/server/app.js';
 import { createOwned, snapshot } from '../helpers/authz.js';
 import { createTestDatabase, testDatabaseKinds } from '../helpers/databases.js';
@@ -298,7 +299,9 @@ describe('internal errors are masked', () => {
         return typeof value === 'function' ? value.bind(target) : value;
       },
     });
-    const server = await createServer({ db: { ...db, prisma } as Database, log: pino({ level: 'silent' }), playground: false });
+    // Graph lists are read with raw SQL on the driver (db.sql).
+    const sql = { query: (statement: Prisma.Sql) => (statement.text.includes('FROM graphs g') ? secretError() : db.sql.query(statement)) };
+    const server = await createServer({ db: { ...db, prisma, sql } as Database, log: pino({ level: 'silent' }), playground: false });
     url = (await server.listen(0, '127.0.0.1')).url;
     stop = server.stop;
   });

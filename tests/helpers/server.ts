@@ -38,10 +38,17 @@ export async function startTestServer(options: { database?: DatabaseKind } = {})
     userEmail: user.email,
     userId: user.id,
     async graphql(query, variables, key = apiKey) {
-      const response = await fetch(`${url}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
-        body: JSON.stringify({ query, variables }),
+      const send = () =>
+        fetch(`${url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+          body: JSON.stringify({ query, variables }),
+        });
+      // A kept-alive socket the server closes (keepAliveTimeout, after a long pause of a test) just as the client
+      // reuses it resets before the request is read; sent once more, on a fresh connection.
+      const response = await send().catch((err: { cause?: { code?: string } }) => {
+        if (err?.cause?.code !== 'ECONNRESET') throw err;
+        return send();
       });
       const body = (await response.json()) as Omit<GraphQLResponse<never>, 'status'>;
       return { status: response.status, ...body };

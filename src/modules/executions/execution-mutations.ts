@@ -1,7 +1,9 @@
 import type { GraphQLContext } from '../../context.js';
 import type { ExecutionStatus, Prisma } from '../../generated/prisma/client.js';
 import { badUserInput, conflict, notFound } from '../../errors.js';
+import { requirePermission } from '../auth/guards.js';
 import { visibleGraph } from '../graphs/graph-service.js';
+import { isUuid } from '../shared/ids.js';
 import { checkJson, checkOptionalText } from '../shared/input.js';
 import { visibleGraphExecution, visibleNodeExecution } from './execution-service.js';
 import { createGraphExecution, softDeleteGraphExecution, transitionGraphExecution, transitionNodeExecution } from './execution-writes.js';
@@ -18,17 +20,37 @@ const json = (value: unknown, argument: string) =>
 
 const raced = (what: string) => conflict(`${what} was changed by another request meanwhile; read it again and retry.`);
 
+/**
+ * One statement: picks the version (the one asked for, or the current one), checks that the viewer may see it
+ * (NOT_FOUND otherwise, as for a missing graph), writes the run with its node executions and returns the run, which
+ * the payload then reads from the loader.
+ */
 export async function executeGraph(
   ctx: GraphQLContext,
   args: { graphId: string; version?: number | null; inputs?: Record<string, unknown> | null },
 ): Promise<GraphExecutionPayloadRef> {
-  const graph = await visibleGraph(ctx, args.graphId, args.version, 'EXECUTE_GRAPHS');
-  const graphExecutionId = await createGraphExecution(ctx.db.prisma, {
-    graph,
-    userId: ctx.viewer!.user.id,
-    inputs: json(args.inputs ?? {}, 'inputs') ?? {},
+  const viewer = requirePermission(ctx.viewer, 'EXECUTE_GRAPHS');
+  const version = args.version ?? null;
+  const missing = () => notFound('Graph', version ? `${args.graphId} version ${version}` : args.graphId);
+  if (!isUuid(args.graphId)) throw missing();
+  let inputs: Prisma.InputJsonValue;
+  try {
+    inputs = json(args.inputs ?? {}, 'inputs') ?? {};
+  } catch (err) {
+    // A graph the viewer cannot see answers NOT_FOUND before its inputs are judged.
+    await visibleGraph(ctx, args.graphId, version, 'EXECUTE_GRAPHS');
+    throw err;
+  }
+  const run = await createGraphExecution(ctx.db.prisma, {
+    graphId: args.graphId,
+    version,
+    ownerId: viewer.isAdmin ? null : viewer.user.id,
+    userId: viewer.user.id,
+    inputs,
   });
-  return { graphExecutionId };
+  if (!run) throw missing();
+  ctx.loaders.executions.rememberWrittenRun(run);
+  return { graphExecutionId: run.id };
 }
 
 export async function updateGraphExecution(
@@ -37,15 +59,22 @@ export async function updateGraphExecution(
 ): Promise<GraphExecutionPayloadRef> {
   const execution = await visibleGraphExecution(ctx, args.id, 'EXECUTE_GRAPHS');
   assertTransition('The graph execution', execution.status, args.status);
-  const applied = await transitionGraphExecution(ctx.db.prisma, execution.id, execution.status, {
-    status: args.status,
-    outputs: json(args.outputs, 'outputs'),
-    stats: json(args.stats, 'stats'),
-    errorMessage: args.errorMessage === undefined ? undefined : checkOptionalText(args.errorMessage, 'errorMessage', MAX_ERROR_MESSAGE),
-    ...transitionTimestamps(args.status, execution, new Date()),
-  });
-  if (!applied) throw raced('The graph execution');
-  ctx.loaders.executions.graphExecutionById.clear(execution.id);
+  const now = new Date();
+  const updated = await transitionGraphExecution(
+    ctx.db.prisma,
+    execution.id,
+    execution.status,
+    {
+      status: args.status,
+      outputs: json(args.outputs, 'outputs'),
+      stats: json(args.stats, 'stats'),
+      errorMessage: args.errorMessage === undefined ? undefined : checkOptionalText(args.errorMessage, 'errorMessage', MAX_ERROR_MESSAGE),
+      ...transitionTimestamps(args.status, execution, now),
+    },
+    now,
+  );
+  if (!updated) throw raced('The graph execution');
+  ctx.loaders.executions.rememberWrittenRun(updated);
   return { graphExecutionId: execution.id };
 }
 
@@ -66,9 +95,10 @@ export async function updateNodeExecution(
     throw badUserInput(`\`cost\` may be at most ${MAX_NODE_COST} per node execution.`, 'cost');
   }
   assertTransition('The node execution', nodeExecution.status, args.status);
-  const applied = await transitionNodeExecution(
+  const now = new Date();
+  const updated = await transitionNodeExecution(
     ctx.db.prisma,
-    { id: nodeExecution.id, graphExecutionId: nodeExecution.graphExecutionId, previousCost: nodeExecution.cost },
+    { id: nodeExecution.id, previousCost: nodeExecution.cost },
     nodeExecution.status,
     {
       status: args.status,
@@ -77,12 +107,14 @@ export async function updateNodeExecution(
       stats: json(args.stats, 'stats'),
       cost: args.cost ?? undefined,
       errorMessage: args.errorMessage === undefined ? undefined : checkOptionalText(args.errorMessage, 'errorMessage', MAX_ERROR_MESSAGE),
-      ...transitionTimestamps(args.status, nodeExecution, new Date()),
+      ...transitionTimestamps(args.status, nodeExecution, now),
     },
+    now,
   );
-  if (!applied) throw raced('The node execution');
-  ctx.loaders.executions.nodeExecutionById.clear(nodeExecution.id);
-  ctx.loaders.executions.graphExecutionById.clear(nodeExecution.graphExecutionId);
+  if (!updated) throw raced('The node execution');
+  ctx.loaders.executions.rememberWrittenNodeExecution(updated.nodeExecution);
+  // Without a cost change the run was not written: the payload's run is the one read for the access check.
+  if (updated.run) ctx.loaders.executions.rememberWrittenRun(updated.run);
   return { nodeExecutionId: nodeExecution.id };
 }
 

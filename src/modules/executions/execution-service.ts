@@ -10,7 +10,7 @@ import { isUuid } from '../shared/ids.js';
 import { pageSize } from '../shared/pagination.js';
 import { graphExecutionCursor, nodeExecutionCursor } from './cursors.js';
 import type { ExecutionScope } from './execution-sql.js';
-import { countGraphExecutions, listGraphExecutions, type ExecutionPage } from './execution-store.js';
+import { countGraphExecutions, listGraphExecutions, type ExecutionPage, type NodeExecutionPage } from './execution-store.js';
 
 export type ExecutionListArgs = {
   first?: number | null;
@@ -72,16 +72,17 @@ export async function executionsOfGraph(ctx: GraphQLContext, graph: GraphKey, ar
   );
 }
 
+/** `selected`: whether the query asks for the rows' JSON payloads, and for their nodes (read along then). */
 export async function nodeExecutionsOfRun(
   ctx: GraphQLContext,
   graphExecutionId: string,
   args: { first?: number | null; after?: string | null; filter?: NodeExecutionFilter | null },
-  withPayload: boolean,
+  selected: { withPayload: boolean; withNode: boolean },
 ): Promise<Connection<NodeExecution>> {
   requirePermission(ctx.viewer, 'READ_GRAPHS');
   if (args.filter?.nodeId != null && !isUuid(args.filter.nodeId)) throw badUserInput('`nodeId` must be a node id.', 'filter');
   const size = pageSize(args.first);
-  const page = { filter: args.filter ?? null, after: nodeExecutionCursor.decode(args.after), limit: size + 1, withPayload };
+  const page: NodeExecutionPage = { filter: args.filter ?? null, after: nodeExecutionCursor.decode(args.after), limit: size + 1, ...selected };
   const rows = await ctx.loaders.executions.nodeExecutionsByRun.load({ parent: graphExecutionId, args: page });
   return connectionFromPage(rows, size, Boolean(args.after), nodeExecutionCursor.encode, () =>
     ctx.loaders.executions.nodeExecutionCountByRun.load({ parent: graphExecutionId, args: page.filter }),

@@ -26,6 +26,54 @@ export const nodeExecutionColumns = (withPayload = true) =>
      n.queued_at AS "queuedAt", n.started_at AS "startedAt", n.ended_at AS "endedAt"`,
   );
 
+/** Every column of the NodeExecution model, with the trigger-maintained copies: rows loaders cache by id. */
+export const nodeExecutionModelColumns = () =>
+  Prisma.sql`${nodeExecutionColumns(true)}, n.user_id AS "userId", n.run_created_at AS "runCreatedAt",
+     n.run_is_deleted AS "runIsDeleted", n.block_id AS "blockId"`;
+
+/** The keys `graphExecutionColumns` reads, in its order (the GraphExecution model's fields). */
+const GRAPH_EXECUTION_KEYS = [
+  ['id', 'id'],
+  ['graphId', 'graph_id'],
+  ['graphVersion', 'graph_version'],
+  ['userId', 'user_id'],
+  ['status', 'status::text'],
+  ['inputs', 'inputs'],
+  ['outputs', 'outputs'],
+  ['stats', 'stats'],
+  ['cost', 'cost'],
+  ['errorMessage', 'error_message'],
+  ['isDeleted', 'is_deleted'],
+  ['parentId', 'parent_id'],
+  ['createdAt', 'created_at'],
+  ['updatedAt', 'updated_at'],
+  ['startedAt', 'started_at'],
+  ['endedAt', 'ended_at'],
+] as const;
+
+/**
+ * A run's columns next to another row's, each named `<prefix><key>`: from the table (`e.graph_id AS "run.graphId"`)
+ * or from a CTE that returned `graphExecutionColumns()` (`r."graphId" AS "run.graphId"`). `runFromPrefixed` takes
+ * them back out; timestamps stay `Date`s and JSON stays parsed, as in every other raw read.
+ */
+export const prefixedGraphExecutionColumns = (source: { table: string } | { cte: string }, prefix: string) =>
+  Prisma.raw(
+    GRAPH_EXECUTION_KEYS.map(([key, column]) =>
+      'table' in source ? `${source.table}.${column} AS "${prefix}${key}"` : `${source.cte}."${key}" AS "${prefix}${key}"`,
+    ).join(', '),
+  );
+
+/** Splits a row read with `prefixedGraphExecutionColumns` into its own fields and the run (null when absent). */
+export function runFromPrefixed<Row, Run>(row: Record<string, unknown>, prefix: string): { rest: Row; run: Run | null } {
+  const rest: Record<string, unknown> = {};
+  const run: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(row)) {
+    if (key.startsWith(prefix)) run[key.slice(prefix.length)] = value;
+    else rest[key] = value;
+  }
+  return { rest: rest as Row, run: run.id == null ? null : (run as Run) };
+}
+
 export type ExecutionScope = {
   /** null: every user's runs (ADMIN). */
   userId: string | null;

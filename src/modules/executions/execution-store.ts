@@ -1,10 +1,13 @@
-import type { GraphExecution, NodeExecution, PrismaClient } from '../../generated/prisma/client.js';
+import { Prisma, type GraphExecution, type Node, type NodeExecution, type PrismaClient } from '../../generated/prisma/client.js';
 import type { NodeExecutionFilter } from '../../generated/graphql.js';
 import { graphKeyString, graphKeyTable, type GraphKey } from '../graphs/graph-store.js';
 import { alignById } from '../shared/by-id.js';
 import {
   graphExecutionColumns,
   nodeExecutionColumns,
+  nodeExecutionModelColumns,
+  prefixedGraphExecutionColumns,
+  runFromPrefixed,
   afterKeyset,
   and,
   graphExecutionConditions,
@@ -60,19 +63,49 @@ export async function countGraphExecutionsByGraphs(prisma: PrismaClient, graphs:
   return new Map(rows.map((row) => [graphKeyString({ id: row.graphId, version: row.graphVersion }), Number(row.count)]));
 }
 
-export type NodeExecutionPage = { filter?: NodeExecutionFilter | null; after: Keyset | null; limit: number; withPayload: boolean };
+export type NodeExecutionPage = {
+  filter?: NodeExecutionFilter | null;
+  after: Keyset | null;
+  limit: number;
+  withPayload: boolean;
+  /** Whether each row's node is read along (NodeExecution.node is selected). */
+  withNode: boolean;
+};
 
-/** Node executions in the order they were added, one page per run, in one statement. */
-export async function nodeExecutionsByGraphExecutions(prisma: PrismaClient, executionIds: string[], page: NodeExecutionPage): Promise<Map<string, NodeExecution[]>> {
+/**
+ * A node execution's node as one JSON value in the Prisma Node model's shape (it has no timestamps, so JSON loses
+ * nothing): a page read with its nodes stays one statement.
+ */
+const NODE_JSON = Prisma.raw(
+  `(SELECT jsonb_build_object('id', nd.id, 'graphId', nd.graph_id, 'graphVersion', nd.graph_version, 'blockId', nd.block_id,
+     'label', nd.label, 'nodeType', nd.node_type::text, 'inputDefault', nd.input_default, 'metadata', nd.metadata)
+   FROM nodes nd WHERE nd.id = x."nodeId") AS node`,
+);
+
+/**
+ * Node executions in the order they were added, one page per run, in one statement; with `withNode`, each row's
+ * node too (looked up per row of the limited page, which keeps the LATERAL order).
+ */
+export async function nodeExecutionsByGraphExecutions(
+  prisma: PrismaClient,
+  executionIds: string[],
+  page: NodeExecutionPage,
+): Promise<{ groups: Map<string, NodeExecution[]>; nodes: Node[] }> {
   const where = and([...nodeExecutionConditions(page.filter), ...afterKeyset('added_at', page.after, 'ASC', 'n')]);
-  const rows = await prisma.$queryRaw<NodeExecution[]>`
-    SELECT x.* FROM unnest(${executionIds}::uuid[]) AS p(graph_execution_id)
+  const rows = await prisma.$queryRaw<Array<NodeExecution & { node?: Node | null }>>`
+    SELECT x.*${page.withNode ? Prisma.sql`, ${NODE_JSON}` : Prisma.empty} FROM unnest(${executionIds}::uuid[]) AS p(graph_execution_id)
     CROSS JOIN LATERAL (
       SELECT ${nodeExecutionColumns(page.withPayload)} FROM node_executions n
       WHERE n.graph_execution_id = p.graph_execution_id AND ${where}
       ORDER BY ${orderBy('added_at', 'ASC', 'n')} LIMIT ${page.limit}
     ) x`;
-  return groupRows(rows, (row) => row.graphExecutionId);
+  if (!page.withNode) return { groups: groupRows(rows, (row) => row.graphExecutionId), nodes: [] };
+  const nodes: Node[] = [];
+  const executions = rows.map(({ node, ...row }) => {
+    if (node) nodes.push(node);
+    return row;
+  });
+  return { groups: groupRows(executions, (row) => row.graphExecutionId), nodes };
 }
 
 export async function countNodeExecutionsByGraphExecutions(prisma: PrismaClient, executionIds: string[], filter?: NodeExecutionFilter | null): Promise<Map<string, number>> {
@@ -88,9 +121,16 @@ export async function graphExecutionsByIds(prisma: PrismaClient, ids: readonly s
   return alignById(ids, rows);
 }
 
-export async function nodeExecutionsByIds(prisma: PrismaClient, ids: readonly string[]): Promise<Array<NodeExecution | null>> {
-  const rows = await prisma.nodeExecution.findMany({ where: { id: { in: [...ids] } } });
-  return alignById(ids, rows);
+const RUN_PREFIX = 'run.';
+
+/** Node executions by id (all model columns), each with its run (all columns): both loaders are fed by one statement. */
+export async function nodeExecutionsWithRunsByIds(prisma: PrismaClient, ids: readonly string[]): Promise<{ nodeExecutions: Array<NodeExecution | null>; runs: GraphExecution[] }> {
+  const rows = await prisma.$queryRaw<Array<Record<string, unknown>>>`
+    SELECT ${nodeExecutionModelColumns()}, ${prefixedGraphExecutionColumns({ table: 'e' }, RUN_PREFIX)}
+    FROM node_executions n JOIN graph_executions e ON e.id = n.graph_execution_id
+    WHERE n.id = ANY(${[...ids]}::uuid[])`;
+  const split = rows.map((row) => runFromPrefixed<NodeExecution, GraphExecution>(row, RUN_PREFIX));
+  return { nodeExecutions: alignById(ids, split.map((s) => s.rest)), runs: split.flatMap((s) => (s.run ? [s.run] : [])) };
 }
 
 function groupRows<T>(rows: T[], keyOf: (row: T) => string): Map<string, T[]> {

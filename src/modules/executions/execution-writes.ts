@@ -1,26 +1,42 @@
-import type { ExecutionStatus, Prisma, PrismaClient } from '../../generated/prisma/client.js';
-import type { GraphKey } from '../graphs/graph-store.js';
+import { uuidv7 } from '../shared/ids.js';
+import { Prisma, type ExecutionStatus, type GraphExecution, type NodeExecution, type PrismaClient } from '../../generated/prisma/client.js';
+import { graphExecutionColumns, nodeExecutionModelColumns, prefixedGraphExecutionColumns, runFromPrefixed } from './execution-sql.js';
 
 type JsonInput = Prisma.InputJsonValue;
 
-/** A QUEUED run of one graph version with an INCOMPLETE node execution per node, in one transaction. */
+const jsonb = (value: JsonInput) => Prisma.sql`${JSON.stringify(value)}::jsonb`;
+const timestamp = (value: Date) => Prisma.sql`${value}::timestamptz`;
+const status = (value: ExecutionStatus) => Prisma.sql`${value}::"ExecutionStatus"`;
+
+/**
+ * A QUEUED run of one graph version with an INCOMPLETE node execution per node, in one statement (atomic without
+ * a transaction): picks the version asked for, or the current one (active, else newest), and writes nothing unless
+ * `ownerId` (null: anyone's, for admins) owns it. Returns the run as the loaders read it, or null when there is no
+ * such graph version for this viewer. The node executions carry their copies of the run and node (user_id,
+ * run_created_at, block_id), so the fill trigger does not fire.
+ */
 export async function createGraphExecution(
   prisma: PrismaClient,
-  input: { graph: GraphKey; userId: string; inputs: JsonInput },
-): Promise<string> {
-  return prisma.$transaction(async (tx) => {
-    const execution = await tx.graphExecution.create({
-      data: { graphId: input.graph.id, graphVersion: input.graph.version, userId: input.userId, status: 'QUEUED', inputs: input.inputs },
-      select: { id: true, createdAt: true },
-    });
-    // With the run's and node's copies supplied, the fill trigger does not fire.
-    await tx.$executeRaw`
+  input: { graphId: string; version: number | null; ownerId: string | null; userId: string; inputs: JsonInput },
+): Promise<GraphExecution | null> {
+  const rows = await prisma.$queryRaw<GraphExecution[]>`
+    WITH picked AS (
+      SELECT g.id, g.version, g.user_id FROM graphs g
+      WHERE g.id = ${input.graphId}::uuid${input.version === null ? Prisma.empty : Prisma.sql` AND g.version = ${input.version}`}
+      ORDER BY g.is_active DESC, g.version DESC LIMIT 1
+    ), run AS (
+      INSERT INTO graph_executions AS e (id, graph_id, graph_version, user_id, status, inputs, created_at, updated_at)
+      SELECT ${uuidv7()}::uuid, picked.id, picked.version, ${input.userId}::uuid, 'QUEUED'::"ExecutionStatus", ${jsonb(input.inputs)}, now(), now()
+      FROM picked${input.ownerId === null ? Prisma.empty : Prisma.sql` WHERE picked.user_id = ${input.ownerId}::uuid`}
+      RETURNING ${graphExecutionColumns()}
+    ), node_runs AS (
       INSERT INTO node_executions (id, graph_execution_id, node_id, status, inputs, added_at, user_id, run_created_at, block_id)
-      SELECT gen_random_uuid(), ${execution.id}::uuid, n.id, 'INCOMPLETE', '{}'::jsonb, now(), ${input.userId}::uuid, ${execution.createdAt}, n.block_id
-      FROM nodes n WHERE n.graph_id = ${input.graph.id}::uuid AND n.graph_version = ${input.graph.version}
-      ORDER BY n.id`;
-    return execution.id;
-  });
+      SELECT gen_random_uuid(), run.id, n.id, 'INCOMPLETE'::"ExecutionStatus", '{}'::jsonb, now(), run."userId", run."createdAt", n.block_id
+      FROM run JOIN nodes n ON n.graph_id = run."graphId" AND n.graph_version = run."graphVersion"
+      ORDER BY n.id
+    )
+    SELECT * FROM run`;
+  return rows[0] ?? null;
 }
 
 export type GraphExecutionChange = {
@@ -32,31 +48,67 @@ export type GraphExecutionChange = {
   endedAt?: Date;
 };
 
+/** SET items of a change; undefined fields are left alone (as Prisma's `data` does), a null error message clears it. */
+function changeAssignments(change: GraphExecutionChange & { inputs?: JsonInput; queuedAt?: Date; cost?: number }): Prisma.Sql[] {
+  const sets = [Prisma.sql`status = ${status(change.status)}`];
+  if (change.inputs !== undefined) sets.push(Prisma.sql`inputs = ${jsonb(change.inputs)}`);
+  if (change.outputs !== undefined) sets.push(Prisma.sql`outputs = ${jsonb(change.outputs)}`);
+  if (change.stats !== undefined) sets.push(Prisma.sql`stats = ${jsonb(change.stats)}`);
+  if (change.cost !== undefined) sets.push(Prisma.sql`cost = ${change.cost}::int`);
+  if (change.errorMessage !== undefined) sets.push(Prisma.sql`error_message = ${change.errorMessage}::text`);
+  if (change.queuedAt) sets.push(Prisma.sql`queued_at = ${timestamp(change.queuedAt)}`);
+  if (change.startedAt) sets.push(Prisma.sql`started_at = ${timestamp(change.startedAt)}`);
+  if (change.endedAt) sets.push(Prisma.sql`ended_at = ${timestamp(change.endedAt)}`);
+  return sets;
+}
+
 /**
  * Applies a status change only if the row is still in the status the caller checked (compare-and-set), so two
- * executors racing on one run cannot both win. Returns whether it applied.
+ * executors racing on one run cannot both win. Returns the changed run (all columns), or null if it did not apply.
  */
-export async function transitionGraphExecution(prisma: PrismaClient, id: string, from: ExecutionStatus, change: GraphExecutionChange): Promise<boolean> {
-  const { count } = await prisma.graphExecution.updateMany({ where: { id, status: from, isDeleted: false }, data: change });
-  return count === 1;
+export async function transitionGraphExecution(prisma: PrismaClient, id: string, from: ExecutionStatus, change: GraphExecutionChange, at: Date): Promise<GraphExecution | null> {
+  const rows = await prisma.$queryRaw<GraphExecution[]>`
+    UPDATE graph_executions AS e SET ${Prisma.join([...changeAssignments(change), Prisma.sql`updated_at = ${timestamp(at)}`])}
+    WHERE e.id = ${id}::uuid AND e.status = ${status(from)} AND NOT e.is_deleted
+    RETURNING ${graphExecutionColumns()}`;
+  return rows[0] ?? null;
 }
 
 export type NodeExecutionChange = GraphExecutionChange & { inputs?: JsonInput; queuedAt?: Date; cost?: number };
 
-/** Compare-and-set like runs; a node's cost is added to its run's cost in the same transaction. */
+const RUN_PREFIX = 'run.';
+
+/**
+ * Compare-and-set like runs; a changed cost is added (as the difference to the cost the caller read) to the run's
+ * cost in the same statement. With a cost, the row must also still have the cost read, so the difference is exact.
+ * Returns the changed node execution and, when its cost was rolled up, the changed run; null if it did not apply.
+ */
 export async function transitionNodeExecution(
   prisma: PrismaClient,
-  target: { id: string; graphExecutionId: string; previousCost: number },
+  target: { id: string; previousCost: number },
   from: ExecutionStatus,
   change: NodeExecutionChange,
-): Promise<boolean> {
-  return prisma.$transaction(async (tx) => {
-    const { count } = await tx.nodeExecution.updateMany({ where: { id: target.id, status: from }, data: change });
-    if (count !== 1) return false;
-    const delta = change.cost === undefined ? 0 : change.cost - target.previousCost;
-    if (delta !== 0) await tx.graphExecution.update({ where: { id: target.graphExecutionId }, data: { cost: { increment: delta } } });
-    return true;
-  });
+  at: Date,
+): Promise<{ nodeExecution: NodeExecution; run: GraphExecution | null } | null> {
+  const delta = change.cost === undefined ? 0 : change.cost - target.previousCost;
+  const sameCost = change.cost === undefined ? Prisma.empty : Prisma.sql` AND n.cost = ${target.previousCost}::int`;
+  const changed = Prisma.sql`
+    UPDATE node_executions AS n SET ${Prisma.join(changeAssignments(change))}
+    WHERE n.id = ${target.id}::uuid AND n.status = ${status(from)}${sameCost}
+    RETURNING ${nodeExecutionModelColumns()}`;
+  const rows =
+    delta === 0
+      ? await prisma.$queryRaw<Array<Record<string, unknown>>>`${changed}`
+      : await prisma.$queryRaw<Array<Record<string, unknown>>>`
+          WITH changed AS (${changed}), run AS (
+            UPDATE graph_executions AS e SET cost = e.cost + ${delta}::int, updated_at = ${timestamp(at)}
+            FROM changed WHERE e.id = changed."graphExecutionId"
+            RETURNING ${graphExecutionColumns()}
+          )
+          SELECT changed.*, ${prefixedGraphExecutionColumns({ cte: 'run' }, RUN_PREFIX)} FROM changed LEFT JOIN run ON true`;
+  if (!rows[0]) return null;
+  const { rest, run } = runFromPrefixed<NodeExecution, GraphExecution>(rows[0], RUN_PREFIX);
+  return { nodeExecution: rest, run };
 }
 
 export async function softDeleteGraphExecution(prisma: PrismaClient, id: string): Promise<boolean> {

@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import type { Database } from '../../db/database.js';
-import type { GraphExecution, NodeExecution } from '../../generated/prisma/client.js';
+import type { GraphExecution, Node, NodeExecution } from '../../generated/prisma/client.js';
 import { graphKeyString, type GraphKey } from '../graphs/graph-store.js';
 import { childCountLoader, childPageLoader } from '../shared/child-pages.js';
 import type { ExecutionScope } from './execution-sql.js';
@@ -10,7 +10,7 @@ import {
   graphExecutionsByGraphs,
   graphExecutionsByIds,
   nodeExecutionsByGraphExecutions,
-  nodeExecutionsByIds,
+  nodeExecutionsWithRunsByIds,
   type ExecutionPage,
   type NodeExecutionPage,
 } from './execution-store.js';
@@ -20,7 +20,6 @@ const argsKey = (args: object) => JSON.stringify(args);
 export function createExecutionLoaders(db: Database) {
   const prisma = db.prisma;
   const graphExecutionById = new DataLoader((ids: readonly string[]) => graphExecutionsByIds(prisma, ids));
-  const nodeExecutionById = new DataLoader((ids: readonly string[]) => nodeExecutionsByIds(prisma, ids));
   /** The graph version a run belongs to: known from any read of the run, even one without its payloads. */
   const graphKeyOfRun = new DataLoader<string, GraphKey | null>(async (ids) =>
     (await graphExecutionById.loadMany(ids)).map((run) => (run && !(run instanceof Error) ? { id: run.graphId, version: run.graphVersion } : null)),
@@ -31,6 +30,20 @@ export function createExecutionLoaders(db: Database) {
       if (withPayload) graphExecutionById.prime(row.id, row);
     }
   };
+  // A node execution is always followed by its run (access is checked on the run): both come from one statement.
+  const nodeExecutionById = new DataLoader(async (ids: readonly string[]) => {
+    const { nodeExecutions, runs } = await nodeExecutionsWithRunsByIds(prisma, ids);
+    rememberRuns(runs, true);
+    return nodeExecutions;
+  });
+  /** Rows a write returned (all columns): they replace whatever this request read before. */
+  const rememberWrittenRun = (row: GraphExecution) => {
+    graphExecutionById.clear(row.id).prime(row.id, row);
+    graphKeyOfRun.clear(row.id).prime(row.id, { id: row.graphId, version: row.graphVersion });
+  };
+  const rememberWrittenNodeExecution = (row: NodeExecution) => nodeExecutionById.clear(row.id).prime(row.id, row);
+  /** Nodes read along with node-execution pages that select `node` (NodeExecution.node answers from here). */
+  const nodesRead = new Map<string, Node>();
 
   const executionsByGraph = childPageLoader<GraphKey, ExecutionPage, GraphExecution>({
     parentKey: graphKeyString,
@@ -50,8 +63,9 @@ export function createExecutionLoaders(db: Database) {
     parentKey: (id) => id,
     argsKey,
     fetch: async (ids, page) => {
-      const groups = await nodeExecutionsByGraphExecutions(prisma, ids, page);
+      const { groups, nodes } = await nodeExecutionsByGraphExecutions(prisma, ids, page);
       if (page.withPayload) for (const row of [...groups.values()].flat()) nodeExecutionById.prime(row.id, row);
+      for (const node of nodes) nodesRead.set(node.id, node);
       return groups;
     },
   });
@@ -61,7 +75,19 @@ export function createExecutionLoaders(db: Database) {
     fetch: (ids, filter) => countNodeExecutionsByGraphExecutions(prisma, ids, filter),
   });
 
-  return { graphExecutionById, graphKeyOfRun, rememberRuns, nodeExecutionById, executionsByGraph, executionCountByGraph, nodeExecutionsByRun, nodeExecutionCountByRun };
+  return {
+    graphExecutionById,
+    graphKeyOfRun,
+    rememberRuns,
+    rememberWrittenRun,
+    nodeExecutionById,
+    rememberWrittenNodeExecution,
+    nodeRead: (id: string) => nodesRead.get(id),
+    executionsByGraph,
+    executionCountByGraph,
+    nodeExecutionsByRun,
+    nodeExecutionCountByRun,
+  };
 }
 
 export type ExecutionLoaders = ReturnType<typeof createExecutionLoaders>;

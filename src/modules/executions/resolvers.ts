@@ -1,7 +1,6 @@
 import type { Resolvers } from '../../generated/graphql.js';
-import { nodeOfGraph } from '../graphs/loaders.js';
 import { connectionResolvers } from '../shared/connection.js';
-import { requestsAny } from '../shared/selection.js';
+import { requestedRowFields, requestsAny } from '../shared/selection.js';
 import { PAYLOAD_FIELDS } from './execution-sql.js';
 import { deleteGraphExecution, executeGraph, updateGraphExecution, updateNodeExecution } from './execution-mutations.js';
 import { durationMs, graphExecutionConnection, nodeExecutionsOfRun, visibleGraphExecution, visibleNodeExecution } from './execution-service.js';
@@ -37,13 +36,15 @@ export const executionResolvers: Resolvers = {
       return parent && !parent.isDeleted && parent.userId === run.userId ? parent : null;
     },
     durationMs: (run) => durationMs(run),
-    nodeExecutions: (run, args, ctx, info) => nodeExecutionsOfRun(ctx, run.id, args, requestsAny(info, PAYLOAD_FIELDS)),
+    nodeExecutions: (run, args, ctx, info) => {
+      const fields = requestedRowFields(info);
+      return nodeExecutionsOfRun(ctx, run.id, args, { withPayload: PAYLOAD_FIELDS.some((field) => fields.has(field)), withNode: fields.has('node') });
+    },
   },
   NodeExecution: {
-    node: async (nodeExecution, _args, ctx) => {
-      const graph = await ctx.loaders.executions.graphKeyOfRun.load(nodeExecution.graphExecutionId);
-      return (await nodeOfGraph(ctx.loaders.graphs, graph!, nodeExecution.nodeId))!;
-    },
+    // Read along with the page when the page's query selects `node`; otherwise (a node execution by id) by id.
+    node: (nodeExecution, _args, ctx) =>
+      ctx.loaders.executions.nodeRead(nodeExecution.nodeId) ?? ctx.loaders.graphs.nodeById.load(nodeExecution.nodeId).then((node) => node!),
     graphExecution: (nodeExecution, _args, ctx) =>
       ctx.loaders.executions.graphExecutionById.load(nodeExecution.graphExecutionId).then((run) => run!),
     durationMs: (nodeExecution) => durationMs(nodeExecution),

@@ -39,9 +39,9 @@ export async function graphConnection(ctx: GraphQLContext, args: GraphListArgs, 
   const ownerId = query.ownerId;
   if (ownerId === null) {
     // Every owner's graphs (admins only): one list, nothing to batch it with.
-    const fetched = await listGraphs(ctx.db.prisma, query);
+    const fetched = await listGraphs(ctx.db.sql, query);
     primeGraphs(loaders, fetched);
-    return connectionFromPage(fetched, query.size, Boolean(args.after), graphCursor(query).encode, () => countGraphs(ctx.db.prisma, query));
+    return connectionFromPage(fetched, query.size, Boolean(args.after), graphCursor(query).encode, () => countGraphs(ctx.db.sql, query));
   }
   // One owner's graphs, allowed above: the lists of a request that differ only in their owner (aliases, User.graphs
   // of a list of users) are read in one statement, and so are their counts.

@@ -1,4 +1,5 @@
-import { Prisma, type Graph, type Link, type Node, type PrismaClient } from '../../generated/prisma/client.js';
+import { Prisma, type Graph, type Link, type Node } from '../../generated/prisma/client.js';
+import type { SqlRunner } from '../../db/sql.js';
 import type { GraphFilter, GraphOrderField, OrderDirection } from '../../generated/graphql.js';
 import { decodeCursor, encodeCursor } from '../shared/pagination.js';
 import { alignById } from '../shared/by-id.js';
@@ -30,44 +31,6 @@ export function graphCursor(query: Pick<GraphListQuery, 'field' | 'direction'>) 
       return { value, id, version };
     },
   };
-}
-
-function listWhere(query: GraphListQuery): Prisma.GraphWhereInput {
-  const where: Prisma.GraphWhereInput = { isActive: query.filter?.isActive ?? true };
-  if (query.ownerId) where.userId = query.ownerId;
-  // LIKE wildcards in the search text are literal characters, not patterns.
-  if (query.filter?.nameContains) where.name = { contains: query.filter.nameContains.replace(/[\\%_]/g, (c) => `\\${c}`), mode: 'insensitive' };
-  return where;
-}
-
-/** Keyset condition "strictly after the cursor row" in the list's order, with (id, version) as tie-breakers. */
-function afterCursor(query: GraphListQuery): Prisma.GraphWhereInput | undefined {
-  if (!query.after) return undefined;
-  const cursor = graphCursor(query).decode(query.after);
-  const field = SORT_FIELDS[query.field];
-  const op = query.direction === 'ASC' ? 'gt' : 'lt';
-  return {
-    OR: [
-      { [field]: { [op]: cursor.value } },
-      { [field]: cursor.value, id: { [op]: cursor.id } },
-      { [field]: cursor.value, id: cursor.id, version: { [op]: cursor.version } },
-    ],
-  };
-}
-
-export async function listGraphs(prisma: PrismaClient, query: GraphListQuery): Promise<Graph[]> {
-  const where = listWhere(query);
-  const after = afterCursor(query);
-  const dir = query.direction === 'ASC' ? 'asc' : 'desc';
-  return prisma.graph.findMany({
-    where: after ? { AND: [where, after] } : where,
-    orderBy: [{ [SORT_FIELDS[query.field]]: dir }, { id: dir }, { version: dir }],
-    take: query.size + 1,
-  });
-}
-
-export function countGraphs(prisma: PrismaClient, query: GraphListQuery): Promise<number> {
-  return prisma.graph.count({ where: listWhere(query) });
 }
 
 /** What a graph list filters on besides its owner. */
@@ -103,10 +66,10 @@ export const graphListFilter = (query: Pick<GraphListQuery, 'filter'>): GraphLis
 
 const SORT_COLUMNS: Record<GraphOrderField, string> = { CREATED_AT: 'created_at', UPDATED_AT: 'updated_at', NAME: 'name' };
 
-/** The conditions of `listWhere` (alias `g`) other than the owner, in SQL. */
+/** A list's conditions other than the owner (alias `g`). */
 function filterConditions(filter: GraphListFilter): Prisma.Sql {
   const conditions = [Prisma.sql`g.is_active = ${filter.isActive}`];
-  // LIKE wildcards in the search text are literal characters, not patterns (as in `listWhere`).
+  // LIKE wildcards in the search text are literal characters, not patterns.
   if (filter.nameContains) conditions.push(Prisma.sql`g.name ILIKE ${`%${filter.nameContains.replace(/[\\%_]/g, (c) => `\\${c}`)}%`}`);
   return Prisma.join(conditions, ' AND ');
 }
@@ -116,22 +79,48 @@ function filterConditions(filter: GraphListFilter): Prisma.Sql {
  * field, then id and version, all in the list's direction): a LATERAL subquery per owner, which for CREATED_AT
  * walks the (user_id, is_active, created_at, id) index.
  */
-export async function graphPagesByOwners(prisma: PrismaClient, ownerIds: string[], page: GraphPageArgs): Promise<Map<string, Graph[]>> {
+/** The keyset condition "strictly after the cursor row" and the ORDER BY of a page (alias `g`). */
+function pageOrder(page: GraphPageArgs): { after: Prisma.Sql; orderBy: Prisma.Sql } {
   const column = SORT_COLUMNS[page.field];
   const dir = page.direction === 'ASC' ? 'ASC' : 'DESC';
   let after = Prisma.sql`true`;
   if (page.after) {
     const value = page.field === 'NAME' ? Prisma.sql`${page.after.value}::text` : Prisma.sql`${page.after.value}::timestamptz`;
-    // The row comparison is the OR of `afterCursor`: field beyond, or equal and id beyond, or both equal and version beyond.
+    // Field beyond, or equal and id beyond, or both equal and version beyond: one row comparison.
     after = Prisma.sql`(g.${Prisma.raw(column)}, g.id, g.version) ${Prisma.raw(dir === 'ASC' ? '>' : '<')} (${value}, ${page.after.id}::uuid, ${page.after.version}::int)`;
   }
-  const rows = await prisma.$queryRaw<Graph[]>`
+  return { after, orderBy: Prisma.raw(`g.${column} ${dir}, g.id ${dir}, g.version ${dir}`) };
+}
+
+/** One page of a graph list: one owner's (`ownerId`) or every owner's (null, admins). */
+export function listGraphs(sql: SqlRunner, query: GraphListQuery): Promise<Graph[]> {
+  const page = graphPageArgs(query);
+  const { after, orderBy } = pageOrder(page);
+  const owner = query.ownerId ? Prisma.sql`g.user_id = ${query.ownerId}::uuid AND` : Prisma.empty;
+  return sql.query<Graph>(Prisma.sql`
+    SELECT ${GRAPH_COLUMNS} FROM graphs g WHERE ${owner} ${filterConditions(page)} AND ${after}
+    ORDER BY ${orderBy} LIMIT ${page.limit}`);
+}
+
+export async function countGraphs(sql: SqlRunner, query: GraphListQuery): Promise<number> {
+  const owner = query.ownerId ? Prisma.sql`g.user_id = ${query.ownerId}::uuid AND` : Prisma.empty;
+  const [row] = await sql.query<{ count: number }>(Prisma.sql`SELECT count(*)::int AS count FROM graphs g WHERE ${owner} ${filterConditions(graphListFilter(query))}`);
+  return row?.count ?? 0;
+}
+
+/**
+ * One page of graphs per owner in one statement, in the order and with the keyset of `listGraphs`: a LATERAL
+ * subquery per owner, which for CREATED_AT walks the (user_id, is_active, created_at, id) index.
+ */
+export async function graphPagesByOwners(sql: SqlRunner, ownerIds: string[], page: GraphPageArgs): Promise<Map<string, Graph[]>> {
+  const { after, orderBy } = pageOrder(page);
+  const rows = await sql.query<Graph>(Prisma.sql`
     SELECT x.* FROM unnest(${ownerIds}::uuid[]) AS p(user_id)
     CROSS JOIN LATERAL (
       SELECT ${GRAPH_COLUMNS} FROM graphs g
       WHERE g.user_id = p.user_id AND ${filterConditions(page)} AND ${after}
-      ORDER BY ${Prisma.raw(`g.${column} ${dir}, g.id ${dir}, g.version ${dir}`)} LIMIT ${page.limit}
-    ) x`;
+      ORDER BY ${orderBy} LIMIT ${page.limit}
+    ) x`);
   const groups = new Map<string, Graph[]>();
   for (const row of rows) {
     const group = groups.get(row.userId);
@@ -142,12 +131,12 @@ export async function graphPagesByOwners(prisma: PrismaClient, ownerIds: string[
 }
 
 /** `countGraphs` for several owners at once. */
-export async function countGraphsByOwners(prisma: PrismaClient, ownerIds: string[], filter: GraphListFilter): Promise<Map<string, number>> {
-  const rows = await prisma.$queryRaw<Array<{ userId: string; count: bigint }>>`
-    SELECT g.user_id AS "userId", count(*) AS count FROM graphs g
+export async function countGraphsByOwners(sql: SqlRunner, ownerIds: string[], filter: GraphListFilter): Promise<Map<string, number>> {
+  const rows = await sql.query<{ userId: string; count: number }>(Prisma.sql`
+    SELECT g.user_id AS "userId", count(*)::int AS count FROM graphs g
     WHERE g.user_id = ANY(${ownerIds}::uuid[]) AND ${filterConditions(filter)}
-    GROUP BY g.user_id`;
-  return new Map(rows.map((row) => [row.userId, Number(row.count)]));
+    GROUP BY g.user_id`);
+  return new Map(rows.map((row) => [row.userId, row.count]));
 }
 
 /**
@@ -173,42 +162,42 @@ const GRAPH_COLUMNS = Prisma.raw(
 );
 
 /** Graph versions by exact key, in the order asked (null where absent). */
-export async function graphsByKeys(prisma: PrismaClient, keys: readonly GraphKey[]): Promise<Array<Graph | null>> {
-  const rows = await prisma.$queryRaw<Graph[]>`
+export async function graphsByKeys(sql: SqlRunner, keys: readonly GraphKey[]): Promise<Array<Graph | null>> {
+  const rows = await sql.query<Graph>(Prisma.sql`
     SELECT ${GRAPH_COLUMNS} FROM ${graphKeyTable(keys)} AS p(graph_id, graph_version)
-    JOIN graphs g ON g.id = p.graph_id AND g.version = p.graph_version`;
+    JOIN graphs g ON g.id = p.graph_id AND g.version = p.graph_version`);
   const byKey = new Map(rows.map((row) => [graphKeyString(row), row]));
   return keys.map((key) => byKey.get(graphKeyString(key)) ?? null);
 }
 
 /** The version a bare graph id means: the active one, else the newest. */
-export async function currentGraphVersions(prisma: PrismaClient, ids: readonly string[]): Promise<Array<Graph | null>> {
+export async function currentGraphVersions(sql: SqlRunner, ids: readonly string[]): Promise<Array<Graph | null>> {
   // DISTINCT ON in SQL: Prisma's `distinct` would read every version and drop the extra ones in the client.
-  const rows = await prisma.$queryRaw<Graph[]>`
+  const rows = await sql.query<Graph>(Prisma.sql`
     SELECT DISTINCT ON (g.id) ${GRAPH_COLUMNS} FROM graphs g
     WHERE g.id = ANY(${[...ids]}::uuid[])
-    ORDER BY g.id, g.is_active DESC, g.version DESC`;
+    ORDER BY g.id, g.is_active DESC, g.version DESC`);
   return alignById(ids, rows);
 }
 
-export async function nodesByGraphKeys(prisma: PrismaClient, keys: readonly GraphKey[]): Promise<Node[][]> {
-  const rows = await prisma.$queryRaw<Node[]>`
+export async function nodesByGraphKeys(sql: SqlRunner, keys: readonly GraphKey[]): Promise<Node[][]> {
+  const rows = await sql.query<Node>(Prisma.sql`
     SELECT ${NODE_COLUMNS} FROM ${graphKeyTable(keys)} AS p(graph_id, graph_version)
     JOIN nodes n ON n.graph_id = p.graph_id AND n.graph_version = p.graph_version
-    ORDER BY n.id`;
+    ORDER BY n.id`);
   return groupByGraph(rows, keys);
 }
 
-export async function linksByGraphKeys(prisma: PrismaClient, keys: readonly GraphKey[]): Promise<Link[][]> {
-  const rows = await prisma.$queryRaw<Link[]>`
+export async function linksByGraphKeys(sql: SqlRunner, keys: readonly GraphKey[]): Promise<Link[][]> {
+  const rows = await sql.query<Link>(Prisma.sql`
     SELECT ${LINK_COLUMNS} FROM ${graphKeyTable(keys)} AS p(graph_id, graph_version)
     JOIN links l ON l.graph_id = p.graph_id AND l.graph_version = p.graph_version
-    ORDER BY l.id`;
+    ORDER BY l.id`);
   return groupByGraph(rows, keys);
 }
 
-export async function nodesByIds(prisma: PrismaClient, ids: readonly string[]): Promise<Array<Node | null>> {
-  const rows = await prisma.node.findMany({ where: { id: { in: [...ids] } } });
+export async function nodesByIds(sql: SqlRunner, ids: readonly string[]): Promise<Array<Node | null>> {
+  const rows = await sql.query<Node>(Prisma.sql`SELECT ${NODE_COLUMNS} FROM nodes n WHERE n.id = ANY(${[...ids]}::uuid[])`);
   return alignById(ids, rows);
 }
 
@@ -220,20 +209,21 @@ function groupByGraph<T extends { graphId: string; graphVersion: number }>(rows:
 
 
 /** Graph.versions: one page of versions (newest first) per graph id, in one statement. */
-export async function versionsByGraphIds(prisma: PrismaClient, ids: string[], page: { beforeVersion: number | null; limit: number }): Promise<Map<string, Graph[]>> {
-  const rows = await prisma.$queryRaw<Graph[]>`
+export async function versionsByGraphIds(sql: SqlRunner, ids: string[], page: { beforeVersion: number | null; limit: number }): Promise<Map<string, Graph[]>> {
+  const rows = await sql.query<Graph>(Prisma.sql`
     SELECT x.* FROM unnest(${ids}::uuid[]) AS p(id)
     CROSS JOIN LATERAL (
       SELECT ${GRAPH_COLUMNS} FROM graphs g
       WHERE g.id = p.id AND (${page.beforeVersion}::int IS NULL OR g.version < ${page.beforeVersion}::int)
       ORDER BY g.version DESC LIMIT ${page.limit}
-    ) x`;
+    ) x`);
   const groups = new Map<string, Graph[]>();
   for (const row of rows) groups.set(row.id, [...(groups.get(row.id) ?? []), row]);
   return groups;
 }
 
-export async function countVersionsByGraphIds(prisma: PrismaClient, ids: string[]): Promise<Map<string, number>> {
-  const rows = await prisma.graph.groupBy({ by: ['id'], where: { id: { in: ids } }, _count: { _all: true } });
-  return new Map(rows.map((row) => [row.id, row._count._all]));
+export async function countVersionsByGraphIds(sql: SqlRunner, ids: string[]): Promise<Map<string, number>> {
+  const rows = await sql.query<{ id: string; count: number }>(Prisma.sql`
+    SELECT g.id, count(*)::int AS count FROM graphs g WHERE g.id = ANY(${ids}::uuid[]) GROUP BY g.id`);
+  return new Map(rows.map((row) => [row.id, row.count]));
 }

@@ -22,32 +22,32 @@ type VersionPage = { beforeVersion: number | null; limit: number };
 
 /** Per-request loaders of the graphs domain; results are primed across loaders so a graph is read once. */
 export function createGraphLoaders(db: Database) {
-  const prisma = db.prisma;
-  const graphByKey = new DataLoader<GraphKey, Graph | null, string>((keys) => graphsByKeys(prisma, keys), {
+  const sql = db.sql;
+  const graphByKey = new DataLoader<GraphKey, Graph | null, string>((keys) => graphsByKeys(sql, keys), {
     cacheKeyFn: graphKeyString,
   });
   const currentGraphById = new DataLoader<string, Graph | null>(async (ids) => {
-    const graphs = await currentGraphVersions(prisma, ids);
+    const graphs = await currentGraphVersions(sql, ids);
     for (const graph of graphs) if (graph) graphByKey.prime(graph, graph);
     return graphs;
   });
-  const nodeById = new DataLoader((ids: readonly string[]) => nodesByIds(prisma, ids));
+  const nodeById = new DataLoader((ids: readonly string[]) => nodesByIds(sql, ids));
   const nodesByGraph = new DataLoader(
     async (keys: readonly GraphKey[]) => {
-      const groups = await nodesByGraphKeys(prisma, keys);
+      const groups = await nodesByGraphKeys(sql, keys);
       for (const node of groups.flat()) nodeById.prime(node.id, node);
       return groups;
     },
     { cacheKeyFn: graphKeyString },
   );
-  const linksByGraph = new DataLoader((keys: readonly GraphKey[]) => linksByGraphKeys(prisma, keys), {
+  const linksByGraph = new DataLoader((keys: readonly GraphKey[]) => linksByGraphKeys(sql, keys), {
     cacheKeyFn: graphKeyString,
   });
   const versionsByGraph = childPageLoader<string, VersionPage, Graph>({
     parentKey: (id) => id,
     argsKey: (page) => `${page.beforeVersion}:${page.limit}`,
     fetch: async (ids, page) => {
-      const groups = await versionsByGraphIds(prisma, ids, page);
+      const groups = await versionsByGraphIds(sql, ids, page);
       for (const graph of [...groups.values()].flat()) graphByKey.prime(graph, graph);
       return groups;
     },
@@ -55,7 +55,7 @@ export function createGraphLoaders(db: Database) {
   const versionCountByGraph = childCountLoader<string, null>({
     parentKey: (id) => id,
     argsKey: () => '',
-    fetch: (ids) => countVersionsByGraphIds(prisma, ids),
+    fetch: (ids) => countVersionsByGraphIds(sql, ids),
   });
   // Graph lists of one owner each (Query.graphs with an owner, User.graphs): the lists of a request that differ
   // only in their owner are one statement, whether they come from aliases or from a list of users. Answers are
@@ -64,13 +64,13 @@ export function createGraphLoaders(db: Database) {
     parentKey: (ownerId) => ownerId,
     argsKey: (page) => JSON.stringify(page),
     cache: false,
-    fetch: (ownerIds, page) => graphPagesByOwners(prisma, ownerIds, page),
+    fetch: (ownerIds, page) => graphPagesByOwners(sql, ownerIds, page),
   });
   const graphCountByOwner = childCountLoader<string, GraphListFilter>({
     parentKey: (ownerId) => ownerId,
     argsKey: (filter) => JSON.stringify(filter),
     cache: false,
-    fetch: (ownerIds, filter) => countGraphsByOwners(prisma, ownerIds, filter),
+    fetch: (ownerIds, filter) => countGraphsByOwners(sql, ownerIds, filter),
   });
   return { graphByKey, currentGraphById, nodeById, nodesByGraph, linksByGraph, versionsByGraph, versionCountByGraph, graphPageByOwner, graphCountByOwner };
 }

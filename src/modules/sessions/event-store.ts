@@ -2,7 +2,7 @@
  * Data access for session events: keyset pages by sequence (forwards and backwards, both on the unique
  * (session_id, sequence) index) and the append transaction.
  */
-import { randomBytes } from 'node:crypto';
+import { uuidv7 } from '../shared/ids.js';
 import { Prisma, type PrismaClient, type Session, type SessionEvent } from '../../generated/prisma/client.js';
 import type { Db } from './session-store.js';
 
@@ -76,16 +76,6 @@ export type NewEvent = {
   timestamp: Date | null;
   clientEventId: string | null;
 };
-
-/** A time-ordered (version 7) uuid, like the schema's `@default(uuid(7))`. */
-export function uuidv7(now = Date.now()): string {
-  const bytes = randomBytes(16);
-  bytes.writeUIntBE(now, 0, 6);
-  bytes[6] = (bytes[6]! & 0x0f) | 0x70;
-  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
 
 type LockedSession = { id: string; userId: string; status: string; version: number; lastSequence: number };
 
