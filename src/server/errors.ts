@@ -28,8 +28,9 @@ function isDatabaseUnavailable(error: unknown): boolean {
 function writeConflict(error: unknown): string | null {
   const e = error as { code?: unknown };
   const cause = adapterCause(error);
-  if (e?.code === 'P2002' || cause?.kind === 'UniqueConstraintViolation') return 'The write conflicts with data stored meanwhile; read it again and retry.';
-  if (e?.code === 'P2034' || cause?.kind === 'TransactionWriteConflict' || cause?.originalCode === '40001' || cause?.originalCode === '40P01') {
+  // Prisma's codes, its adapters' kinds, or PostgreSQL's SQLSTATE (statements sent with db.sql).
+  if (e?.code === 'P2002' || e?.code === '23505' || cause?.kind === 'UniqueConstraintViolation') return 'The write conflicts with data stored meanwhile; read it again and retry.';
+  if (e?.code === 'P2034' || e?.code === '40001' || e?.code === '40P01' || cause?.kind === 'TransactionWriteConflict' || cause?.originalCode === '40001' || cause?.originalCode === '40P01') {
     return 'The write raced with another one and was rolled back; retry it.';
   }
   return null;

@@ -41,7 +41,7 @@ export async function executeGraph(
     await visibleGraph(ctx, args.graphId, version, 'EXECUTE_GRAPHS');
     throw err;
   }
-  const run = await createGraphExecution(ctx.db.prisma, {
+  const run = await createGraphExecution(ctx.db.sql, {
     graphId: args.graphId,
     version,
     ownerId: viewer.isAdmin ? null : viewer.user.id,
@@ -61,7 +61,7 @@ export async function updateGraphExecution(
   assertTransition('The graph execution', execution.status, args.status);
   const now = new Date();
   const updated = await transitionGraphExecution(
-    ctx.db.prisma,
+    ctx.db.sql,
     execution.id,
     execution.status,
     {
@@ -97,7 +97,7 @@ export async function updateNodeExecution(
   assertTransition('The node execution', nodeExecution.status, args.status);
   const now = new Date();
   const updated = await transitionNodeExecution(
-    ctx.db.prisma,
+    ctx.db.sql,
     { id: nodeExecution.id, previousCost: nodeExecution.cost },
     nodeExecution.status,
     {

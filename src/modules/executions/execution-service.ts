@@ -54,10 +54,10 @@ export async function graphExecutionConnection(ctx: GraphQLContext, args: Execut
     return emptyConnection();
   }
   const { page, size } = executionPage(viewer, args, withPayload, forUserId);
-  const rows = await listGraphExecutions(ctx.db.prisma, page);
+  const rows = await listGraphExecutions(ctx.db.sql, page);
   ctx.loaders.executions.rememberRuns(rows, withPayload);
   return connectionFromPage(rows, size, Boolean(args.after), graphExecutionCursor(page.direction).encode, () =>
-    countGraphExecutions(ctx.db.prisma, scopeOf(page)),
+    countGraphExecutions(ctx.db.sql, scopeOf(page)),
   );
 }
 

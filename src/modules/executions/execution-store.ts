@@ -1,4 +1,5 @@
-import { Prisma, type GraphExecution, type Node, type NodeExecution, type PrismaClient } from '../../generated/prisma/client.js';
+import { Prisma, type GraphExecution, type Node, type NodeExecution } from '../../generated/prisma/client.js';
+import type { SqlRunner } from '../../db/sql.js';
 import type { NodeExecutionFilter } from '../../generated/graphql.js';
 import { graphKeyString, graphKeyTable, type GraphKey } from '../graphs/graph-store.js';
 import { alignById } from '../shared/by-id.js';
@@ -27,39 +28,39 @@ export type ExecutionPage = ExecutionScope & {
   withPayload: boolean;
 };
 
-export async function listGraphExecutions(prisma: PrismaClient, page: ExecutionPage): Promise<GraphExecution[]> {
+export async function listGraphExecutions(sql: SqlRunner, page: ExecutionPage): Promise<GraphExecution[]> {
   const where = and([...graphExecutionConditions(page), ...afterKeyset('created_at', page.after, page.direction, 'e')]);
-  return prisma.$queryRaw<GraphExecution[]>`
+  return sql.query<GraphExecution>(Prisma.sql`
     SELECT ${graphExecutionColumns(page.withPayload)} FROM graph_executions e
-    WHERE ${where} ORDER BY ${orderBy('created_at', page.direction, 'e')} LIMIT ${page.limit}`;
+    WHERE ${where} ORDER BY ${orderBy('created_at', page.direction, 'e')} LIMIT ${page.limit}`);
 }
 
-export async function countGraphExecutions(prisma: PrismaClient, scope: ExecutionScope): Promise<number> {
-  const rows = await prisma.$queryRaw<Array<{ count: bigint }>>`
-    SELECT count(*) AS count FROM graph_executions e WHERE ${and(graphExecutionConditions(scope))}`;
+export async function countGraphExecutions(sql: SqlRunner, scope: ExecutionScope): Promise<number> {
+  const rows = await sql.query<{ count: number }>(Prisma.sql`
+    SELECT count(*)::int AS count FROM graph_executions e WHERE ${and(graphExecutionConditions(scope))}`);
   return Number(rows[0]?.count ?? 0);
 }
 
 /** One page of runs per graph version, in one statement: a LATERAL subquery per parent walks its index. */
-export async function graphExecutionsByGraphs(prisma: PrismaClient, graphs: GraphKey[], page: ExecutionPage): Promise<Map<string, GraphExecution[]>> {
+export async function graphExecutionsByGraphs(sql: SqlRunner, graphs: GraphKey[], page: ExecutionPage): Promise<Map<string, GraphExecution[]>> {
   const where = and([...graphExecutionConditions(page), ...afterKeyset('created_at', page.after, page.direction, 'e')]);
-  const rows = await prisma.$queryRaw<GraphExecution[]>`
+  const rows = await sql.query<GraphExecution>(Prisma.sql`
     SELECT x.* FROM ${graphKeyTable(graphs)} AS p(graph_id, graph_version)
     CROSS JOIN LATERAL (
       SELECT ${graphExecutionColumns(page.withPayload)} FROM graph_executions e
       WHERE e.graph_id = p.graph_id AND e.graph_version = p.graph_version AND ${where}
       ORDER BY ${orderBy('created_at', page.direction, 'e')} LIMIT ${page.limit}
-    ) x`;
+    ) x`);
   return groupRows(rows, (row) => graphKeyString({ id: row.graphId, version: row.graphVersion }));
 }
 
-export async function countGraphExecutionsByGraphs(prisma: PrismaClient, graphs: GraphKey[], scope: ExecutionScope): Promise<Map<string, number>> {
-  const rows = await prisma.$queryRaw<Array<{ graphId: string; graphVersion: number; count: bigint }>>`
-    SELECT e.graph_id AS "graphId", e.graph_version AS "graphVersion", count(*) AS count
+export async function countGraphExecutionsByGraphs(sql: SqlRunner, graphs: GraphKey[], scope: ExecutionScope): Promise<Map<string, number>> {
+  const rows = await sql.query<{ graphId: string; graphVersion: number; count: number }>(Prisma.sql`
+    SELECT e.graph_id AS "graphId", e.graph_version AS "graphVersion", count(*)::int AS count
     FROM graph_executions e
     WHERE (e.graph_id, e.graph_version) IN (SELECT * FROM ${graphKeyTable(graphs)})
       AND ${and(graphExecutionConditions(scope))}
-    GROUP BY e.graph_id, e.graph_version`;
+    GROUP BY e.graph_id, e.graph_version`);
   return new Map(rows.map((row) => [graphKeyString({ id: row.graphId, version: row.graphVersion }), Number(row.count)]));
 }
 
@@ -87,18 +88,18 @@ const NODE_JSON = Prisma.raw(
  * node too (looked up per row of the limited page, which keeps the LATERAL order).
  */
 export async function nodeExecutionsByGraphExecutions(
-  prisma: PrismaClient,
+  sql: SqlRunner,
   executionIds: string[],
   page: NodeExecutionPage,
 ): Promise<{ groups: Map<string, NodeExecution[]>; nodes: Node[] }> {
   const where = and([...nodeExecutionConditions(page.filter), ...afterKeyset('added_at', page.after, 'ASC', 'n')]);
-  const rows = await prisma.$queryRaw<Array<NodeExecution & { node?: Node | null }>>`
+  const rows = await sql.query<NodeExecution & { node?: Node | null }>(Prisma.sql`
     SELECT x.*${page.withNode ? Prisma.sql`, ${NODE_JSON}` : Prisma.empty} FROM unnest(${executionIds}::uuid[]) AS p(graph_execution_id)
     CROSS JOIN LATERAL (
       SELECT ${nodeExecutionColumns(page.withPayload)} FROM node_executions n
       WHERE n.graph_execution_id = p.graph_execution_id AND ${where}
       ORDER BY ${orderBy('added_at', 'ASC', 'n')} LIMIT ${page.limit}
-    ) x`;
+    ) x`);
   if (!page.withNode) return { groups: groupRows(rows, (row) => row.graphExecutionId), nodes: [] };
   const nodes: Node[] = [];
   const executions = rows.map(({ node, ...row }) => {
@@ -108,27 +109,27 @@ export async function nodeExecutionsByGraphExecutions(
   return { groups: groupRows(executions, (row) => row.graphExecutionId), nodes };
 }
 
-export async function countNodeExecutionsByGraphExecutions(prisma: PrismaClient, executionIds: string[], filter?: NodeExecutionFilter | null): Promise<Map<string, number>> {
-  const rows = await prisma.$queryRaw<Array<{ graphExecutionId: string; count: bigint }>>`
-    SELECT n.graph_execution_id AS "graphExecutionId", count(*) AS count FROM node_executions n
+export async function countNodeExecutionsByGraphExecutions(sql: SqlRunner, executionIds: string[], filter?: NodeExecutionFilter | null): Promise<Map<string, number>> {
+  const rows = await sql.query<{ graphExecutionId: string; count: number }>(Prisma.sql`
+    SELECT n.graph_execution_id AS "graphExecutionId", count(*)::int AS count FROM node_executions n
     WHERE n.graph_execution_id = ANY(${executionIds}::uuid[]) AND ${and(nodeExecutionConditions(filter))}
-    GROUP BY n.graph_execution_id`;
+    GROUP BY n.graph_execution_id`);
   return new Map(rows.map((row) => [row.graphExecutionId, Number(row.count)]));
 }
 
-export async function graphExecutionsByIds(prisma: PrismaClient, ids: readonly string[]): Promise<Array<GraphExecution | null>> {
-  const rows = await prisma.graphExecution.findMany({ where: { id: { in: [...ids] } } });
+export async function graphExecutionsByIds(sql: SqlRunner, ids: readonly string[]): Promise<Array<GraphExecution | null>> {
+  const rows = await sql.query<GraphExecution>(Prisma.sql`SELECT ${graphExecutionColumns()} FROM graph_executions e WHERE e.id = ANY(${[...ids]}::uuid[])`);
   return alignById(ids, rows);
 }
 
 const RUN_PREFIX = 'run.';
 
 /** Node executions by id (all model columns), each with its run (all columns): both loaders are fed by one statement. */
-export async function nodeExecutionsWithRunsByIds(prisma: PrismaClient, ids: readonly string[]): Promise<{ nodeExecutions: Array<NodeExecution | null>; runs: GraphExecution[] }> {
-  const rows = await prisma.$queryRaw<Array<Record<string, unknown>>>`
+export async function nodeExecutionsWithRunsByIds(sql: SqlRunner, ids: readonly string[]): Promise<{ nodeExecutions: Array<NodeExecution | null>; runs: GraphExecution[] }> {
+  const rows = await sql.query<Record<string, unknown>>(Prisma.sql`
     SELECT ${nodeExecutionModelColumns()}, ${prefixedGraphExecutionColumns({ table: 'e' }, RUN_PREFIX)}
     FROM node_executions n JOIN graph_executions e ON e.id = n.graph_execution_id
-    WHERE n.id = ANY(${[...ids]}::uuid[])`;
+    WHERE n.id = ANY(${[...ids]}::uuid[])`);
   const split = rows.map((row) => runFromPrefixed<NodeExecution, GraphExecution>(row, RUN_PREFIX));
   return { nodeExecutions: alignById(ids, split.map((s) => s.rest)), runs: split.flatMap((s) => (s.run ? [s.run] : [])) };
 }

@@ -1,5 +1,6 @@
 import { uuidv7 } from '../shared/ids.js';
 import { Prisma, type ExecutionStatus, type GraphExecution, type NodeExecution, type PrismaClient } from '../../generated/prisma/client.js';
+import type { SqlRunner } from '../../db/sql.js';
 import { graphExecutionColumns, nodeExecutionModelColumns, prefixedGraphExecutionColumns, runFromPrefixed } from './execution-sql.js';
 
 type JsonInput = Prisma.InputJsonValue;
@@ -16,10 +17,10 @@ const status = (value: ExecutionStatus) => Prisma.sql`${value}::"ExecutionStatus
  * run_created_at, block_id), so the fill trigger does not fire.
  */
 export async function createGraphExecution(
-  prisma: PrismaClient,
+  sql: SqlRunner,
   input: { graphId: string; version: number | null; ownerId: string | null; userId: string; inputs: JsonInput },
 ): Promise<GraphExecution | null> {
-  const rows = await prisma.$queryRaw<GraphExecution[]>`
+  const rows = await sql.query<GraphExecution>(Prisma.sql`
     WITH picked AS (
       SELECT g.id, g.version, g.user_id FROM graphs g
       WHERE g.id = ${input.graphId}::uuid${input.version === null ? Prisma.empty : Prisma.sql` AND g.version = ${input.version}`}
@@ -35,7 +36,7 @@ export async function createGraphExecution(
       FROM run JOIN nodes n ON n.graph_id = run."graphId" AND n.graph_version = run."graphVersion"
       ORDER BY n.id
     )
-    SELECT * FROM run`;
+    SELECT * FROM run`);
   return rows[0] ?? null;
 }
 
@@ -66,11 +67,11 @@ function changeAssignments(change: GraphExecutionChange & { inputs?: JsonInput; 
  * Applies a status change only if the row is still in the status the caller checked (compare-and-set), so two
  * executors racing on one run cannot both win. Returns the changed run (all columns), or null if it did not apply.
  */
-export async function transitionGraphExecution(prisma: PrismaClient, id: string, from: ExecutionStatus, change: GraphExecutionChange, at: Date): Promise<GraphExecution | null> {
-  const rows = await prisma.$queryRaw<GraphExecution[]>`
+export async function transitionGraphExecution(sql: SqlRunner, id: string, from: ExecutionStatus, change: GraphExecutionChange, at: Date): Promise<GraphExecution | null> {
+  const rows = await sql.query<GraphExecution>(Prisma.sql`
     UPDATE graph_executions AS e SET ${Prisma.join([...changeAssignments(change), Prisma.sql`updated_at = ${timestamp(at)}`])}
     WHERE e.id = ${id}::uuid AND e.status = ${status(from)} AND NOT e.is_deleted
-    RETURNING ${graphExecutionColumns()}`;
+    RETURNING ${graphExecutionColumns()}`);
   return rows[0] ?? null;
 }
 
@@ -84,7 +85,7 @@ const RUN_PREFIX = 'run.';
  * Returns the changed node execution and, when its cost was rolled up, the changed run; null if it did not apply.
  */
 export async function transitionNodeExecution(
-  prisma: PrismaClient,
+  sql: SqlRunner,
   target: { id: string; previousCost: number },
   from: ExecutionStatus,
   change: NodeExecutionChange,
@@ -98,14 +99,14 @@ export async function transitionNodeExecution(
     RETURNING ${nodeExecutionModelColumns()}`;
   const rows =
     delta === 0
-      ? await prisma.$queryRaw<Array<Record<string, unknown>>>`${changed}`
-      : await prisma.$queryRaw<Array<Record<string, unknown>>>`
+      ? await sql.query<Record<string, unknown>>(changed)
+      : await sql.query<Record<string, unknown>>(Prisma.sql`
           WITH changed AS (${changed}), run AS (
             UPDATE graph_executions AS e SET cost = e.cost + ${delta}::int, updated_at = ${timestamp(at)}
             FROM changed WHERE e.id = changed."graphExecutionId"
             RETURNING ${graphExecutionColumns()}
           )
-          SELECT changed.*, ${prefixedGraphExecutionColumns({ cte: 'run' }, RUN_PREFIX)} FROM changed LEFT JOIN run ON true`;
+          SELECT changed.*, ${prefixedGraphExecutionColumns({ cte: 'run' }, RUN_PREFIX)} FROM changed LEFT JOIN run ON true`);
   if (!rows[0]) return null;
   const { rest, run } = runFromPrefixed<NodeExecution, GraphExecution>(rows[0], RUN_PREFIX);
   return { nodeExecution: rest, run };

@@ -18,8 +18,8 @@ import {
 const argsKey = (args: object) => JSON.stringify(args);
 
 export function createExecutionLoaders(db: Database) {
-  const prisma = db.prisma;
-  const graphExecutionById = new DataLoader((ids: readonly string[]) => graphExecutionsByIds(prisma, ids));
+  const sql = db.sql;
+  const graphExecutionById = new DataLoader((ids: readonly string[]) => graphExecutionsByIds(sql, ids));
   /** The graph version a run belongs to: known from any read of the run, even one without its payloads. */
   const graphKeyOfRun = new DataLoader<string, GraphKey | null>(async (ids) =>
     (await graphExecutionById.loadMany(ids)).map((run) => (run && !(run instanceof Error) ? { id: run.graphId, version: run.graphVersion } : null)),
@@ -32,7 +32,7 @@ export function createExecutionLoaders(db: Database) {
   };
   // A node execution is always followed by its run (access is checked on the run): both come from one statement.
   const nodeExecutionById = new DataLoader(async (ids: readonly string[]) => {
-    const { nodeExecutions, runs } = await nodeExecutionsWithRunsByIds(prisma, ids);
+    const { nodeExecutions, runs } = await nodeExecutionsWithRunsByIds(sql, ids);
     rememberRuns(runs, true);
     return nodeExecutions;
   });
@@ -49,7 +49,7 @@ export function createExecutionLoaders(db: Database) {
     parentKey: graphKeyString,
     argsKey,
     fetch: async (graphs, page) => {
-      const groups = await graphExecutionsByGraphs(prisma, graphs, page);
+      const groups = await graphExecutionsByGraphs(sql, graphs, page);
       rememberRuns([...groups.values()].flat(), page.withPayload);
       return groups;
     },
@@ -57,13 +57,13 @@ export function createExecutionLoaders(db: Database) {
   const executionCountByGraph = childCountLoader<GraphKey, ExecutionScope>({
     parentKey: graphKeyString,
     argsKey,
-    fetch: (graphs, scope) => countGraphExecutionsByGraphs(prisma, graphs, scope),
+    fetch: (graphs, scope) => countGraphExecutionsByGraphs(sql, graphs, scope),
   });
   const nodeExecutionsByRun = childPageLoader<string, NodeExecutionPage, NodeExecution>({
     parentKey: (id) => id,
     argsKey,
     fetch: async (ids, page) => {
-      const { groups, nodes } = await nodeExecutionsByGraphExecutions(prisma, ids, page);
+      const { groups, nodes } = await nodeExecutionsByGraphExecutions(sql, ids, page);
       if (page.withPayload) for (const row of [...groups.values()].flat()) nodeExecutionById.prime(row.id, row);
       for (const node of nodes) nodesRead.set(node.id, node);
       return groups;
@@ -72,7 +72,7 @@ export function createExecutionLoaders(db: Database) {
   const nodeExecutionCountByRun = childCountLoader<string, NodeExecutionPage['filter']>({
     parentKey: (id) => id,
     argsKey: (filter) => JSON.stringify(filter ?? null),
-    fetch: (ids, filter) => countNodeExecutionsByGraphExecutions(prisma, ids, filter),
+    fetch: (ids, filter) => countNodeExecutionsByGraphExecutions(sql, ids, filter),
   });
 
   return {
