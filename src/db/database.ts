@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { DatabaseConfig } from '../config.js';
 import { PrismaClient } from '../generated/prisma/client.js';
+import { fastTypes } from './pg-types.js';
 import { pgliteSqlRunner, postgresSqlRunner, type SqlRunner } from './sql.js';
 
 export type DatabaseKind = 'postgres' | 'pglite';
@@ -61,7 +62,7 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
   };
 
   if (config.url) {
-    const pool = new pg.Pool({ connectionString: config.url, max: config.poolMax, connectionTimeoutMillis: 5_000 });
+    const pool = new pg.Pool({ connectionString: config.url, max: config.poolMax, connectionTimeoutMillis: 5_000, types: fastTypes });
     // An idle client losing its connection (database restart) must not crash the process.
     pool.on('error', () => {});
     const prisma = createPrisma(new PrismaPg(pool));
