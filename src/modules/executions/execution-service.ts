@@ -8,8 +8,9 @@ import type { GraphKey } from '../graphs/graph-store.js';
 import { conflictingOwnerFilter, connectionFromPage, emptyConnection, type Connection } from '../shared/connection.js';
 import { isUuid } from '../shared/ids.js';
 import { pageSize } from '../shared/pagination.js';
+import type { ChildField } from '../shared/selection.js';
 import { graphExecutionCursor, nodeExecutionCursor } from './cursors.js';
-import type { ExecutionScope } from './execution-sql.js';
+import { PAYLOAD_FIELDS, type ExecutionScope } from './execution-sql.js';
 import { countGraphExecutions, listGraphExecutions, type ExecutionPage, type NodeExecutionPage } from './execution-store.js';
 
 export type ExecutionListArgs = {
@@ -72,21 +73,49 @@ export async function executionsOfGraph(ctx: GraphQLContext, graph: GraphKey, ar
   );
 }
 
-/** `selected`: whether the query asks for the rows' JSON payloads, and for their nodes (read along then). */
-export async function nodeExecutionsOfRun(
-  ctx: GraphQLContext,
-  graphExecutionId: string,
-  args: { first?: number | null; after?: string | null; filter?: NodeExecutionFilter | null },
-  selected: { withPayload: boolean; withNode: boolean },
-): Promise<Connection<NodeExecution>> {
-  requirePermission(ctx.viewer, 'READ_GRAPHS');
+/** What a node-execution page reads, from the fields asked of its rows: JSON payloads, and each row's node. */
+export const nodeRowSelection = (rowFields: Set<string>) => ({
+  withPayload: PAYLOAD_FIELDS.some((field) => rowFields.has(field)),
+  withNode: rowFields.has('node'),
+});
+
+type NodeExecutionListArgs = { first?: number | null; after?: string | null; filter?: NodeExecutionFilter | null };
+
+/** The page a `nodeExecutions` field reads (the loaders' key: the look-ahead in `graphExecutionWithPages` builds the same). */
+function nodeExecutionPage(args: NodeExecutionListArgs, rowFields: Set<string>): { page: NodeExecutionPage; size: number } {
   if (args.filter?.nodeId != null && !isUuid(args.filter.nodeId)) throw badUserInput('`nodeId` must be a node id.', 'filter');
   const size = pageSize(args.first);
-  const page: NodeExecutionPage = { filter: args.filter ?? null, after: nodeExecutionCursor.decode(args.after), limit: size + 1, ...selected };
+  return { page: { filter: args.filter ?? null, after: nodeExecutionCursor.decode(args.after), limit: size + 1, ...nodeRowSelection(rowFields) }, size };
+}
+
+/** GraphExecution.nodeExecutions; `rowFields`: the fields asked of the rows (payloads and nodes are read only then). */
+export async function nodeExecutionsOfRun(ctx: GraphQLContext, graphExecutionId: string, args: NodeExecutionListArgs, rowFields: Set<string>): Promise<Connection<NodeExecution>> {
+  requirePermission(ctx.viewer, 'READ_GRAPHS');
+  const { page, size } = nodeExecutionPage(args, rowFields);
   const rows = await ctx.loaders.executions.nodeExecutionsByRun.load({ parent: graphExecutionId, args: page });
   return connectionFromPage(rows, size, Boolean(args.after), nodeExecutionCursor.encode, () =>
     ctx.loaders.executions.nodeExecutionCountByRun.load({ parent: graphExecutionId, args: page.filter }),
   );
+}
+
+/**
+ * Query.graphExecution: when the query also asks for the run's node executions, the run and those pages are read
+ * in one statement (look-ahead), and the pages are handed to the loaders the nested fields use once the run is
+ * known to be visible. Arguments the nested field would refuse are left to it (no look-ahead then).
+ */
+export async function graphExecutionWithPages(ctx: GraphQLContext, id: string, children: ChildField[]): Promise<GraphExecution> {
+  const viewer = requirePermission(ctx.viewer, 'READ_GRAPHS');
+  let pages: NodeExecutionPage[] = [];
+  try {
+    pages = children.map((child) => nodeExecutionPage(child.args as NodeExecutionListArgs, child.rowFields).page);
+  } catch {
+    pages = [];
+  }
+  if (pages.length === 0 || !isUuid(id)) return visibleGraphExecution(ctx, id);
+  const { run, rememberPages } = await ctx.loaders.executions.runWithNodePages(id, pages);
+  if (!run || run.isDeleted || !canSeeOwner(viewer, run.userId)) throw notFound('Graph execution', id);
+  rememberPages();
+  return run;
 }
 
 /** A run the viewer may see (their own, or any for ADMIN) and that is not deleted; NOT_FOUND otherwise. */

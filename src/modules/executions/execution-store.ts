@@ -109,6 +109,52 @@ export async function nodeExecutionsByGraphExecutions(
   return { groups: groupRows(executions, (row) => row.graphExecutionId), nodes };
 }
 
+const NODE_EXECUTION_DATES = ['addedAt', 'queuedAt', 'startedAt', 'endedAt'] as const;
+
+/** A node execution read as JSON (timestamps as ISO strings) back in the model's shape. */
+function nodeExecutionFromJson(row: Record<string, unknown>): NodeExecution & { node?: Node | null } {
+  for (const key of NODE_EXECUTION_DATES) if (typeof row[key] === 'string') row[key] = new Date(row[key]);
+  return row as NodeExecution & { node?: Node | null };
+}
+
+/**
+ * One run by id with pages of its node executions, in one statement: each page is a JSON array column built
+ * with the page's own conditions, order and limit (the same as `nodeExecutionsByGraphExecutions`), so a query
+ * for a run and its node executions is one round trip. Rows come back in the loaders' shape.
+ */
+export async function runWithNodeExecutionPages(
+  sql: SqlRunner,
+  id: string,
+  pages: NodeExecutionPage[],
+): Promise<{ run: GraphExecution | null; pages: Array<{ rows: NodeExecution[]; nodes: Node[] }> }> {
+  const pageColumns = pages.map((page, i) => {
+    const where = and([...nodeExecutionConditions(page.filter), ...afterKeyset('added_at', page.after, 'ASC', 'n')]);
+    return Prisma.sql`(
+      SELECT coalesce(json_agg(y ORDER BY y."addedAt", y.id), '[]'::json) FROM (
+        SELECT x.*${page.withNode ? Prisma.sql`, ${NODE_JSON}` : Prisma.empty} FROM (
+          SELECT ${nodeExecutionColumns(page.withPayload)} FROM node_executions n
+          WHERE n.graph_execution_id = e.id AND ${where}
+          ORDER BY ${orderBy('added_at', 'ASC', 'n')} LIMIT ${page.limit}
+        ) x
+      ) y
+    ) AS ${Prisma.raw(`"page.${i}"`)}`;
+  });
+  const [row] = await sql.query<Record<string, unknown>>(Prisma.sql`
+    SELECT ${graphExecutionColumns()}, ${Prisma.join(pageColumns)} FROM graph_executions e WHERE e.id = ${id}::uuid`);
+  if (!row) return { run: null, pages: pages.map(() => ({ rows: [], nodes: [] })) };
+  const read = pages.map((_, i) => {
+    const nodes: Node[] = [];
+    const rows = (row[`page.${i}`] as Array<Record<string, unknown>>).map((json) => {
+      const { node, ...rest } = nodeExecutionFromJson(json);
+      if (node) nodes.push(node);
+      return rest as NodeExecution;
+    });
+    delete row[`page.${i}`];
+    return { rows, nodes };
+  });
+  return { run: row as GraphExecution, pages: read };
+}
+
 export async function countNodeExecutionsByGraphExecutions(sql: SqlRunner, executionIds: string[], filter?: NodeExecutionFilter | null): Promise<Map<string, number>> {
   const rows = await sql.query<{ graphExecutionId: string; count: number }>(Prisma.sql`
     SELECT n.graph_execution_id AS "graphExecutionId", count(*)::int AS count FROM node_executions n

@@ -11,6 +11,7 @@ import {
   graphExecutionsByIds,
   nodeExecutionsByGraphExecutions,
   nodeExecutionsWithRunsByIds,
+  runWithNodeExecutionPages,
   type ExecutionPage,
   type NodeExecutionPage,
 } from './execution-store.js';
@@ -75,8 +76,27 @@ export function createExecutionLoaders(db: Database) {
     fetch: (ids, filter) => countNodeExecutionsByGraphExecutions(sql, ids, filter),
   });
 
+  const rememberNodePage = (runId: string, page: NodeExecutionPage, rows: NodeExecution[], nodes: Node[]) => {
+    nodeExecutionsByRun.prime({ parent: runId, args: page }, rows);
+    if (page.withPayload) for (const row of rows) nodeExecutionById.prime(row.id, row);
+    for (const node of nodes) nodesRead.set(node.id, node);
+  };
+  /**
+   * A run with pages of its node executions in one statement. The run is remembered at once; the pages only when
+   * the caller, having checked access to the run, calls `rememberPages`.
+   */
+  const runWithNodePages = async (id: string, pages: NodeExecutionPage[]) => {
+    const read = await runWithNodeExecutionPages(sql, id, pages);
+    if (read.run) rememberWrittenRun(read.run);
+    return {
+      run: read.run,
+      rememberPages: () => pages.forEach((page, i) => rememberNodePage(id, page, read.pages[i]!.rows, read.pages[i]!.nodes)),
+    };
+  };
+
   return {
     graphExecutionById,
+    runWithNodePages,
     graphKeyOfRun,
     rememberRuns,
     rememberWrittenRun,

@@ -1,14 +1,14 @@
 import type { Resolvers } from '../../generated/graphql.js';
 import { connectionResolvers } from '../shared/connection.js';
-import { requestedRowFields, requestsAny } from '../shared/selection.js';
+import { childFields, requestedRowFields, requestsAny } from '../shared/selection.js';
 import { PAYLOAD_FIELDS } from './execution-sql.js';
 import { deleteGraphExecution, executeGraph, updateGraphExecution, updateNodeExecution } from './execution-mutations.js';
-import { durationMs, graphExecutionConnection, nodeExecutionsOfRun, visibleGraphExecution, visibleNodeExecution } from './execution-service.js';
+import { durationMs, graphExecutionConnection, graphExecutionWithPages, nodeExecutionsOfRun, visibleNodeExecution } from './execution-service.js';
 
 export const executionResolvers: Resolvers = {
   Query: {
     graphExecutions: (_root, args, ctx, info) => graphExecutionConnection(ctx, args, requestsAny(info, PAYLOAD_FIELDS)),
-    graphExecution: (_root, { id }, ctx) => visibleGraphExecution(ctx, id),
+    graphExecution: (_root, { id }, ctx, info) => graphExecutionWithPages(ctx, id, childFields(info, 'GraphExecution', 'nodeExecutions')),
     nodeExecution: (_root, { id }, ctx) => visibleNodeExecution(ctx, id),
   },
   Mutation: {
@@ -36,10 +36,7 @@ export const executionResolvers: Resolvers = {
       return parent && !parent.isDeleted && parent.userId === run.userId ? parent : null;
     },
     durationMs: (run) => durationMs(run),
-    nodeExecutions: (run, args, ctx, info) => {
-      const fields = requestedRowFields(info);
-      return nodeExecutionsOfRun(ctx, run.id, args, { withPayload: PAYLOAD_FIELDS.some((field) => fields.has(field)), withNode: fields.has('node') });
-    },
+    nodeExecutions: (run, args, ctx, info) => nodeExecutionsOfRun(ctx, run.id, args, requestedRowFields(info)),
   },
   NodeExecution: {
     // Read along with the page when the page's query selects `node`; otherwise (a node execution by id) by id.

@@ -1,4 +1,43 @@
-import { Kind, type FieldNode, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
+import { getArgumentValues, Kind, type FieldNode, type GraphQLObjectType, type GraphQLOutputType, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
+
+/**
+ * The names of the fields a query asks of the rows a resolver returns: for a connection, the fields under `nodes`
+ * and `edges { node }`; otherwise the field's own selection. Fragments are followed. Used to leave out large
+ * columns (JSON payloads) that nobody asked for.
+ */
+type Level = 'connection' | 'edge' | 'row';
+
+/**
+ * Walks the row-level fields under `fieldNodes` (a connection's `nodes` / `edges { node }` rows, or the object
+ * itself), following fragments.
+ */
+function visitRowFields(
+  fieldNodes: readonly FieldNode[],
+  fragments: GraphQLResolveInfo['fragments'],
+  isConnection: boolean,
+  onRowField: (field: FieldNode) => void,
+): void {
+  const visit = (selectionSet: SelectionSetNode | undefined, level: Level, seen: Set<string>) => {
+    if (!selectionSet) return;
+    for (const selection of selectionSet.selections) {
+      if (selection.kind === Kind.INLINE_FRAGMENT) {
+        visit(selection.selectionSet, level, seen);
+      } else if (selection.kind === Kind.FRAGMENT_SPREAD) {
+        const fragment = fragments[selection.name.value];
+        if (fragment && !seen.has(fragment.name.value)) visit(fragment.selectionSet, level, new Set([...seen, fragment.name.value]));
+      } else {
+        const name = selection.name.value;
+        if (level === 'row') onRowField(selection);
+        else if (level === 'connection' && name === 'nodes') visit(selection.selectionSet, 'row', seen);
+        else if (level === 'connection' && name === 'edges') visit(selection.selectionSet, 'edge', seen);
+        else if (level === 'edge' && name === 'node') visit(selection.selectionSet, 'row', seen);
+      }
+    }
+  };
+  for (const node of fieldNodes) visit(node.selectionSet, isConnection ? 'connection' : 'row', new Set());
+}
+
+const isConnectionType = (type: GraphQLOutputType) => type.toString().replace(/!$/, '').endsWith('Connection');
 
 /**
  * The names of the fields a query asks of the rows a resolver returns: for a connection, the fields under `nodes`
@@ -7,29 +46,35 @@ import { Kind, type FieldNode, type GraphQLResolveInfo, type SelectionSetNode } 
  */
 export function requestedRowFields(info: GraphQLResolveInfo): Set<string> {
   const names = new Set<string>();
-  const visit = (selectionSet: SelectionSetNode | undefined, depthInConnection: 'connection' | 'edge' | 'row', seen: Set<string>) => {
-    if (!selectionSet) return;
-    for (const selection of selectionSet.selections) {
-      if (selection.kind === Kind.INLINE_FRAGMENT) {
-        visit(selection.selectionSet, depthInConnection, seen);
-      } else if (selection.kind === Kind.FRAGMENT_SPREAD) {
-        const fragment = info.fragments[selection.name.value];
-        if (fragment && !seen.has(fragment.name.value)) visit(fragment.selectionSet, depthInConnection, new Set([...seen, fragment.name.value]));
-      } else {
-        visitField(selection, depthInConnection, seen);
-      }
-    }
-  };
-  const visitField = (field: FieldNode, level: 'connection' | 'edge' | 'row', seen: Set<string>) => {
-    const name = field.name.value;
-    if (level === 'row') names.add(name);
-    else if (level === 'connection' && name === 'nodes') visit(field.selectionSet, 'row', seen);
-    else if (level === 'connection' && name === 'edges') visit(field.selectionSet, 'edge', seen);
-    else if (level === 'edge' && name === 'node') visit(field.selectionSet, 'row', seen);
-  };
-  const isConnection = info.returnType.toString().replace(/!$/, '').endsWith('Connection');
-  for (const node of info.fieldNodes) visit(node.selectionSet, isConnection ? 'connection' : 'row', new Set());
+  visitRowFields(info.fieldNodes, info.fragments, isConnectionType(info.returnType), (field) => names.add(field.name.value));
   return names;
+}
+
+/** One occurrence of a child field in the query, as its resolver will see it. */
+export type ChildField = {
+  /** The field's arguments, with variables and defaults applied. */
+  args: Record<string, unknown>;
+  /** The fields asked of the child's rows (as `requestedRowFields` would give the child's resolver). */
+  rowFields: Set<string>;
+};
+
+/**
+ * Look-ahead: every occurrence of the row field `name` (of the object type `rowType`) under this resolver's rows,
+ * so a resolver can read its children's pages in its own statement and prime the loaders the children use.
+ * Directives are not evaluated (a skipped field is only read for nothing).
+ */
+export function childFields(info: GraphQLResolveInfo, rowType: string, name: string): ChildField[] {
+  const type = info.schema.getType(rowType);
+  const definition = type && 'getFields' in type ? (type as GraphQLObjectType).getFields()[name] : undefined;
+  if (!definition) return [];
+  const found: ChildField[] = [];
+  visitRowFields(info.fieldNodes, info.fragments, isConnectionType(info.returnType), (field) => {
+    if (field.name.value !== name) return;
+    const rowFields = new Set<string>();
+    visitRowFields([field], info.fragments, isConnectionType(definition.type), (child) => rowFields.add(child.name.value));
+    found.push({ args: getArgumentValues(definition, field, info.variableValues), rowFields });
+  });
+  return found;
 }
 
 /** Whether any of the large fields is requested. */

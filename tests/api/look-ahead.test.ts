@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedDatabase } from '../../src/seed/index.js';
+import { testDatabaseKinds } from '../helpers/databases.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+/**
+ * Query.graphExecution reads the run and the pages of `nodeExecutions` asked under it in one statement
+ * (look-ahead). Its answers must be exactly those of the loader path, which a run reached through a list uses.
+ */
+const CHILDREN = `
+  first: nodeExecutions(first: 2) { pageInfo { hasNextPage endCursor } nodes { id status addedAt startedAt endedAt cost } }
+  all: nodeExecutions(first: 100) { totalCount nodes { id status inputs outputs stats errorMessage queuedAt durationMs node { id blockId label nodeType } } }
+  finished: nodeExecutions(filter: { statuses: [COMPLETED, FAILED] }) { edges { cursor node { id status node { blockId } } } }
+  next: nodeExecutions(first: 2, after: $after) { nodes { id addedAt } }
+  ...Pages`;
+const FRAGMENT = `fragment Pages on GraphExecution { viaFragment: nodeExecutions(first: 3) { edges { cursor node { id inputs graphExecution { id } } } } }`;
+const BY_ID = `query($id: ID!, $after: String) { graphExecution(id: $id) { id status cost ${CHILDREN} } } ${FRAGMENT}`;
+const THROUGH_LIST = `query($filter: GraphExecutionFilter, $after: String) { graphExecutions(first: 100, filter: $filter) { nodes { id status cost ${CHILDREN} } } } ${FRAGMENT}`;
+
+type Run = { id: string; first: { pageInfo: { endCursor: string | null } }; all: { nodes: unknown[] } };
+
+describe.each(testDatabaseKinds)('look-ahead of a run with its node executions on %s', (kind) => {
+  let server: TestServer;
+  let owner: { key: string; userId: string };
+  let stranger: { key: string; userId: string };
+  let runs: Run[];
+
+  beforeAll(async () => {
+    server = await startTestServer({ database: kind });
+    const seeded = await seedDatabase(server.db, { users: 3, graphsPerUser: 2, executions: 90, sessions: 0, maxEventsPerSession: 1, seed: 5, days: 5 });
+    [owner, stranger] = seeded.apiKeys.filter((k) => !k.permissions.includes('ADMIN')) as [typeof owner, typeof stranger];
+    const res = await server.graphql<{ graphExecutions: { nodes: Run[] } }>(THROUGH_LIST, { filter: { userId: owner.userId } }, owner.key);
+    expect(res.errors).toBeUndefined();
+    runs = res.data!.graphExecutions.nodes;
+    expect(runs.length).toBeGreaterThan(5);
+  });
+  afterAll(() => server?.close());
+
+  it('answers exactly as the loader path does, for every run, every alias, fragment, filter and cursor', async () => {
+    let compared = 0;
+    for (const reference of runs.slice(0, 12)) {
+      const after = reference.first.pageInfo.endCursor;
+      const viaList = await server.graphql<{ graphExecutions: { nodes: Run[] } }>(THROUGH_LIST, { filter: { userId: owner.userId }, after }, owner.key);
+      const expected = viaList.data!.graphExecutions.nodes.find((r) => r.id === reference.id);
+      const byId = await server.graphql<{ graphExecution: Run }>(BY_ID, { id: reference.id, after }, owner.key);
+      expect(byId.errors).toBeUndefined();
+      expect(byId.data!.graphExecution).toEqual(expected);
+      compared += byId.data!.graphExecution.all.nodes.length;
+    }
+    expect(compared).toBeGreaterThan(20);
+  });
+
+  it('reads the run and all its pages in one statement after the key', async () => {
+    const statements: string[] = [];
+    const stop = server.db.onQuery((e) => statements.push(e.query));
+    const res = await server.graphql(BY_ID, { id: runs[0]!.id, after: runs[0]!.first.pageInfo.endCursor }, owner.key);
+    stop();
+    expect(res.errors).toBeUndefined();
+    // The key, the run with its five pages, and `totalCount` (a separate count).
+    expect(statements, statements.join('\n---\n')).toHaveLength(3);
+  });
+
+  it("answers NOT_FOUND for another user's run, with nothing of its node executions", async () => {
+    const res = await server.graphql<{ graphExecution: Run | null }>(BY_ID, { id: runs[0]!.id, after: null }, stranger.key);
+    expect(res.data).toEqual({ graphExecution: null });
+    expect(res.errors?.map((e) => e.extensions?.code)).toEqual(['NOT_FOUND']);
+    expect(JSON.stringify(res)).not.toContain(runs[0]!.all.nodes.length ? (runs[0]!.all.nodes[0] as { id: string }).id : 'nothing');
+  });
+
+  it('leaves arguments the nested field refuses to it: that field fails with its own error (nulling the run, as before)', async () => {
+    const res = await server.graphql<{ graphExecution: { id: string; bad: unknown; good: { nodes: unknown[] } } | null }>(
+      `query($id: ID!) { graphExecution(id: $id) { id bad: nodeExecutions(filter: { nodeId: "not-a-node" }) { nodes { id } } good: nodeExecutions { nodes { id } } } }`,
+      { id: runs[0]!.id },
+      owner.key,
+    );
+    expect(res.errors?.map((e) => [e.extensions?.code, e.path])).toEqual([['BAD_USER_INPUT', ['graphExecution', 'bad']]]);
+    // The connection is non-null, so its error nulls the run: what the field did before the look-ahead too.
+    expect(res.data).toEqual({ graphExecution: null });
+  });
+
+  it('answers NOT_FOUND for a deleted run', async () => {
+    const id = runs[1]!.id;
+    const deleted = await server.graphql('mutation($id: ID!) { deleteGraphExecution(id: $id) { deletedGraphExecutionId } }', { id }, owner.key);
+    expect(deleted.errors).toBeUndefined();
+    const res = await server.graphql(BY_ID, { id, after: null }, owner.key);
+    expect(res.errors?.map((e) => e.extensions?.code)).toEqual(['NOT_FOUND']);
+  });
+});
