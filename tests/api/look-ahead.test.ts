@@ -28,7 +28,9 @@ describe.each(testDatabaseKinds)('look-ahead of a run with its node executions o
   beforeAll(async () => {
     server = await startTestServer({ database: kind });
     const seeded = await seedDatabase(server.db, { users: 3, graphsPerUser: 2, executions: 90, sessions: 0, maxEventsPerSession: 1, seed: 5, days: 5 });
-    [owner, stranger] = seeded.apiKeys.filter((k) => !k.permissions.includes('ADMIN')) as [typeof owner, typeof stranger];
+    const users = seeded.apiKeys.filter((k) => !k.permissions.includes('ADMIN'));
+    owner = users[0]!;
+    stranger = users[1]!;
     const res = await server.graphql<{ graphExecutions: { nodes: Run[] } }>(THROUGH_LIST, { filter: { userId: owner.userId } }, owner.key);
     expect(res.errors).toBeUndefined();
     runs = res.data!.graphExecutions.nodes;
