@@ -23,6 +23,7 @@ describe.each(testDatabaseKinds)('look-ahead of a run with its node executions o
   let server: TestServer;
   let owner: { key: string; userId: string };
   let stranger: { key: string; userId: string };
+  let adminKey: string;
   let runs: Run[];
 
   beforeAll(async () => {
@@ -30,6 +31,7 @@ describe.each(testDatabaseKinds)('look-ahead of a run with its node executions o
     const seeded = await seedDatabase(server.db, { users: 3, graphsPerUser: 2, executions: 90, sessions: 0, maxEventsPerSession: 1, seed: 5, days: 5 });
     const users = seeded.apiKeys.filter((k) => !k.permissions.includes('ADMIN'));
     owner = users[0]!;
+    adminKey = seeded.apiKeys.find((k) => k.permissions.includes('ADMIN'))!.key;
     stranger = users[1]!;
     const res = await server.graphql<{ graphExecutions: { nodes: Run[] } }>(THROUGH_LIST, { filter: { userId: owner.userId } }, owner.key);
     expect(res.errors).toBeUndefined();
@@ -78,6 +80,40 @@ describe.each(testDatabaseKinds)('look-ahead of a run with its node executions o
     expect(res.errors?.map((e) => [e.extensions?.code, e.path])).toEqual([['BAD_USER_INPUT', ['graphExecution', 'bad']]]);
     // The connection is non-null, so its error nulls the run: what the field did before the look-ahead too.
     expect(res.data).toEqual({ graphExecution: null });
+  });
+
+  const RUNS = `
+    latest: executions(first: 3) { totalCount pageInfo { hasNextPage endCursor } nodes { id status createdAt startedAt endedAt cost durationMs } }
+    oldest: executions(first: 2, orderBy: { direction: ASC }) { edges { cursor node { id createdAt inputs outputs stats } } }
+    finished: executions(filter: { statuses: [COMPLETED, FAILED] }) { nodes { id status user { id } } }
+    more: executions(first: 2, after: $after) { nodes { id } }`;
+  type Graph = { id: string; version: number; latest: { pageInfo: { endCursor: string | null } } };
+
+  it('graph lists read their graphs’ runs in the list statement, answering as each graph alone does', async () => {
+    const admin = (await server.graphql<{ viewer: { id: string } }>('{ viewer { id } }', undefined, adminKey)).data!.viewer.id;
+    expect(admin).toBeTruthy();
+    for (const [key, listArgs] of [
+      [owner.key, 'first: 5'],
+      [adminKey, 'first: 6, orderBy: { field: NAME, direction: ASC }'],
+      [adminKey, `first: 4, filter: { ownerId: "${owner.userId}" }`],
+      [stranger.key, `first: 3, filter: { isActive: false }`],
+    ] as const) {
+      const first = await server.graphql<{ graphs: { nodes: Graph[] } }>(`query($after: String) { graphs(${listArgs}) { nodes { id version ${RUNS} } } }`, { after: null }, key);
+      expect(first.errors).toBeUndefined();
+      const after = first.data!.graphs.nodes.find((g) => g.latest.pageInfo.endCursor)?.latest.pageInfo.endCursor ?? null;
+      const statements: string[] = [];
+      const stop = server.db.onQuery((e) => statements.push(e.query));
+      const listed = await server.graphql<{ graphs: { nodes: Graph[] } }>(`query($after: String) { graphs(${listArgs}) { nodes { id version ${RUNS} } } }`, { after }, key);
+      stop();
+      expect(listed.errors).toBeUndefined();
+      // The key, the list with every page of runs, the counts of `totalCount`, the runs' users.
+      expect(statements.length, statements.join('\n---\n')).toBeLessThanOrEqual(4);
+      for (const graph of listed.data!.graphs.nodes) {
+        const alone = await server.graphql<{ graph: Graph }>(`query($id: ID!, $v: Int, $after: String) { graph(id: $id, version: $v) { id version ${RUNS} } }`, { id: graph.id, v: graph.version, after }, key);
+        expect(alone.errors).toBeUndefined();
+        expect(graph).toEqual(alone.data!.graph);
+      }
+    }
   });
 
   it('answers NOT_FOUND for a deleted run', async () => {

@@ -1,6 +1,6 @@
 import type { GraphQLContext } from '../../context.js';
 import type { GraphExecutionFilter, GraphExecutionOrder, NodeExecutionFilter } from '../../generated/graphql.js';
-import type { GraphExecution, NodeExecution } from '../../generated/prisma/client.js';
+import type { GraphExecution, NodeExecution, Prisma } from '../../generated/prisma/client.js';
 import { badUserInput, notFound } from '../../errors.js';
 import { canSeeOwner, ownerScope, requirePermission } from '../auth/guards.js';
 import type { Viewer } from '../auth/viewer.js';
@@ -11,7 +11,7 @@ import { pageSize } from '../shared/pagination.js';
 import type { ChildField } from '../shared/selection.js';
 import { graphExecutionCursor, nodeExecutionCursor } from './cursors.js';
 import { PAYLOAD_FIELDS, type ExecutionScope } from './execution-sql.js';
-import { countGraphExecutions, listGraphExecutions, type ExecutionPage, type NodeExecutionPage } from './execution-store.js';
+import { countGraphExecutions, graphExecutionsFromJson, graphRunsPageColumn, listGraphExecutions, type ExecutionPage, type NodeExecutionPage } from './execution-store.js';
 
 export type ExecutionListArgs = {
   first?: number | null;
@@ -62,15 +62,60 @@ export async function graphExecutionConnection(ctx: GraphQLContext, args: Execut
   );
 }
 
+/** The page a `Graph.executions` field reads (the loaders' key, shared with the look-ahead below). */
+function runsOfGraphPage(viewer: Viewer, args: ExecutionListArgs, withPayload: boolean) {
+  return executionPage(viewer, { ...args, filter: { ...args.filter, graphId: null, graphVersion: null } }, withPayload);
+}
+
 /** Graph.executions: the runs of one graph version, batched across every graph of the response. */
 export async function executionsOfGraph(ctx: GraphQLContext, graph: GraphKey, args: ExecutionListArgs, withPayload: boolean): Promise<Connection<GraphExecution>> {
   const viewer = requirePermission(ctx.viewer, 'READ_GRAPHS');
-  const { page, size } = executionPage(viewer, { ...args, filter: { ...args.filter, graphId: null, graphVersion: null } }, withPayload);
+  const { page, size } = runsOfGraphPage(viewer, args, withPayload);
   const parent = { id: graph.id, version: graph.version };
   const rows = await ctx.loaders.executions.executionsByGraph.load({ parent, args: page });
   return connectionFromPage(rows, size, Boolean(args.after), graphExecutionCursor(page.direction).encode, () =>
     ctx.loaders.executions.executionCountByGraph.load({ parent, args: scopeOf(page) }),
   );
+}
+
+/** Pages of child rows read along with their parents' statement: extra columns, then handed to the loaders. */
+export type LookAhead<Parent> = {
+  /** Identifies the columns (part of a batching key). */
+  key: string;
+  columns: Prisma.Sql[];
+  /** Takes the child pages out of a parent row read with `columns` and primes the loaders with them. */
+  remember(parent: Parent, row: Record<string, unknown>): void;
+};
+
+/**
+ * Look-ahead for `Graph.executions` under a graph list: each occurrence's page as a JSON column of the list's
+ * statement (`graphRunsPageColumn`). Null when there is none, or when the nested field would refuse its arguments
+ * (it then reports that itself).
+ */
+export function graphRunsLookAhead(ctx: GraphQLContext, children: ChildField[]): LookAhead<GraphKey> | null {
+  if (children.length === 0 || !ctx.viewer) return null;
+  let pages: ExecutionPage[];
+  try {
+    const viewer = requirePermission(ctx.viewer, 'READ_GRAPHS');
+    pages = children.map((child) => runsOfGraphPage(viewer, child.args as ExecutionListArgs, PAYLOAD_FIELDS.some((f) => child.rowFields.has(f))).page);
+  } catch {
+    return null;
+  }
+  const names = pages.map((_, i) => `runs.${i}`);
+  return {
+    key: JSON.stringify(pages),
+    columns: pages.map((page, i) => graphRunsPageColumn(page, names[i]!)),
+    remember(graph, row) {
+      pages.forEach((page, i) => {
+        // Several lists of one request may share a row object (same owner and arguments): the first one primes.
+        if (!(names[i]! in row)) return;
+        const runs = graphExecutionsFromJson(row[names[i]!]);
+        delete row[names[i]!];
+        ctx.loaders.executions.executionsByGraph.prime({ parent: { id: graph.id, version: graph.version }, args: page }, runs);
+        ctx.loaders.executions.rememberRuns(runs, page.withPayload);
+      });
+    },
+  };
 }
 
 /** What a node-execution page reads, from the fields asked of its rows: JSON payloads, and each row's node. */

@@ -54,6 +54,31 @@ export async function graphExecutionsByGraphs(sql: SqlRunner, graphs: GraphKey[]
   return groupRows(rows, (row) => graphKeyString({ id: row.graphId, version: row.graphVersion }));
 }
 
+const GRAPH_EXECUTION_DATES = ['createdAt', 'updatedAt', 'startedAt', 'endedAt'] as const;
+
+/** Runs read as a JSON array (timestamps as ISO strings), back in the model's shape. */
+export function graphExecutionsFromJson(value: unknown): GraphExecution[] {
+  return (value as Array<Record<string, unknown>>).map((row) => {
+    for (const key of GRAPH_EXECUTION_DATES) if (typeof row[key] === 'string') row[key] = new Date(row[key]);
+    return row as GraphExecution;
+  });
+}
+
+/**
+ * A JSON array column `as` holding one page of the runs of the graph version of the row aliased `g`, with the
+ * conditions, order and limit of `graphExecutionsByGraphs`: a graph list and its runs in one statement.
+ */
+export function graphRunsPageColumn(page: ExecutionPage, as: string): Prisma.Sql {
+  const where = and([...graphExecutionConditions(page), ...afterKeyset('created_at', page.after, page.direction, 'e')]);
+  return Prisma.sql`(
+    SELECT coalesce(json_agg(y ORDER BY ${Prisma.raw(`y."createdAt" ${page.direction}, y.id ${page.direction}`)}), '[]'::json) FROM (
+      SELECT ${graphExecutionColumns(page.withPayload)} FROM graph_executions e
+      WHERE e.graph_id = g.id AND e.graph_version = g.version AND ${where}
+      ORDER BY ${orderBy('created_at', page.direction, 'e')} LIMIT ${page.limit}
+    ) y
+  ) AS ${Prisma.raw(`"${as}"`)}`;
+}
+
 export async function countGraphExecutionsByGraphs(sql: SqlRunner, graphs: GraphKey[], scope: ExecutionScope): Promise<Map<string, number>> {
   const rows = await sql.query<{ graphId: string; graphVersion: number; count: number }>(Prisma.sql`
     SELECT e.graph_id AS "graphId", e.graph_version AS "graphVersion", count(*)::int AS count

@@ -7,7 +7,8 @@ import { conflictingOwnerFilter, connectionFromPage, emptyConnection, type Conne
 import { isUuid } from '../shared/ids.js';
 import { checkText } from '../shared/input.js';
 import { decodeCursor, encodeCursor, pageSize } from '../shared/pagination.js';
-import { countGraphs, graphCursor, graphListFilter, graphPageArgs, listGraphs, type GraphListQuery } from './graph-store.js';
+import type { LookAhead } from '../executions/execution-service.js';
+import { countGraphs, graphCursor, graphListFilter, graphPageArgs, listGraphs, type GraphKey, type GraphListQuery } from './graph-store.js';
 import { primeGraphs } from './loaders.js';
 
 export type GraphListArgs = {
@@ -18,7 +19,11 @@ export type GraphListArgs = {
 };
 
 /** The graphs page a viewer may see; `forOwnerId` narrows to one user (User.graphs). */
-export async function graphConnection(ctx: GraphQLContext, args: GraphListArgs, forOwnerId?: string): Promise<Connection<Graph>> {
+/**
+ * `lookAhead`: child pages the query asks under the listed graphs (their runs), read in the list's statement and
+ * handed to the nested fields' loaders.
+ */
+export async function graphConnection(ctx: GraphQLContext, args: GraphListArgs, forOwnerId?: string, lookAhead?: LookAhead<GraphKey> | null): Promise<Connection<Graph>> {
   const viewer = requirePermission(ctx.viewer, 'READ_GRAPHS');
   if (conflictingOwnerFilter(forOwnerId, args.filter?.ownerId)) {
     ownerScope(viewer, args.filter!.ownerId);
@@ -39,17 +44,23 @@ export async function graphConnection(ctx: GraphQLContext, args: GraphListArgs, 
   const ownerId = query.ownerId;
   if (ownerId === null) {
     // Every owner's graphs (admins only): one list, nothing to batch it with.
-    const fetched = await listGraphs(ctx.db.sql, query);
+    const fetched = await listGraphs(ctx.db.sql, query, lookAhead ?? undefined);
+    rememberChildren(fetched, lookAhead);
     primeGraphs(loaders, fetched);
     return connectionFromPage(fetched, query.size, Boolean(args.after), graphCursor(query).encode, () => countGraphs(ctx.db.sql, query));
   }
   // One owner's graphs, allowed above: the lists of a request that differ only in their owner (aliases, User.graphs
   // of a list of users) are read in one statement, and so are their counts.
-  const fetched = await loaders.graphPageByOwner.load({ parent: ownerId, args: graphPageArgs(query) });
+  const fetched = await loaders.graphPageByOwner.load({ parent: ownerId, args: { ...graphPageArgs(query), children: lookAhead ?? undefined } });
+  rememberChildren(fetched, lookAhead);
   primeGraphs(loaders, fetched);
   return connectionFromPage(fetched, query.size, Boolean(args.after), graphCursor(query).encode, () =>
     loaders.graphCountByOwner.load({ parent: ownerId, args: graphListFilter(query) }),
   );
+}
+
+function rememberChildren(graphs: Graph[], lookAhead: LookAhead<GraphKey> | null | undefined): void {
+  if (lookAhead) for (const graph of graphs) lookAhead.remember(graph, graph as unknown as Record<string, unknown>);
 }
 
 /** One graph version the viewer may see; others' graphs answer NOT_FOUND exactly like missing ones. */

@@ -47,7 +47,13 @@ export type GraphPageArgs = GraphListFilter & {
   after: { value: string | Date; id: string; version: number } | null;
   /** Rows to fetch: the page size plus one, to learn whether more exist. */
   limit: number;
+  /** Columns of child pages read along (look-ahead; alias `g` is the graph row), identified by `key`. */
+  children?: { key: string; columns: Prisma.Sql[] };
 };
+
+/** Extra columns after the graph's own. */
+const childColumns = (page: Pick<GraphPageArgs, 'children'>) =>
+  page.children?.columns.length ? Prisma.sql`, ${Prisma.join(page.children.columns)}` : Prisma.empty;
 
 export function graphPageArgs(query: GraphListQuery): GraphPageArgs {
   return {
@@ -93,12 +99,12 @@ function pageOrder(page: GraphPageArgs): { after: Prisma.Sql; orderBy: Prisma.Sq
 }
 
 /** One page of a graph list: one owner's (`ownerId`) or every owner's (null, admins). */
-export function listGraphs(sql: SqlRunner, query: GraphListQuery): Promise<Graph[]> {
-  const page = graphPageArgs(query);
+export function listGraphs(sql: SqlRunner, query: GraphListQuery, children?: GraphPageArgs['children']): Promise<Graph[]> {
+  const page = { ...graphPageArgs(query), children };
   const { after, orderBy } = pageOrder(page);
   const owner = query.ownerId ? Prisma.sql`g.user_id = ${query.ownerId}::uuid AND` : Prisma.empty;
   return sql.query<Graph>(Prisma.sql`
-    SELECT ${GRAPH_COLUMNS} FROM graphs g WHERE ${owner} ${filterConditions(page)} AND ${after}
+    SELECT ${GRAPH_COLUMNS}${childColumns(page)} FROM graphs g WHERE ${owner} ${filterConditions(page)} AND ${after}
     ORDER BY ${orderBy} LIMIT ${page.limit}`);
 }
 
@@ -117,7 +123,7 @@ export async function graphPagesByOwners(sql: SqlRunner, ownerIds: string[], pag
   const rows = await sql.query<Graph>(Prisma.sql`
     SELECT x.* FROM unnest(${ownerIds}::uuid[]) AS p(user_id)
     CROSS JOIN LATERAL (
-      SELECT ${GRAPH_COLUMNS} FROM graphs g
+      SELECT ${GRAPH_COLUMNS}${childColumns(page)} FROM graphs g
       WHERE g.user_id = p.user_id AND ${filterConditions(page)} AND ${after}
       ORDER BY ${orderBy} LIMIT ${page.limit}
     ) x`);

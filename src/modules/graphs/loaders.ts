@@ -62,7 +62,7 @@ export function createGraphLoaders(db: Database) {
   // not remembered, so a list read again after a mutation of the same operation is read afresh.
   const graphPageByOwner = childPageLoader<string, GraphPageArgs, Graph>({
     parentKey: (ownerId) => ownerId,
-    argsKey: (page) => JSON.stringify(page),
+    argsKey: (page) => JSON.stringify({ ...page, children: page.children?.key ?? null }),
     cache: false,
     fetch: (ownerIds, page) => graphPagesByOwners(sql, ownerIds, page),
   });

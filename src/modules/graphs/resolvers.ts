@@ -1,8 +1,8 @@
 import type { Resolvers } from '../../generated/graphql.js';
-import { executionsOfGraph } from '../executions/execution-service.js';
+import { executionsOfGraph, graphRunsLookAhead } from '../executions/execution-service.js';
 import { PAYLOAD_FIELDS } from '../executions/execution-sql.js';
 import { connectionResolvers } from '../shared/connection.js';
-import { requestsAny } from '../shared/selection.js';
+import { childFields, requestsAny } from '../shared/selection.js';
 import { createGraph, deleteGraph, setActiveGraphVersion, updateGraph } from './graph-mutations.js';
 import { graphConnection, graphVersions, visibleGraph } from './graph-service.js';
 import { nodeOfGraph } from './loaders.js';
@@ -11,7 +11,7 @@ import { nodeOfGraph } from './loaders.js';
 // further checks; every entry point (Query and Mutation fields) goes through the service's policy.
 export const graphResolvers: Resolvers = {
   Query: {
-    graphs: (_root, args, ctx) => graphConnection(ctx, args),
+    graphs: (_root, args, ctx, info) => graphConnection(ctx, args, undefined, graphRunsLookAhead(ctx, childFields(info, 'Graph', 'executions'))),
     graph: (_root, { id, version }, ctx) => visibleGraph(ctx, id, version),
   },
   Mutation: {
