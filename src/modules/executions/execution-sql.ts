@@ -11,20 +11,33 @@ export const PAYLOAD_FIELDS = ['inputs', 'outputs', 'stats'] as const;
 const payloadColumns = (alias: string, withPayload: boolean) =>
   withPayload ? `${alias}.inputs, ${alias}.outputs, ${alias}.stats` : `'{}'::jsonb AS inputs, NULL::jsonb AS outputs, NULL::jsonb AS stats`;
 
-export const graphExecutionColumns = (withPayload = true) =>
+/**
+ * A timestamp column: as timestamptz, or (`epochMs`, for rows read as JSON) as epoch milliseconds, which turn back
+ * into Dates without parsing text.
+ */
+const at = (column: string, as: string, epochMs: boolean) =>
+  epochMs ? `round(date_part('epoch', ${column}) * 1000) AS "${as}"` : `${column} AS "${as}"`;
+
+export const graphExecutionColumns = (withPayload = true, epochMs = false) =>
   Prisma.raw(
     `e.id, e.graph_id AS "graphId", e.graph_version AS "graphVersion", e.user_id AS "userId", e.status::text AS status,
      ${payloadColumns('e', withPayload)}, e.cost, e.error_message AS "errorMessage", e.is_deleted AS "isDeleted",
-     e.parent_id AS "parentId", e.created_at AS "createdAt", e.updated_at AS "updatedAt",
-     e.started_at AS "startedAt", e.ended_at AS "endedAt"`,
+     e.parent_id AS "parentId", ${at('e.created_at', 'createdAt', epochMs)}, ${at('e.updated_at', 'updatedAt', epochMs)},
+     ${at('e.started_at', 'startedAt', epochMs)}, ${at('e.ended_at', 'endedAt', epochMs)}`,
   );
 
-export const nodeExecutionColumns = (withPayload = true) =>
+export const nodeExecutionColumns = (withPayload = true, epochMs = false) =>
   Prisma.raw(
     `n.id, n.graph_execution_id AS "graphExecutionId", n.node_id AS "nodeId", n.status::text AS status,
-     ${payloadColumns('n', withPayload)}, n.cost, n.error_message AS "errorMessage", n.added_at AS "addedAt",
-     n.queued_at AS "queuedAt", n.started_at AS "startedAt", n.ended_at AS "endedAt"`,
+     ${payloadColumns('n', withPayload)}, n.cost, n.error_message AS "errorMessage", ${at('n.added_at', 'addedAt', epochMs)},
+     ${at('n.queued_at', 'queuedAt', epochMs)}, ${at('n.started_at', 'startedAt', epochMs)}, ${at('n.ended_at', 'endedAt', epochMs)}`,
   );
+
+/** Turns the epoch-millisecond timestamps of a row read as JSON (`epochMs` columns) back into Dates. */
+export function datesFromEpochMs<Row>(row: Record<string, unknown>, keys: readonly string[]): Row {
+  for (const key of keys) if (typeof row[key] === 'number') row[key] = new Date(row[key]);
+  return row as Row;
+}
 
 /** Every column of the NodeExecution model, with the trigger-maintained copies: rows loaders cache by id. */
 export const nodeExecutionModelColumns = () =>

@@ -10,6 +10,7 @@ import {
   prefixedGraphExecutionColumns,
   runFromPrefixed,
   afterKeyset,
+  datesFromEpochMs,
   and,
   graphExecutionConditions,
   nodeExecutionConditions,
@@ -56,12 +57,9 @@ export async function graphExecutionsByGraphs(sql: SqlRunner, graphs: GraphKey[]
 
 const GRAPH_EXECUTION_DATES = ['createdAt', 'updatedAt', 'startedAt', 'endedAt'] as const;
 
-/** Runs read as a JSON array (timestamps as ISO strings), back in the model's shape. */
+/** Runs read as a JSON array (timestamps as epoch milliseconds), back in the model's shape. */
 export function graphExecutionsFromJson(value: unknown): GraphExecution[] {
-  return (value as Array<Record<string, unknown>>).map((row) => {
-    for (const key of GRAPH_EXECUTION_DATES) if (typeof row[key] === 'string') row[key] = new Date(row[key]);
-    return row as GraphExecution;
-  });
+  return (value as Array<Record<string, unknown>>).map((row) => datesFromEpochMs<GraphExecution>(row, GRAPH_EXECUTION_DATES));
 }
 
 /**
@@ -72,7 +70,7 @@ export function graphRunsPageColumn(page: ExecutionPage, as: string): Prisma.Sql
   const where = and([...graphExecutionConditions(page), ...afterKeyset('created_at', page.after, page.direction, 'e')]);
   return Prisma.sql`(
     SELECT coalesce(json_agg(y ORDER BY ${Prisma.raw(`y."createdAt" ${page.direction}, y.id ${page.direction}`)}), '[]'::json) FROM (
-      SELECT ${graphExecutionColumns(page.withPayload)} FROM graph_executions e
+      SELECT ${graphExecutionColumns(page.withPayload, true)} FROM graph_executions e
       WHERE e.graph_id = g.id AND e.graph_version = g.version AND ${where}
       ORDER BY ${orderBy('created_at', page.direction, 'e')} LIMIT ${page.limit}
     ) y
@@ -136,11 +134,8 @@ export async function nodeExecutionsByGraphExecutions(
 
 const NODE_EXECUTION_DATES = ['addedAt', 'queuedAt', 'startedAt', 'endedAt'] as const;
 
-/** A node execution read as JSON (timestamps as ISO strings) back in the model's shape. */
-function nodeExecutionFromJson(row: Record<string, unknown>): NodeExecution & { node?: Node | null } {
-  for (const key of NODE_EXECUTION_DATES) if (typeof row[key] === 'string') row[key] = new Date(row[key]);
-  return row as NodeExecution & { node?: Node | null };
-}
+/** A node execution read as JSON (timestamps as epoch milliseconds) back in the model's shape. */
+const nodeExecutionFromJson = (row: Record<string, unknown>) => datesFromEpochMs<NodeExecution & { node?: Node | null }>(row, NODE_EXECUTION_DATES);
 
 /**
  * One run by id with pages of its node executions, in one statement: each page is a JSON array column built
@@ -157,7 +152,7 @@ export async function runWithNodeExecutionPages(
     return Prisma.sql`(
       SELECT coalesce(json_agg(y ORDER BY y."addedAt", y.id), '[]'::json) FROM (
         SELECT x.*${page.withNode ? Prisma.sql`, ${NODE_JSON}` : Prisma.empty} FROM (
-          SELECT ${nodeExecutionColumns(page.withPayload)} FROM node_executions n
+          SELECT ${nodeExecutionColumns(page.withPayload, true)} FROM node_executions n
           WHERE n.graph_execution_id = e.id AND ${where}
           ORDER BY ${orderBy('added_at', 'ASC', 'n')} LIMIT ${page.limit}
         ) x
