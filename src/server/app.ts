@@ -50,6 +50,8 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
   const { db, log } = options;
   const app = express();
   app.disable('x-powered-by');
+  // No ETag: a SHA-1 of every response body, for POSTed GraphQL answers that no cache may reuse.
+  app.set('etag', false);
   app.use(requestLogger(log), securityHeaders);
   const httpServer = http.createServer(app);
   // A client that trickles its request cannot hold a connection for long.

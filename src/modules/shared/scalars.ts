@@ -28,6 +28,8 @@ const RangedDateTime = refine<Date>(DateTimeResolver, (date) => {
 export const DateTimeScalar = new GraphQLScalarType({
   ...RangedDateTime.toConfig(),
   serialize: (value) => {
+    // The common case (a Date read from the database) directly; anything else through graphql-scalars' checks.
+    if (value instanceof Date && !Number.isNaN(value.getTime())) return value.toISOString();
     const serialized = RangedDateTime.serialize(value);
     return serialized instanceof Date ? serialized.toISOString() : serialized;
   },
