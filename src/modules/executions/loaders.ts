@@ -21,15 +21,9 @@ const argsKey = (args: object) => JSON.stringify(args);
 export function createExecutionLoaders(db: Database) {
   const sql = db.sql;
   const graphExecutionById = new DataLoader((ids: readonly string[]) => graphExecutionsByIds(sql, ids));
-  /** The graph version a run belongs to: known from any read of the run, even one without its payloads. */
-  const graphKeyOfRun = new DataLoader<string, GraphKey | null>(async (ids) =>
-    (await graphExecutionById.loadMany(ids)).map((run) => (run && !(run instanceof Error) ? { id: run.graphId, version: run.graphVersion } : null)),
-  );
+  /** Runs read whole (with their payloads) serve later by-id loads; rows read without payloads must not. */
   const rememberRuns = (rows: GraphExecution[], withPayload: boolean) => {
-    for (const row of rows) {
-      graphKeyOfRun.prime(row.id, { id: row.graphId, version: row.graphVersion });
-      if (withPayload) graphExecutionById.prime(row.id, row);
-    }
+    if (withPayload) for (const row of rows) graphExecutionById.prime(row.id, row);
   };
   // A node execution is always followed by its run (access is checked on the run): both come from one statement.
   const nodeExecutionById = new DataLoader(async (ids: readonly string[]) => {
@@ -40,7 +34,6 @@ export function createExecutionLoaders(db: Database) {
   /** Rows a write returned (all columns): they replace whatever this request read before. */
   const rememberWrittenRun = (row: GraphExecution) => {
     graphExecutionById.clear(row.id).prime(row.id, row);
-    graphKeyOfRun.clear(row.id).prime(row.id, { id: row.graphId, version: row.graphVersion });
   };
   const rememberWrittenNodeExecution = (row: NodeExecution) => nodeExecutionById.clear(row.id).prime(row.id, row);
   /** Nodes read along with node-execution pages that select `node` (NodeExecution.node answers from here). */
@@ -97,7 +90,6 @@ export function createExecutionLoaders(db: Database) {
   return {
     graphExecutionById,
     runWithNodePages,
-    graphKeyOfRun,
     rememberRuns,
     rememberWrittenRun,
     nodeExecutionById,
