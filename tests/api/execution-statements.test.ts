@@ -81,11 +81,11 @@ describe.each(testDatabaseKinds)('statements of the execution hot paths on %s', 
     expect((await ok<{ graphExecution: Run }>(READ_RUN, { id: run.id })).graphExecution).toEqual(run);
   });
 
-  it('updateGraphExecution: the key, the run, one compare-and-set UPDATE … RETURNING', async () => {
+  it('updateGraphExecution: the key, then one compare-and-set UPDATE … RETURNING that checks access and the transition', async () => {
     const run = await execute();
     const { res, statements } = await measure<{ updateGraphExecution: { graphExecution: Run } }>(UPDATE_RUN, { id: run.id, status: 'RUNNING', stats: { step: 1 } });
     expect(res.errors).toBeUndefined();
-    expect(statements, statements.join('\n---\n')).toHaveLength(3);
+    expect(statements, statements.join('\n---\n')).toHaveLength(2);
     const updated = res.data!.updateGraphExecution.graphExecution;
     expect(updated).toMatchObject({ status: 'RUNNING', stats: { step: 1 } });
     expect(updated.startedAt).not.toBeNull();
@@ -151,6 +151,42 @@ describe.each(testDatabaseKinds)('statements of the execution hot paths on %s', 
       expect(row.runCreatedAt).toEqual(row.graphExecution.createdAt);
     }
     expect(rows[0]!.graphExecution.updatedAt).toEqual(rows[0]!.graphExecution.createdAt);
+  });
+
+  it('explains a change that did not apply: NOT_FOUND for others and missing runs, CONFLICT with the reason, arguments after both', async () => {
+    const run = await execute();
+    const mine = (status: string, extra: Record<string, unknown> = {}, key?: string) => server.graphql(UPDATE_RUN, { id: run.id, status, ...extra }, key);
+    const stranger = await createUser(server.db);
+    const before = await snapshotDatabase(server.db);
+    for (const [status, extra, key, code] of [
+      ['RUNNING', {}, stranger.apiKey, 'NOT_FOUND'],
+      ['RUNNING', { outputs: 'a\u0000b' }, stranger.apiKey, 'NOT_FOUND'],
+      ['COMPLETED', {}, undefined, 'CONFLICT'],
+      ['COMPLETED', { outputs: 'a\u0000b' }, undefined, 'CONFLICT'],
+      ['RUNNING', { outputs: 'a\u0000b' }, undefined, 'BAD_USER_INPUT'],
+      ['INCOMPLETE', {}, undefined, 'CONFLICT'],
+    ] as const) {
+      const res = await mine(status, extra, key);
+      expect(res.errors?.[0]?.extensions?.code, `${status} ${JSON.stringify(extra)}`).toBe(code);
+    }
+    expect((await mine('COMPLETED')).errors?.[0]?.message).toMatch(/cannot go from QUEUED to COMPLETED/);
+    const missing = await server.graphql(UPDATE_RUN, { id: '00000000-0000-4000-8000-000000000000', status: 'RUNNING' });
+    expect(missing.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    expect(await snapshotDatabase(server.db)).toEqual(before);
+    // An admin changes anyone's run.
+    expect((await mine('RUNNING', {}, adminKey)).errors).toBeUndefined();
+  });
+
+  it('judges racing changes against the status the other left: legal chains both apply, a final status stops the rest', async () => {
+    const run = await execute();
+    await ok(UPDATE_RUN, { id: run.id, status: 'RUNNING' });
+    const results = await Promise.all(['REVIEW', 'TERMINATED'].map((status) => server.graphql<{ updateGraphExecution: { graphExecution: Run } }>(UPDATE_RUN, { id: run.id, status })));
+    const outcome = results.map((r) => r.errors?.[0]?.extensions?.code ?? 'OK');
+    const stored = (await ok<{ graphExecution: Run }>(READ_RUN, { id: run.id })).graphExecution;
+    // RUNNING → REVIEW → TERMINATED (both legal in that order), or RUNNING → TERMINATED and REVIEW refused.
+    if (outcome.every((o) => o === 'OK')) expect(stored.status).toBe('TERMINATED');
+    else expect({ outcome, status: stored.status }).toEqual({ outcome: ['CONFLICT', 'OK'], status: 'TERMINATED' });
+    expect(stored.endedAt).not.toBeNull();
   });
 
   it('lets exactly one of two racing transitions win, and answers the winner as stored', async () => {

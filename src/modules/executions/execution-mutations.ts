@@ -6,9 +6,9 @@ import { visibleGraph } from '../graphs/graph-service.js';
 import { isUuid } from '../shared/ids.js';
 import { checkJson, checkOptionalText } from '../shared/input.js';
 import { visibleGraphExecution, visibleNodeExecution } from './execution-service.js';
-import { createGraphExecution, softDeleteGraphExecution, transitionGraphExecution, transitionNodeExecution } from './execution-writes.js';
+import { changeGraphExecutionStatus, createGraphExecution, softDeleteGraphExecution, transitionNodeExecution } from './execution-writes.js';
 import type { GraphExecutionPayloadRef, NodeExecutionPayloadRef } from './payloads.js';
-import { assertTransition, transitionTimestamps } from './status-transitions.js';
+import { assertTransition, statusesLeadingTo, transitionTimestamps } from './status-transitions.js';
 
 const MAX_JSON_BYTES = 1_000_000;
 const MAX_ERROR_MESSAGE = 10_000;
@@ -53,29 +53,42 @@ export async function executeGraph(
   return { graphExecutionId: run.id };
 }
 
+/**
+ * One statement when it applies: the compare-and-set UPDATE checks visibility and the transition in SQL. Only
+ * when nothing applied is the run read, to answer why (NOT_FOUND, CONFLICT with the reason, or a race).
+ */
 export async function updateGraphExecution(
   ctx: GraphQLContext,
   args: { id: string; status: ExecutionStatus; outputs?: unknown; stats?: Record<string, unknown> | null; errorMessage?: string | null },
 ): Promise<GraphExecutionPayloadRef> {
-  const execution = await visibleGraphExecution(ctx, args.id, 'EXECUTE_GRAPHS');
-  assertTransition('The graph execution', execution.status, args.status);
-  const now = new Date();
-  const updated = await transitionGraphExecution(
-    ctx.db.sql,
-    execution.id,
-    execution.status,
-    {
-      status: args.status,
+  const viewer = requirePermission(ctx.viewer, 'EXECUTE_GRAPHS');
+  const whyNot = async () => {
+    const execution = await visibleGraphExecution(ctx, args.id, 'EXECUTE_GRAPHS');
+    assertTransition('The graph execution', execution.status, args.status);
+  };
+  let change;
+  try {
+    change = {
       outputs: json(args.outputs, 'outputs'),
       stats: json(args.stats, 'stats'),
       errorMessage: args.errorMessage === undefined ? undefined : checkOptionalText(args.errorMessage, 'errorMessage', MAX_ERROR_MESSAGE),
-      ...transitionTimestamps(args.status, execution, now),
-    },
-    now,
-  );
-  if (!updated) throw raced('The graph execution');
+    };
+  } catch (err) {
+    // A run the viewer cannot see answers NOT_FOUND, and an illegal transition CONFLICT, before arguments are judged.
+    await whyNot();
+    throw err;
+  }
+  const from = statusesLeadingTo(args.status);
+  const updated =
+    isUuid(args.id) && from.length > 0
+      ? await changeGraphExecutionStatus(ctx.db.sql, { id: args.id, ownerId: viewer.isAdmin ? null : viewer.user.id }, args.status, from, change, new Date())
+      : null;
+  if (!updated) {
+    await whyNot();
+    throw raced('The graph execution');
+  }
   ctx.loaders.executions.rememberWrittenRun(updated);
-  return { graphExecutionId: execution.id };
+  return { graphExecutionId: updated.id };
 }
 
 export async function updateNodeExecution(

@@ -2,6 +2,7 @@ import { uuidv7 } from '../shared/ids.js';
 import { Prisma, type ExecutionStatus, type GraphExecution, type NodeExecution, type PrismaClient } from '../../generated/prisma/client.js';
 import type { SqlRunner } from '../../db/sql.js';
 import { graphExecutionColumns, nodeExecutionModelColumns, prefixedGraphExecutionColumns, runFromPrefixed } from './execution-sql.js';
+import { FINISHED_STATUSES } from './status-transitions.js';
 
 type JsonInput = Prisma.InputJsonValue;
 
@@ -64,13 +65,27 @@ function changeAssignments(change: GraphExecutionChange & { inputs?: JsonInput; 
 }
 
 /**
- * Applies a status change only if the row is still in the status the caller checked (compare-and-set), so two
- * executors racing on one run cannot both win. Returns the changed run (all columns), or null if it did not apply.
+ * A run's status change in one statement, applied only if the run is still in a status from which `to` is legal
+ * (`from`), is not deleted and, unless `ownerId` is null (admins), belongs to `ownerId`. The transition's
+ * timestamps are set from the row itself (a start only if there is none yet, an end only once). Racing changes
+ * serialize on the row: each is judged against the status the other left. Returns the changed run, or null when
+ * nothing applied (the caller then finds out why).
  */
-export async function transitionGraphExecution(sql: SqlRunner, id: string, from: ExecutionStatus, change: GraphExecutionChange, at: Date): Promise<GraphExecution | null> {
+export async function changeGraphExecutionStatus(
+  sql: SqlRunner,
+  target: { id: string; ownerId: string | null },
+  to: ExecutionStatus,
+  from: readonly ExecutionStatus[],
+  change: Omit<GraphExecutionChange, 'status' | 'startedAt' | 'endedAt'>,
+  at: Date,
+): Promise<GraphExecution | null> {
+  const sets = [...changeAssignments({ ...change, status: to }), Prisma.sql`updated_at = ${timestamp(at)}`];
+  if (to === 'RUNNING') sets.push(Prisma.sql`started_at = coalesce(e.started_at, ${timestamp(at)})`);
+  if (FINISHED_STATUSES.includes(to)) sets.push(Prisma.sql`ended_at = coalesce(e.ended_at, ${timestamp(at)})`);
+  const owner = target.ownerId === null ? Prisma.empty : Prisma.sql` AND e.user_id = ${target.ownerId}::uuid`;
   const rows = await sql.query<GraphExecution>(Prisma.sql`
-    UPDATE graph_executions AS e SET ${Prisma.join([...changeAssignments(change), Prisma.sql`updated_at = ${timestamp(at)}`])}
-    WHERE e.id = ${id}::uuid AND e.status = ${status(from)} AND NOT e.is_deleted
+    UPDATE graph_executions AS e SET ${Prisma.join(sets)}
+    WHERE e.id = ${target.id}::uuid AND NOT e.is_deleted AND e.status IN (${Prisma.join(from.map(status))})${owner}
     RETURNING ${graphExecutionColumns()}`);
   return rows[0] ?? null;
 }

@@ -17,6 +17,11 @@ const NEXT: Record<ExecutionStatus, readonly ExecutionStatus[]> = {
 
 export const FINISHED_STATUSES: readonly ExecutionStatus[] = ['COMPLETED', 'FAILED', 'TERMINATED'];
 
+/** The statuses from which `to` may be reached (what a compare-and-set checks in SQL). */
+export function statusesLeadingTo(to: ExecutionStatus): ExecutionStatus[] {
+  return (Object.keys(NEXT) as ExecutionStatus[]).filter((from) => NEXT[from].includes(to));
+}
+
 export function assertTransition(what: string, from: ExecutionStatus, to: ExecutionStatus): void {
   if (!NEXT[from].includes(to)) {
     const allowed = NEXT[from].length ? NEXT[from].join(', ') : 'nothing (it has finished)';
