@@ -211,19 +211,12 @@ export async function eventConnection(ctx: GraphQLContext, session: Session, arg
     size,
   });
   if (!backward) return connectionFromPage(fetched, size, afterSequence !== null, eventCursor, count);
-  const rows = fetched.slice(0, size).reverse();
-  const first = rows[0];
-  const last = rows[rows.length - 1];
   return {
-    rows,
+    rows: fetched.slice(0, size).reverse(),
     cursorOf: eventCursor,
     count,
-    pageInfo: {
-      hasPreviousPage: fetched.length > size,
-      hasNextPage: beforeSequence !== null,
-      startCursor: first ? eventCursor(first) : null,
-      endCursor: last ? eventCursor(last) : null,
-    },
+    hasPreviousPage: fetched.length > size,
+    hasNextPage: beforeSequence !== null,
   };
 }
 

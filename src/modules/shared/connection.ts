@@ -7,7 +7,8 @@ import type { PageInfo } from '../../generated/graphql.js';
 export type Connection<T> = {
   rows: T[];
   cursorOf: (row: T) => string;
-  pageInfo: PageInfo;
+  hasNextPage: boolean;
+  hasPreviousPage: boolean;
   count: () => Promise<number>;
 };
 
@@ -19,19 +20,18 @@ export function connectionFromPage<T>(
   cursorOf: (row: T) => string,
   count: () => Promise<number>,
 ): Connection<T> {
-  const rows = fetched.slice(0, size);
-  const first = rows[0];
-  const last = rows[rows.length - 1];
+  return { rows: fetched.slice(0, size), cursorOf, count, hasNextPage: fetched.length > size, hasPreviousPage: hasPrevious };
+}
+
+/** Cursors are encoded only when asked for (a nested list's pageInfo often is not). */
+function pageInfoOf<T>(c: Connection<T>): PageInfo {
+  const first = c.rows[0];
+  const last = c.rows[c.rows.length - 1];
   return {
-    rows,
-    cursorOf,
-    count,
-    pageInfo: {
-      hasNextPage: fetched.length > size,
-      hasPreviousPage: hasPrevious,
-      startCursor: first ? cursorOf(first) : null,
-      endCursor: last ? cursorOf(last) : null,
-    },
+    hasNextPage: c.hasNextPage,
+    hasPreviousPage: c.hasPreviousPage,
+    startCursor: first ? c.cursorOf(first) : null,
+    endCursor: last ? c.cursorOf(last) : null,
   };
 }
 
@@ -49,6 +49,6 @@ export function conflictingOwnerFilter(parentUserId: string | undefined, filterU
 export const connectionResolvers = {
   edges: <T>(c: Connection<T>) => c.rows.map((row) => ({ cursor: c.cursorOf(row), node: row })),
   nodes: <T>(c: Connection<T>) => c.rows,
-  pageInfo: <T>(c: Connection<T>) => c.pageInfo,
+  pageInfo: <T>(c: Connection<T>) => pageInfoOf(c),
   totalCount: <T>(c: Connection<T>) => c.count(),
 };
