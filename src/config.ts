@@ -19,6 +19,8 @@ export interface DatabaseConfig {
   pgliteDataDir: string;
   /** Connections in the PostgreSQL pool. */
   poolMax: number;
+  /** Named prepared statements on PostgreSQL (default on); off for poolers that cannot carry them across clients. */
+  preparedStatements?: boolean;
 }
 
 export interface AppConfig {
@@ -56,6 +58,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
       url,
       pgliteDataDir: env.PGLITE_DATA_DIR ?? path.join(projectRoot, '.data', 'pglite'),
       poolMax: Number(env.DB_POOL_MAX ?? 10),
+      preparedStatements: env.DB_PREPARED_STATEMENTS !== '0',
     },
     migrateOnStart: !url || flag(env.MIGRATE_ON_START) || argv.includes('--migrate'),
     seedDemoData: !url && env.SEED_DEMO_DATA !== '0',

@@ -71,7 +71,7 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
       pool,
       url: config.url,
       prisma,
-      sql: postgresSqlRunner(pool, notify),
+      sql: postgresSqlRunner(pool, notify, { prepared: config.preparedStatements ?? true }),
       onQuery,
       async ping() {
         await pool.query('select 1');

@@ -12,18 +12,42 @@ import type { PGlite } from '@electric-sql/pglite';
 import type pg from 'pg';
 import type { Prisma } from '../generated/prisma/client.js';
 
+export type QueryOptions = {
+  /**
+   * false: plan with this statement's parameters every time, never with a generic plan (statistics, whose best plan
+   * depends on how much data the parameters select). Default true: a named prepared statement (see below).
+   */
+  prepare?: boolean;
+};
+
 export type SqlRunner = {
   /** Runs one parameterized statement and returns its rows. */
-  query<Row>(statement: Prisma.Sql): Promise<Row[]>;
+  query<Row>(statement: Prisma.Sql, options?: QueryOptions): Promise<Row[]>;
 };
+
+/** Distinct statement texts given a prepared-statement name; beyond it (never in practice) statements run unnamed. */
+const MAX_PREPARED = 500;
 
 export type StatementListener = (event: { query: string; durationMs: number }) => void;
 
-export function postgresSqlRunner(pool: pg.Pool, notify: StatementListener): SqlRunner {
+/**
+ * On PostgreSQL, statements run as named prepared statements (one name per distinct text, prepared once per
+ * connection by node-postgres): the server parses them once and may reuse a generic plan, instead of parsing and
+ * planning the same text on every request — measured +54 % requests/s on a one-statement read of a run with its
+ * node executions (a LATERAL JSON page).
+ */
+export function postgresSqlRunner(pool: pg.Pool, notify: StatementListener, options: { prepared: boolean } = { prepared: true }): SqlRunner {
+  const names = new Map<string, string>();
+  const nameOf = (text: string) => {
+    let name = names.get(text);
+    if (!name && names.size < MAX_PREPARED) names.set(text, (name = `agentgraph_${names.size}`));
+    return name;
+  };
   return {
-    async query<Row>(statement: Prisma.Sql) {
+    async query<Row>(statement: Prisma.Sql, queryOptions?: QueryOptions) {
       const started = performance.now();
-      const result = await pool.query({ text: statement.text, values: statement.values as unknown[] });
+      const name = options.prepared && queryOptions?.prepare !== false ? nameOf(statement.text) : undefined;
+      const result = await pool.query({ name, text: statement.text, values: statement.values as unknown[] });
       notify({ query: statement.text, durationMs: performance.now() - started });
       return result.rows as Row[];
     },

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.js';
 import { Prisma } from '../../src/generated/prisma/client.js';
-import { createTestDatabase, testDatabaseKinds } from '../helpers/databases.js';
+import { openDatabase } from '../../src/db/database.js';
+import { createPostgresDatabase, createTestDatabase, testDatabaseKinds } from '../helpers/databases.js';
 
 /** `db.sql` reads on the driver itself: the same rows and types on both databases, and every statement reported. */
 describe.each(testDatabaseKinds)('db.sql on %s', (kind) => {
@@ -45,7 +46,44 @@ describe.each(testDatabaseKinds)('db.sql on %s', (kind) => {
     expect(seen.some((q) => q.includes('SELECT 2 AS two'))).toBe(true);
   });
 
+  it('reuses prepared statements across calls, parameters and connections, and after the schema changes', async () => {
+    const statement = (n: number) => Prisma.sql`SELECT ${n}::int * 2 AS doubled, ${String(n)}::text AS text`;
+    const results = await Promise.all(Array.from({ length: 40 }, (_, n) => db.sql.query<{ doubled: number; text: string }>(statement(n))));
+    expect(results.map((rows) => rows[0])).toEqual(Array.from({ length: 40 }, (_, n) => ({ doubled: 2 * n, text: String(n) })));
+    expect(await db.sql.query(statement(7), { prepare: false })).toEqual([{ doubled: 14, text: '7' }]);
+    // A prepared read of a table keeps working when a migration adds a column to it.
+    const read = () => db.sql.query<{ n: number }>(Prisma.sql`SELECT count(*)::int AS n FROM users u WHERE u.email <> ${'nobody'}`);
+    for (let i = 0; i < 8; i++) expect(await read()).toEqual([{ n: 0 }]);
+    await db.sql.query(Prisma.sql`ALTER TABLE users ADD COLUMN scratch_column int`, { prepare: false });
+    try {
+      for (let i = 0; i < 8; i++) expect(await read()).toEqual([{ n: 0 }]);
+    } finally {
+      await db.sql.query(Prisma.sql`ALTER TABLE users DROP COLUMN scratch_column`, { prepare: false });
+    }
+  });
+
   it('rejects with the database error (masked by the server as an internal error)', async () => {
     await expect(db.sql.query(Prisma.sql`SELECT * FROM no_such_table`)).rejects.toThrow(/no_such_table/);
+  });
+});
+
+describe.runIf(testDatabaseKinds.includes('postgres'))('prepared statements on PostgreSQL', () => {
+  it('names statements by default and not with DB_PREPARED_STATEMENTS=0 (statistics never)', async () => {
+    const created = await createPostgresDatabase();
+    try {
+      for (const preparedStatements of [true, false]) {
+        const db = await openDatabase({ url: created.url, pgliteDataDir: '', poolMax: 1, preparedStatements });
+        try {
+          await db.sql.query(Prisma.sql`SELECT ${1}::int AS one`);
+          await db.sql.query(Prisma.sql`SELECT ${2}::int AS two`, { prepare: false });
+          const [row] = await db.sql.query<{ statements: string[] }>(Prisma.sql`SELECT coalesce(array_agg(statement ORDER BY statement), '{}') AS statements FROM pg_prepared_statements`, { prepare: false });
+          expect(row!.statements, String(preparedStatements)).toEqual(preparedStatements ? ['SELECT $1::int AS one'] : []);
+        } finally {
+          await db.close();
+        }
+      }
+    } finally {
+      await created.drop();
+    }
   });
 });

@@ -44,11 +44,17 @@ const RUN_DURATION = Prisma.raw(
 );
 const NODE_DURATION = Prisma.raw(`round(date_part('epoch', n.ended_at - n.started_at) * 1000)`);
 
+/**
+ * Statistics run unprepared (planned for their own parameters every time): the best plan depends on how many runs
+ * the user and range select, and planning is a negligible part of an aggregate over thousands of rows.
+ */
+const aggregate = <Row>(sql: SqlRunner, statement: Prisma.Sql) => sql.query<Row>(statement, { prepare: false });
+
 const num = (value: unknown): number => Number(value ?? 0);
 const numOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
 
 export async function statusCounts(sql: SqlRunner, scope: StatsScope): Promise<Array<{ status: ExecutionStatus; count: number; cost: number }>> {
-  const rows = await sql.query<{ status: ExecutionStatus; count: number; cost: string | number }>(Prisma.sql`
+  const rows = await aggregate<{ status: ExecutionStatus; count: number; cost: string | number }>(sql, Prisma.sql`
     SELECT e.status::text AS status, count(*)::int AS count, coalesce(sum(e.cost), 0)::bigint AS cost
     FROM graph_executions e WHERE ${where(scope)} GROUP BY e.status`);
   return rows.map((r) => ({ status: r.status, count: num(r.count), cost: num(r.cost) }));
@@ -57,7 +63,7 @@ export async function statusCounts(sql: SqlRunner, scope: StatsScope): Promise<A
 export type DurationRow = { count: number; avgMs: number | null; p50Ms: number | null; p90Ms: number | null; p95Ms: number | null; p99Ms: number | null; maxMs: number | null };
 
 export async function durationStats(sql: SqlRunner, scope: StatsScope): Promise<DurationRow> {
-  const rows = await sql.query<{ count: number; avg: number | null; p: number[] | null; max: number | null }>(Prisma.sql`
+  const rows = await aggregate<{ count: number; avg: number | null; p: number[] | null; max: number | null }>(sql, Prisma.sql`
     SELECT count(d)::int AS count, avg(d) AS avg, max(d) AS max,
            percentile_cont(ARRAY[0.5, 0.9, 0.95, 0.99]::float8[]) WITHIN GROUP (ORDER BY d) AS p
     FROM (SELECT ${RUN_DURATION} AS d FROM graph_executions e
@@ -90,7 +96,7 @@ function nodeExecutionsOf(scope: StatsScope): Prisma.Sql {
 }
 
 export async function nodeExecutionCounts(sql: SqlRunner, scope: StatsScope): Promise<{ total: number; failed: number }> {
-  const rows = await sql.query<{ total: number; failed: number }>(Prisma.sql`
+  const rows = await aggregate<{ total: number; failed: number }>(sql, Prisma.sql`
     SELECT count(*)::int AS total, count(*) FILTER (WHERE n.status = 'FAILED')::int AS failed
     FROM ${nodeExecutionsOf(scope)}`);
   return { total: num(rows[0]?.total), failed: num(rows[0]?.failed) };
@@ -101,7 +107,7 @@ export type SeriesRow = { bucket: number; total: number; completed: number; fail
 /** Aggregates per bucket; `starts` are the ascending bucket starts (row i+1 ↔ starts[i]); empty buckets are absent. */
 export async function timeSeries(sql: SqlRunner, scope: StatsScope, starts: number[]): Promise<SeriesRow[]> {
   const bounds = starts.map((ms) => new Date(ms).toISOString());
-  const rows = await sql.query<{ bucket: number; total: number; completed: number; failed: number; cost: string | number; p95: number | null }>(Prisma.sql`
+  const rows = await aggregate<{ bucket: number; total: number; completed: number; failed: number; cost: string | number; p95: number | null }>(sql, Prisma.sql`
     SELECT width_bucket(e.created_at, ${bounds}::timestamptz[]) AS bucket, count(*)::int AS total,
            count(*) FILTER (WHERE e.status = 'COMPLETED')::int AS completed,
            count(*) FILTER (WHERE e.status = 'FAILED')::int AS failed,
@@ -138,7 +144,7 @@ const RANK_ORDER: Record<GraphStatsOrder, string> = {
 };
 
 export async function topGraphs(sql: SqlRunner, scope: StatsScope, by: GraphStatsOrder, limit: number): Promise<GraphRankRow[]> {
-  const rows = await sql.query<{ graphId: string; runs: number; completed: number; failures: number; finished: number; cost: string | number; p95: number | null }>(Prisma.sql`
+  const rows = await aggregate<{ graphId: string; runs: number; completed: number; failures: number; finished: number; cost: string | number; p95: number | null }>(sql, Prisma.sql`
     SELECT e.graph_id AS "graphId", count(*)::int AS runs,
            count(*) FILTER (WHERE e.status = 'COMPLETED')::int AS completed,
            count(*) FILTER (WHERE e.status = 'FAILED')::int AS failures,
@@ -162,7 +168,7 @@ export async function topGraphs(sql: SqlRunner, scope: StatsScope, by: GraphStat
 export type BlockRow = { blockId: string; runs: number; failures: number; failureRate: number; p95DurationMs: number | null };
 
 export async function blockStats(sql: SqlRunner, scope: StatsScope, limit: number, minRuns: number): Promise<BlockRow[]> {
-  const rows = await sql.query<{ blockId: string; runs: number; failures: number; p95: number | null }>(Prisma.sql`
+  const rows = await aggregate<{ blockId: string; runs: number; failures: number; p95: number | null }>(sql, Prisma.sql`
     SELECT n.block_id AS "blockId", count(*)::int AS runs, count(*) FILTER (WHERE n.status = 'FAILED')::int AS failures,
            percentile_cont(0.95) WITHIN GROUP (ORDER BY ${NODE_DURATION}) AS p95
     FROM ${nodeExecutionsOf(scope)} AND n.status IN ${FINISHED}
@@ -192,7 +198,7 @@ export type GraphStatsArgs = { userId: string | null; from: Date; to: Date };
 
 /** Graph.stats of many graph versions in one statement: one LATERAL aggregate per version over its index range. */
 export async function statsByGraphs(sql: SqlRunner, graphs: GraphKey[], args: GraphStatsArgs): Promise<Map<string, GraphStatsRow>> {
-  const rows = await sql.query<{ graphId: string; graphVersion: number; runs: number; completed: number; failed: number; finished: number; last: Date | null; p95: number | null }>(Prisma.sql`
+  const rows = await aggregate<{ graphId: string; graphVersion: number; runs: number; completed: number; failed: number; finished: number; last: Date | null; p95: number | null }>(sql, Prisma.sql`
     SELECT p.graph_id AS "graphId", p.graph_version AS "graphVersion", s.*
     FROM ${graphKeyTable(graphs)} AS p(graph_id, graph_version)
     CROSS JOIN LATERAL (
