@@ -119,7 +119,7 @@ export function graphRunsLookAhead(ctx: GraphQLContext, children: ChildField[]):
 }
 
 /** What a node-execution page reads, from the fields asked of its rows: JSON payloads, and each row's node. */
-export const nodeRowSelection = (rowFields: Set<string>) => ({
+const nodeRowSelection = (rowFields: Set<string>) => ({
   withPayload: PAYLOAD_FIELDS.some((field) => rowFields.has(field)),
   withNode: rowFields.has('node'),
 });
