@@ -42,16 +42,23 @@ export async function countGraphExecutions(sql: SqlRunner, scope: ExecutionScope
   return Number(rows[0]?.count ?? 0);
 }
 
+/**
+ * One page of the runs of one graph version (given as SQL: the LATERAL parent's or the outer row's columns), in the
+ * list's order; `epochMs` for pages read as JSON.
+ */
+function runsPageOf(page: ExecutionPage, graphId: string, graphVersion: string, epochMs = false): Prisma.Sql {
+  const where = and([...graphExecutionConditions(page), ...afterKeyset('created_at', page.after, page.direction, 'e')]);
+  return Prisma.sql`
+    SELECT ${graphExecutionColumns(page.withPayload, epochMs)} FROM graph_executions e
+    WHERE e.graph_id = ${Prisma.raw(graphId)} AND e.graph_version = ${Prisma.raw(graphVersion)} AND ${where}
+    ORDER BY ${orderBy('created_at', page.direction, 'e')} LIMIT ${page.limit}`;
+}
+
 /** One page of runs per graph version, in one statement: a LATERAL subquery per parent walks its index. */
 export async function graphExecutionsByGraphs(sql: SqlRunner, graphs: GraphKey[], page: ExecutionPage): Promise<Map<string, GraphExecution[]>> {
-  const where = and([...graphExecutionConditions(page), ...afterKeyset('created_at', page.after, page.direction, 'e')]);
   const rows = await sql.query<GraphExecution>(Prisma.sql`
     SELECT x.* FROM ${graphKeyTable(graphs)} AS p(graph_id, graph_version)
-    CROSS JOIN LATERAL (
-      SELECT ${graphExecutionColumns(page.withPayload)} FROM graph_executions e
-      WHERE e.graph_id = p.graph_id AND e.graph_version = p.graph_version AND ${where}
-      ORDER BY ${orderBy('created_at', page.direction, 'e')} LIMIT ${page.limit}
-    ) x`);
+    CROSS JOIN LATERAL (${runsPageOf(page, 'p.graph_id', 'p.graph_version')}) x`);
   return groupRows(rows, (row) => graphKeyString({ id: row.graphId, version: row.graphVersion }));
 }
 
@@ -67,13 +74,9 @@ export function graphExecutionsFromJson(value: unknown): GraphExecution[] {
  * conditions, order and limit of `graphExecutionsByGraphs`: a graph list and its runs in one statement.
  */
 export function graphRunsPageColumn(page: ExecutionPage, as: string): Prisma.Sql {
-  const where = and([...graphExecutionConditions(page), ...afterKeyset('created_at', page.after, page.direction, 'e')]);
   return Prisma.sql`(
-    SELECT coalesce(json_agg(y ORDER BY ${Prisma.raw(`y."createdAt" ${page.direction}, y.id ${page.direction}`)}), '[]'::json) FROM (
-      SELECT ${graphExecutionColumns(page.withPayload, true)} FROM graph_executions e
-      WHERE e.graph_id = g.id AND e.graph_version = g.version AND ${where}
-      ORDER BY ${orderBy('created_at', page.direction, 'e')} LIMIT ${page.limit}
-    ) y
+    SELECT coalesce(json_agg(y ORDER BY ${Prisma.raw(`y."createdAt" ${page.direction}, y.id ${page.direction}`)}), '[]'::json)
+    FROM (${runsPageOf(page, 'g.id', 'g.version', true)}) y
   ) AS ${Prisma.raw(`"${as}"`)}`;
 }
 
@@ -106,30 +109,39 @@ const NODE_JSON = Prisma.raw(
    FROM nodes nd WHERE nd.id = x."nodeId") AS node`,
 );
 
-/**
- * Node executions in the order they were added, one page per run, in one statement; with `withNode`, each row's
- * node too (looked up per row of the limited page, which keeps the LATERAL order).
- */
-export async function nodeExecutionsByGraphExecutions(
-  sql: SqlRunner,
-  executionIds: string[],
-  page: NodeExecutionPage,
-): Promise<{ groups: Map<string, NodeExecution[]>; nodes: Node[] }> {
+/** One page of a run's node executions (the run's id given as SQL), in the order added, each with its node if asked. */
+function nodePageOf(page: NodeExecutionPage, runId: string, epochMs = false): Prisma.Sql {
   const where = and([...nodeExecutionConditions(page.filter), ...afterKeyset('added_at', page.after, 'ASC', 'n')]);
-  const rows = await sql.query<NodeExecution & { node?: Node | null }>(Prisma.sql`
-    SELECT x.*${page.withNode ? Prisma.sql`, ${NODE_JSON}` : Prisma.empty} FROM unnest(${executionIds}::uuid[]) AS p(graph_execution_id)
-    CROSS JOIN LATERAL (
-      SELECT ${nodeExecutionColumns(page.withPayload)} FROM node_executions n
-      WHERE n.graph_execution_id = p.graph_execution_id AND ${where}
+  // The node is looked up per row of the limited page.
+  return Prisma.sql`
+    SELECT x.*${page.withNode ? Prisma.sql`, ${NODE_JSON}` : Prisma.empty} FROM (
+      SELECT ${nodeExecutionColumns(page.withPayload, epochMs)} FROM node_executions n
+      WHERE n.graph_execution_id = ${Prisma.raw(runId)} AND ${where}
       ORDER BY ${orderBy('added_at', 'ASC', 'n')} LIMIT ${page.limit}
-    ) x`);
-  if (!page.withNode) return { groups: groupRows(rows, (row) => row.graphExecutionId), nodes: [] };
+    ) x`;
+}
+
+/** Takes the nodes read along (`withNode`) out of node-execution rows. */
+function splitNodes(rows: Array<NodeExecution & { node?: Node | null }>): { rows: NodeExecution[]; nodes: Node[] } {
   const nodes: Node[] = [];
   const executions = rows.map(({ node, ...row }) => {
     if (node) nodes.push(node);
     return row;
   });
-  return { groups: groupRows(executions, (row) => row.graphExecutionId), nodes };
+  return { rows: executions, nodes };
+}
+
+/** Node executions in the order they were added, one page per run, in one statement. */
+export async function nodeExecutionsByGraphExecutions(
+  sql: SqlRunner,
+  executionIds: string[],
+  page: NodeExecutionPage,
+): Promise<{ groups: Map<string, NodeExecution[]>; nodes: Node[] }> {
+  const read = await sql.query<NodeExecution & { node?: Node | null }>(Prisma.sql`
+    SELECT y.* FROM unnest(${executionIds}::uuid[]) AS p(graph_execution_id)
+    CROSS JOIN LATERAL (${nodePageOf(page, 'p.graph_execution_id')}) y`);
+  const { rows, nodes } = page.withNode ? splitNodes(read) : { rows: read, nodes: [] };
+  return { groups: groupRows(rows, (row) => row.graphExecutionId), nodes };
 }
 
 const NODE_EXECUTION_DATES = ['addedAt', 'queuedAt', 'startedAt', 'endedAt'] as const;
@@ -147,30 +159,18 @@ export async function runWithNodeExecutionPages(
   id: string,
   pages: NodeExecutionPage[],
 ): Promise<{ run: GraphExecution | null; pages: Array<{ rows: NodeExecution[]; nodes: Node[] }> }> {
-  const pageColumns = pages.map((page, i) => {
-    const where = and([...nodeExecutionConditions(page.filter), ...afterKeyset('added_at', page.after, 'ASC', 'n')]);
-    return Prisma.sql`(
-      SELECT coalesce(json_agg(y ORDER BY y."addedAt", y.id), '[]'::json) FROM (
-        SELECT x.*${page.withNode ? Prisma.sql`, ${NODE_JSON}` : Prisma.empty} FROM (
-          SELECT ${nodeExecutionColumns(page.withPayload, true)} FROM node_executions n
-          WHERE n.graph_execution_id = e.id AND ${where}
-          ORDER BY ${orderBy('added_at', 'ASC', 'n')} LIMIT ${page.limit}
-        ) x
-      ) y
-    ) AS ${Prisma.raw(`"page.${i}"`)}`;
-  });
+  const pageColumns = pages.map(
+    (page, i) => Prisma.sql`(
+      SELECT coalesce(json_agg(y ORDER BY y."addedAt", y.id), '[]'::json) FROM (${nodePageOf(page, 'e.id', true)}) y
+    ) AS ${Prisma.raw(`"page.${i}"`)}`,
+  );
   const [row] = await sql.query<Record<string, unknown>>(Prisma.sql`
     SELECT ${graphExecutionColumns()}, ${Prisma.join(pageColumns)} FROM graph_executions e WHERE e.id = ${id}::uuid`);
   if (!row) return { run: null, pages: pages.map(() => ({ rows: [], nodes: [] })) };
   const read = pages.map((_, i) => {
-    const nodes: Node[] = [];
-    const rows = (row[`page.${i}`] as Array<Record<string, unknown>>).map((json) => {
-      const { node, ...rest } = nodeExecutionFromJson(json);
-      if (node) nodes.push(node);
-      return rest as NodeExecution;
-    });
+    const page = splitNodes((row[`page.${i}`] as Array<Record<string, unknown>>).map(nodeExecutionFromJson));
     delete row[`page.${i}`];
-    return { rows, nodes };
+    return page;
   });
   return { run: row as GraphExecution, pages: read };
 }
