@@ -49,7 +49,7 @@ export async function executeGraph(
     inputs,
   });
   if (!run) throw missing();
-  ctx.loaders.executions.rememberWrittenRun(run);
+  ctx.loaders.executions.rememberWholeRun(run);
   return { graphExecutionId: run.id };
 }
 
@@ -87,7 +87,7 @@ export async function updateGraphExecution(
     await whyNot();
     throw raced('The graph execution');
   }
-  ctx.loaders.executions.rememberWrittenRun(updated);
+  ctx.loaders.executions.rememberWholeRun(updated);
   return { graphExecutionId: updated.id };
 }
 
@@ -127,7 +127,7 @@ export async function updateNodeExecution(
   if (!updated) throw raced('The node execution');
   ctx.loaders.executions.rememberWrittenNodeExecution(updated.nodeExecution);
   // Without a cost change the run was not written: the payload's run is the one read for the access check.
-  if (updated.run) ctx.loaders.executions.rememberWrittenRun(updated.run);
+  if (updated.run) ctx.loaders.executions.rememberWholeRun(updated.run);
   return { nodeExecutionId: nodeExecution.id };
 }
 

@@ -31,8 +31,8 @@ export function createExecutionLoaders(db: Database) {
     rememberRuns(runs, true);
     return nodeExecutions;
   });
-  /** Rows a write returned (all columns): they replace whatever this request read before. */
-  const rememberWrittenRun = (row: GraphExecution) => {
+  /** A run read or written whole (all columns): it replaces whatever this request read of it before. */
+  const rememberWholeRun = (row: GraphExecution) => {
     graphExecutionById.clear(row.id).prime(row.id, row);
   };
   const rememberWrittenNodeExecution = (row: NodeExecution) => nodeExecutionById.clear(row.id).prime(row.id, row);
@@ -80,7 +80,7 @@ export function createExecutionLoaders(db: Database) {
    */
   const runWithNodePages = async (id: string, pages: NodeExecutionPage[]) => {
     const read = await runWithNodeExecutionPages(sql, id, pages);
-    if (read.run) rememberWrittenRun(read.run);
+    if (read.run) rememberWholeRun(read.run);
     return {
       run: read.run,
       rememberPages: () => pages.forEach((page, i) => rememberNodePage(id, page, read.pages[i]!.rows, read.pages[i]!.nodes)),
@@ -91,7 +91,7 @@ export function createExecutionLoaders(db: Database) {
     graphExecutionById,
     runWithNodePages,
     rememberRuns,
-    rememberWrittenRun,
+    rememberWholeRun,
     nodeExecutionById,
     rememberWrittenNodeExecution,
     nodeRead: (id: string) => nodesRead.get(id),
