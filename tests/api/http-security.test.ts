@@ -87,6 +87,21 @@ describe('HTTP hardening', () => {
     expect(after.status).toBe(401);
   });
 
+  it('reads a key again once its time in the cache is up, however often it is used meanwhile', async () => {
+    const url = await start({ apiKeyCacheMs: 400 });
+    const { apiKey: key } = await createUser(db);
+    const statements: string[] = [];
+    const stop = db.onQuery((e) => statements.push(e.query));
+    const started = Date.now();
+    // Used every 100 ms for over a second: a hit must not push the entry's expiry out.
+    while (Date.now() - started < 1_100) {
+      expect((await post(url, { query: '{ viewer { id } }' }, { authorization: `Bearer ${key}` })).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    stop();
+    expect(statements.filter((q) => q.includes('api_keys k')).length).toBeGreaterThanOrEqual(2);
+  });
+
   it('can switch introspection and the playground off', async () => {
     const url = await start({ introspection: false, playground: false });
     const res = await post(url, { query: '{ __schema { types { name } } }' }, { authorization: `Bearer ${apiKey}` });

@@ -1,4 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { isoTimestamp } from '../../src/modules/shared/iso-time.js';
 import { DateTimeScalar, NonNegativeIntScalar } from '../../src/modules/shared/scalars.js';
 
 /** The custom scalars' edges, below the HTTP tests that use them everywhere. */
@@ -13,6 +15,17 @@ describe('DateTime', () => {
   it('accepts years 1 to 9999 only', () => {
     expect(DateTimeScalar.parseValue('0001-01-01T00:00:00Z')).toEqual(new Date('0001-01-01T00:00:00Z'));
     expect(() => DateTimeScalar.parseValue('0000-12-31T00:00:00Z')).toThrow(/years 1 to 9999/);
+  });
+});
+
+describe('isoTimestamp', () => {
+  it('writes what toISOString writes, for every millisecond of the years 1 to 9999 and beyond', () => {
+    const edges = ['0001-01-01T00:00:00.000Z', '0999-12-31T23:59:59.999Z', '1000-01-01T00:00:00.000Z', '1969-12-31T23:59:59.999Z', '1970-01-01T00:00:00.000Z',
+      '2000-02-29T12:00:00.001Z', '2100-03-01T00:00:00.000Z', '2024-12-31T23:59:59.999Z', '9999-12-31T23:59:59.999Z'];
+    for (const text of edges) expect(isoTimestamp(new Date(text))).toBe(text);
+    // Outside the fast path's range it is toISOString's own answer (six-digit years).
+    for (const ms of [-62_135_596_800_001, 253_402_300_800_000, 8.64e15]) expect(isoTimestamp(new Date(ms))).toBe(new Date(ms).toISOString());
+    fc.assert(fc.property(fc.integer({ min: -62_200_000_000_000, max: 253_500_000_000_000 }), (ms) => isoTimestamp(new Date(ms)) === new Date(ms).toISOString()), { numRuns: 20_000 });
   });
 });
 

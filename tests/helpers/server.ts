@@ -29,7 +29,9 @@ export async function startTestServer(options: { database?: DatabaseKind } = {})
   const { user, apiKey } = await createUser(db, { email: `viewer-${Date.now()}@example.com` });
   // The API key cache is off so each request reads its key (statement counts and direct DB edits stay exact);
   // tests/api/http-security.test.ts covers the cache.
-  const server = await createServer({ db, log, playgroundHeaders: { Authorization: `Bearer ${apiKey}` }, apiKeyCacheMs: 0 });
+  // Every operation is compiled (graphql-jit) from its first use, so the suite exercises the path hot operations take;
+  // tests/api/compiled-execution.test.ts compares it with graphql-js.
+  const server = await createServer({ db, log, playgroundHeaders: { Authorization: `Bearer ${apiKey}` }, apiKeyCacheMs: 0, compileAfterUses: 0 });
   const { url } = await server.listen(0, '127.0.0.1');
   return {
     url,

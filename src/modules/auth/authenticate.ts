@@ -20,10 +20,13 @@ export async function authenticate(db: Database, authorization: string | undefin
   const prefix = key ? apiKeyPrefix(key) : null;
   if (!key || !prefix) throw unauthenticated('The Authorization header must be `Bearer <api key>`.', 401);
 
-  const apiKey = cache?.get(prefix) ?? (await findApiKeyByPrefix(db.prisma, prefix));
+  const cached = cache?.get(prefix);
+  const apiKey = cached ?? (await findApiKeyByPrefix(db.prisma, prefix));
   if (!apiKey || !apiKeyMatchesHash(key, apiKey.secretHash)) throw unauthenticated('The API key is not valid.', 401);
   if (apiKey.status !== 'ACTIVE') throw unauthenticated('The API key has been revoked.', 401);
-  cache?.set(apiKey);
+  // Cached only when read: a hit must not extend the entry, or a key in constant use would never be read again and
+  // a revocation made through another server instance would never be seen here.
+  if (!cached) cache?.set(apiKey);
 
   const now = new Date();
   if (!apiKey.lastUsedAt || now.getTime() - apiKey.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {

@@ -1,6 +1,7 @@
 import type { GraphQLContext } from '../../context.js';
 import type { GraphExecutionFilter, GraphExecutionOrder, NodeExecutionFilter } from '../../generated/graphql.js';
-import type { GraphExecution, NodeExecution, Prisma } from '../../generated/prisma/client.js';
+import type { GraphQLResolveInfo } from 'graphql';
+import type { GraphExecution, Node, NodeExecution, Prisma } from '../../generated/prisma/client.js';
 import { badUserInput, notFound } from '../../errors.js';
 import { canSeeOwner, ownerScope, requirePermission } from '../auth/guards.js';
 import type { Viewer } from '../auth/viewer.js';
@@ -8,10 +9,10 @@ import type { GraphKey } from '../graphs/graph-store.js';
 import { conflictingOwnerFilter, connectionFromPage, emptyConnection, type Connection } from '../shared/connection.js';
 import { isUuid } from '../shared/ids.js';
 import { pageSize } from '../shared/pagination.js';
-import type { ChildField } from '../shared/selection.js';
+import { requestsAny, type ChildField } from '../shared/selection.js';
 import { graphExecutionCursor, nodeExecutionCursor } from './cursors.js';
-import { PAYLOAD_FIELDS, type ExecutionScope } from './execution-sql.js';
-import { countGraphExecutions, graphExecutionsFromJson, graphRunsPageColumn, listGraphExecutions, type ExecutionPage, type NodeExecutionPage } from './execution-store.js';
+import { NODE_PAYLOAD_FIELDS, PAYLOAD_FIELDS, type ExecutionScope } from './execution-sql.js';
+import { countGraphExecutions, graphExecutionsFromJson, graphRunsPageColumn, listGraphExecutions, type ExecutionPage, type LightNode, type NodeExecutionPage } from './execution-store.js';
 
 export type ExecutionListArgs = {
   first?: number | null;
@@ -119,22 +120,22 @@ export function graphRunsLookAhead(ctx: GraphQLContext, children: ChildField[]):
 }
 
 /** What a node-execution page reads, from the fields asked of its rows: JSON payloads, and each row's node. */
-const nodeRowSelection = (rowFields: Set<string>) => ({
+const nodeRowSelection = (rowFields: ReadonlySet<string>): Pick<NodeExecutionPage, 'withPayload' | 'node'> => ({
   withPayload: PAYLOAD_FIELDS.some((field) => rowFields.has(field)),
-  withNode: rowFields.has('node'),
+  node: !rowFields.has('node') ? 'none' : NODE_PAYLOAD_FIELDS.some((field) => rowFields.has(`node.${field}`)) ? 'full' : 'light',
 });
 
 type NodeExecutionListArgs = { first?: number | null; after?: string | null; filter?: NodeExecutionFilter | null };
 
 /** The page a `nodeExecutions` field reads (the loaders' key: the look-ahead in `graphExecutionWithPages` builds the same). */
-function nodeExecutionPage(args: NodeExecutionListArgs, rowFields: Set<string>): { page: NodeExecutionPage; size: number } {
+function nodeExecutionPage(args: NodeExecutionListArgs, rowFields: ReadonlySet<string>): { page: NodeExecutionPage; size: number } {
   if (args.filter?.nodeId != null && !isUuid(args.filter.nodeId)) throw badUserInput('`nodeId` must be a node id.', 'filter');
   const size = pageSize(args.first);
   return { page: { filter: args.filter ?? null, after: nodeExecutionCursor.decode(args.after), limit: size + 1, ...nodeRowSelection(rowFields) }, size };
 }
 
 /** GraphExecution.nodeExecutions; `rowFields`: the fields asked of the rows (payloads and nodes are read only then). */
-export async function nodeExecutionsOfRun(ctx: GraphQLContext, graphExecutionId: string, args: NodeExecutionListArgs, rowFields: Set<string>): Promise<Connection<NodeExecution>> {
+export async function nodeExecutionsOfRun(ctx: GraphQLContext, graphExecutionId: string, args: NodeExecutionListArgs, rowFields: ReadonlySet<string>): Promise<Connection<NodeExecution>> {
   requirePermission(ctx.viewer, 'READ_GRAPHS');
   const { page, size } = nodeExecutionPage(args, rowFields);
   const rows = await ctx.loaders.executions.nodeExecutionsByRun.load({ parent: graphExecutionId, args: page });
@@ -146,9 +147,10 @@ export async function nodeExecutionsOfRun(ctx: GraphQLContext, graphExecutionId:
 /**
  * Query.graphExecution: when the query also asks for the run's node executions, the run and those pages are read
  * in one statement (look-ahead), and the pages are handed to the loaders the nested fields use once the run is
- * known to be visible. Arguments the nested field would refuse are left to it (no look-ahead then).
+ * known to be visible. Arguments the nested field would refuse are left to it (no look-ahead then). The run's JSON
+ * payloads are read when `withPayload` (the query asks for them).
  */
-export async function graphExecutionWithPages(ctx: GraphQLContext, id: string, children: ChildField[]): Promise<GraphExecution> {
+export async function graphExecutionWithPages(ctx: GraphQLContext, id: string, children: ChildField[], withPayload: boolean): Promise<GraphExecution> {
   const viewer = requirePermission(ctx.viewer, 'READ_GRAPHS');
   let pages: NodeExecutionPage[] = [];
   try {
@@ -157,7 +159,9 @@ export async function graphExecutionWithPages(ctx: GraphQLContext, id: string, c
     pages = [];
   }
   if (pages.length === 0 || !isUuid(id)) return visibleGraphExecution(ctx, id);
-  const { run, rememberPages } = await ctx.loaders.executions.runWithNodePages(id, pages);
+  // A page that asks for its rows' run (`graphExecution`) is answered from the by-id loader: read the run whole for it.
+  const whole = withPayload || children.some((child) => child.rowFields.has('graphExecution'));
+  const { run, rememberPages } = await ctx.loaders.executions.runWithNodePages(id, pages, whole);
   if (!run || run.isDeleted || !canSeeOwner(viewer, run.userId)) throw notFound('Graph execution', id);
   rememberPages();
   return run;
@@ -181,6 +185,15 @@ export async function visibleNodeExecution(ctx: GraphQLContext, id: string, perm
     throw notFound('Node execution', id);
   }
   return nodeExecution;
+}
+
+/**
+ * NodeExecution.node: the node read along with the page when there is one that answers what this field asks (a
+ * light node only for a selection without the node's JSON columns), else by id.
+ */
+export function nodeOfNodeExecution(ctx: GraphQLContext, nodeId: string, info: GraphQLResolveInfo): LightNode | Promise<Node> {
+  const asksPayload = requestsAny(info, NODE_PAYLOAD_FIELDS);
+  return ctx.loaders.executions.nodeRead(nodeId, !asksPayload) ?? ctx.loaders.graphs.nodeById.load(nodeId).then((node) => node!);
 }
 
 export const durationMs = (row: { startedAt: Date | null; endedAt: Date | null }) =>

@@ -3,6 +3,8 @@ import type { ExecutionStatus, GraphExecutionFilter, NodeExecutionFilter } from 
 
 /** The JSON payload fields of executions: large, and left out of a read when the query does not ask for them. */
 export const PAYLOAD_FIELDS = ['inputs', 'outputs', 'stats'] as const;
+/** A node's JSON columns: read along with node-execution pages only when the query asks for them. */
+export const NODE_PAYLOAD_FIELDS = ['inputDefault', 'metadata'] as const;
 
 /**
  * Raw reads return rows in the Prisma model's shape, so loaders and resolvers see one type either way. Without

@@ -13,6 +13,7 @@ import {
   nodeExecutionsWithRunsByIds,
   runWithNodeExecutionPages,
   type ExecutionPage,
+  type LightNode,
   type NodeExecutionPage,
 } from './execution-store.js';
 
@@ -36,8 +37,16 @@ export function createExecutionLoaders(db: Database) {
     graphExecutionById.clear(row.id).prime(row.id, row);
   };
   const rememberWrittenNodeExecution = (row: NodeExecution) => nodeExecutionById.clear(row.id).prime(row.id, row);
-  /** Nodes read along with node-execution pages that select `node` (NodeExecution.node answers from here). */
+  /**
+   * Nodes read along with node-execution pages that select `node` (NodeExecution.node answers from here): whole
+   * ones, and light ones (no JSON columns) that may answer only fields that do not ask for those.
+   */
   const nodesRead = new Map<string, Node>();
+  const lightNodesRead = new Map<string, LightNode>();
+  const rememberNodes = (page: NodeExecutionPage, nodes: LightNode[]) => {
+    if (page.node === 'full') for (const node of nodes) nodesRead.set(node.id, node as Node);
+    else for (const node of nodes) lightNodesRead.set(node.id, node);
+  };
 
   const executionsByGraph = childPageLoader<GraphKey, ExecutionPage, GraphExecution>({
     parentKey: graphKeyString,
@@ -59,7 +68,7 @@ export function createExecutionLoaders(db: Database) {
     fetch: async (ids, page) => {
       const { groups, nodes } = await nodeExecutionsByGraphExecutions(sql, ids, page);
       if (page.withPayload) for (const row of [...groups.values()].flat()) nodeExecutionById.prime(row.id, row);
-      for (const node of nodes) nodesRead.set(node.id, node);
+      rememberNodes(page, nodes);
       return groups;
     },
   });
@@ -69,18 +78,18 @@ export function createExecutionLoaders(db: Database) {
     fetch: (ids, filter) => countNodeExecutionsByGraphExecutions(sql, ids, filter),
   });
 
-  const rememberNodePage = (runId: string, page: NodeExecutionPage, rows: NodeExecution[], nodes: Node[]) => {
+  const rememberNodePage = (runId: string, page: NodeExecutionPage, rows: NodeExecution[], nodes: LightNode[]) => {
     nodeExecutionsByRun.prime({ parent: runId, args: page }, rows);
     if (page.withPayload) for (const row of rows) nodeExecutionById.prime(row.id, row);
-    for (const node of nodes) nodesRead.set(node.id, node);
+    rememberNodes(page, nodes);
   };
   /**
-   * A run with pages of its node executions in one statement. The run is remembered at once; the pages only when
-   * the caller, having checked access to the run, calls `rememberPages`.
+   * A run with pages of its node executions in one statement. The run is remembered at once (when read whole); the
+   * pages only when the caller, having checked access to the run, calls `rememberPages`.
    */
-  const runWithNodePages = async (id: string, pages: NodeExecutionPage[]) => {
-    const read = await runWithNodeExecutionPages(sql, id, pages);
-    if (read.run) rememberWholeRun(read.run);
+  const runWithNodePages = async (id: string, pages: NodeExecutionPage[], withPayload: boolean) => {
+    const read = await runWithNodeExecutionPages(sql, id, pages, withPayload);
+    if (read.run && withPayload) rememberWholeRun(read.run);
     return {
       run: read.run,
       rememberPages: () => pages.forEach((page, i) => rememberNodePage(id, page, read.pages[i]!.rows, read.pages[i]!.nodes)),
@@ -94,7 +103,8 @@ export function createExecutionLoaders(db: Database) {
     rememberWholeRun,
     nodeExecutionById,
     rememberWrittenNodeExecution,
-    nodeRead: (id: string) => nodesRead.get(id),
+    /** A node read along with a page: a whole one, or with `light` also one without its JSON columns. */
+    nodeRead: (id: string, light: boolean): LightNode | undefined => nodesRead.get(id) ?? (light ? lightNodesRead.get(id) : undefined),
     executionsByGraph,
     executionCountByGraph,
     nodeExecutionsByRun,

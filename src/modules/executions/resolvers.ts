@@ -1,14 +1,15 @@
 import type { Resolvers } from '../../generated/graphql.js';
+import type { Node } from '../../generated/prisma/client.js';
 import { connectionResolvers } from '../shared/connection.js';
 import { childFields, requestedRowFields, requestsAny } from '../shared/selection.js';
 import { PAYLOAD_FIELDS } from './execution-sql.js';
 import { deleteGraphExecution, executeGraph, updateGraphExecution, updateNodeExecution } from './execution-mutations.js';
-import { durationMs, graphExecutionConnection, graphExecutionWithPages, nodeExecutionsOfRun, visibleNodeExecution } from './execution-service.js';
+import { durationMs, graphExecutionConnection, graphExecutionWithPages, nodeExecutionsOfRun, nodeOfNodeExecution, visibleNodeExecution } from './execution-service.js';
 
 export const executionResolvers: Resolvers = {
   Query: {
     graphExecutions: (_root, args, ctx, info) => graphExecutionConnection(ctx, args, requestsAny(info, PAYLOAD_FIELDS)),
-    graphExecution: (_root, { id }, ctx, info) => graphExecutionWithPages(ctx, id, childFields(info, 'GraphExecution', 'nodeExecutions')),
+    graphExecution: (_root, { id }, ctx, info) => graphExecutionWithPages(ctx, id, childFields(info, 'GraphExecution', 'nodeExecutions'), requestsAny(info, PAYLOAD_FIELDS)),
     nodeExecution: (_root, { id }, ctx) => visibleNodeExecution(ctx, id),
   },
   Mutation: {
@@ -40,8 +41,7 @@ export const executionResolvers: Resolvers = {
   },
   NodeExecution: {
     // Read along with the page when the page's query selects `node`; otherwise (a node execution by id) by id.
-    node: (nodeExecution, _args, ctx) =>
-      ctx.loaders.executions.nodeRead(nodeExecution.nodeId) ?? ctx.loaders.graphs.nodeById.load(nodeExecution.nodeId).then((node) => node!),
+    node: (nodeExecution, _args, ctx, info) => nodeOfNodeExecution(ctx, nodeExecution.nodeId, info) as Node | Promise<Node>,
     graphExecution: (nodeExecution, _args, ctx) =>
       ctx.loaders.executions.graphExecutionById.load(nodeExecution.graphExecutionId).then((run) => run!),
     durationMs: (nodeExecution) => durationMs(nodeExecution),

@@ -1,5 +1,6 @@
 import { GraphQLScalarType, Kind, type ValueNode } from 'graphql';
 import { DateTimeResolver, NonNegativeIntResolver } from 'graphql-scalars';
+import { isoTimestamp } from './iso-time.js';
 
 /** Wraps a scalar so inputs pass an extra check; outputs are untouched. */
 function refine<T>(base: GraphQLScalarType, check: (value: T) => string | null): GraphQLScalarType {
@@ -29,9 +30,9 @@ export const DateTimeScalar = new GraphQLScalarType({
   ...RangedDateTime.toConfig(),
   serialize: (value) => {
     // The common case (a Date read from the database) directly; anything else through graphql-scalars' checks.
-    if (value instanceof Date && !Number.isNaN(value.getTime())) return value.toISOString();
+    if (value instanceof Date && !Number.isNaN(value.getTime())) return isoTimestamp(value);
     const serialized = RangedDateTime.serialize(value);
-    return serialized instanceof Date ? serialized.toISOString() : serialized;
+    return serialized instanceof Date ? isoTimestamp(serialized) : serialized;
   },
 });
 

@@ -40,22 +40,43 @@ function visitRowFields(
 const isConnectionType = (type: GraphQLOutputType) => type.toString().replace(/!$/, '').endsWith('Connection');
 
 /**
- * The names of the fields a query asks of the rows a resolver returns: for a connection, the fields under `nodes`
- * and `edges { node }`; otherwise the field's own selection. Fragments are followed. Used to leave out large
- * columns (JSON payloads) that nobody asked for.
+ * Adds a row field's name, and for an object field the names of its own fields as `field.subfield` (one level, so
+ * a page can tell that `node { blockId }` needs none of the node's large columns).
  */
-export function requestedRowFields(info: GraphQLResolveInfo): Set<string> {
-  const names = new Set<string>();
-  visitRowFields(info.fieldNodes, info.fragments, isConnectionType(info.returnType), (field) => names.add(field.name.value));
+function addRowField(names: Set<string>, field: FieldNode, fragments: GraphQLResolveInfo['fragments']): void {
+  const name = field.name.value;
+  names.add(name);
+  if (field.selectionSet) visitRowFields([field], fragments, false, (sub) => names.add(`${name}.${sub.name.value}`));
+}
+
+/**
+ * The names of the fields a query asks of the rows a resolver returns: for a connection, the fields under `nodes`
+ * and `edges { node }`; otherwise the field's own selection. Fragments are followed. Object fields also add their
+ * subfields as `field.subfield`. Used to leave out large columns (JSON payloads) that nobody asked for.
+ */
+export function requestedRowFields(info: GraphQLResolveInfo): ReadonlySet<string> {
+  let names = rowFieldsOf.get(info.fieldNodes);
+  if (!names) {
+    names = new Set<string>();
+    visitRowFields(info.fieldNodes, info.fragments, isConnectionType(info.returnType), (field) => addRowField(names!, field, info.fragments));
+    rowFieldsOf.set(info.fieldNodes, names);
+  }
   return names;
 }
+
+/**
+ * The answer depends on the document alone (the field's nodes, its fragments and its type), and a field resolved for
+ * every row of a list gets the same `fieldNodes` array each time: memoized on it, so it is computed once per field
+ * of a document rather than once per row. Weakly held: it goes with the document.
+ */
+const rowFieldsOf = new WeakMap<readonly FieldNode[], Set<string>>();
 
 /** One occurrence of a child field in the query, as its resolver will see it. */
 export type ChildField = {
   /** The field's arguments, with variables and defaults applied. */
   args: Record<string, unknown>;
   /** The fields asked of the child's rows (as `requestedRowFields` would give the child's resolver). */
-  rowFields: Set<string>;
+  rowFields: ReadonlySet<string>;
 };
 
 /**
@@ -71,7 +92,7 @@ export function childFields(info: GraphQLResolveInfo, rowType: string, name: str
   visitRowFields(info.fieldNodes, info.fragments, isConnectionType(info.returnType), (field) => {
     if (field.name.value !== name) return;
     const rowFields = new Set<string>();
-    visitRowFields([field], info.fragments, isConnectionType(definition.type), (child) => rowFields.add(child.name.value));
+    visitRowFields([field], info.fragments, isConnectionType(definition.type), (child) => addRowField(rowFields, child, info.fragments));
     found.push({ args: getArgumentValues(definition, field, info.variableValues), rowFields });
   });
   return found;
