@@ -45,6 +45,9 @@ async function openPglite(dataDir: string): Promise<PGlite> {
   return PGlite.create({ dataDir, loadDataDir: initialized });
 }
 
+/** Connections for statements planned per call, besides the `poolMax` of the main pool. */
+export const perCallPlanPoolMax = (poolMax: number) => Math.max(1, Math.ceil(poolMax / 2));
+
 export async function openDatabase(config: DatabaseConfig): Promise<Database> {
   const listeners = new Set<QueryListener>();
   const onQuery = (listener: QueryListener) => {
@@ -62,16 +65,22 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
   };
 
   if (config.url) {
+    const prepared = config.preparedStatements ?? true;
     const pool = new pg.Pool({ connectionString: config.url, max: config.poolMax, connectionTimeoutMillis: 5_000, types: fastTypes });
+    // Sessions for statements planned on every call (sql.ts): at most half as many again as the main pool.
+    const perCallPlanPool = prepared
+      ? new pg.Pool({ connectionString: config.url, max: perCallPlanPoolMax(config.poolMax), connectionTimeoutMillis: 5_000, types: fastTypes, options: '-c plan_cache_mode=force_custom_plan' })
+      : null;
     // An idle client losing its connection (database restart) must not crash the process.
     pool.on('error', () => {});
+    perCallPlanPool?.on('error', () => {});
     const prisma = createPrisma(new PrismaPg(pool));
     return {
       kind: 'postgres',
       pool,
       url: config.url,
       prisma,
-      sql: postgresSqlRunner(pool, notify, { prepared: config.preparedStatements ?? true }),
+      sql: postgresSqlRunner({ pool, perCallPlanPool }, notify, { prepared }),
       onQuery,
       async ping() {
         await pool.query('select 1');
@@ -79,6 +88,7 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
       async close() {
         await prisma.$disconnect();
         await pool.end();
+        await perCallPlanPool?.end();
       },
     };
   }

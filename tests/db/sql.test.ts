@@ -68,7 +68,27 @@ describe.each(testDatabaseKinds)('db.sql on %s', (kind) => {
 });
 
 describe.runIf(testDatabaseKinds.includes('postgres'))('prepared statements on PostgreSQL', () => {
-  it('names statements by default and not with DB_PREPARED_STATEMENTS=0 (statistics never)', async () => {
+  it('plans statements planPerCall on sessions that force custom plans, named unless DB_PREPARED_STATEMENTS=0', async () => {
+    const created = await createPostgresDatabase();
+    try {
+      for (const preparedStatements of [true, false]) {
+        const db = await openDatabase({ url: created.url, pgliteDataDir: '', poolMax: 1, preparedStatements });
+        try {
+          const mode = Prisma.sql`SELECT current_setting('plan_cache_mode') AS mode, (SELECT count(*)::int FROM pg_prepared_statements WHERE statement LIKE '%current_setting%') AS named`;
+          const [perCall] = await db.sql.query<{ mode: string; named: number }>(mode, { planPerCall: true });
+          const [reusable] = await db.sql.query<{ mode: string }>(mode);
+          expect(reusable!.mode).toBe('auto');
+          expect(perCall, String(preparedStatements)).toEqual(preparedStatements ? { mode: 'force_custom_plan', named: 1 } : { mode: 'auto', named: 0 });
+        } finally {
+          await db.close();
+        }
+      }
+    } finally {
+      await created.drop();
+    }
+  });
+
+  it('names statements by default and not with DB_PREPARED_STATEMENTS=0 (prepare: false never)', async () => {
     const created = await createPostgresDatabase();
     try {
       for (const preparedStatements of [true, false]) {

@@ -35,7 +35,7 @@ export type ExecutionPage = ExecutionScope & {
  * bitmap scan plus sort of every run in it (measured 1.8 ms and 490 rows for a 21-row page, against 0.28 ms and
  * 21 rows for the index-order scan its custom plan uses). Key lookups stay prepared.
  */
-const PLANNED_PER_CALL = { prepare: false } as const;
+const PLANNED_PER_CALL = { planPerCall: true } as const;
 
 export async function listGraphExecutions(sql: SqlRunner, page: ExecutionPage): Promise<GraphExecution[]> {
   const where = and([...graphExecutionConditions(page), ...afterKeyset('created_at', page.after, page.direction, 'e')]);
