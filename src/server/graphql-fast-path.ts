@@ -48,7 +48,7 @@ function parseBody(raw: Buffer): { body: unknown } | { refusal: string } {
   if (!isUtf8(raw)) return { refusal: 'The request body is not valid UTF-8.' };
   let text = raw.toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  const first = /^[\x20\x09\x0a\x0d]*(.)/.exec(text)?.[1];
+  const first = /^[ \t\n\r]*(.)/.exec(text)?.[1];
   if (first !== '{' && first !== '[') return { refusal: 'The request body is not valid JSON.' };
   try {
     return { body: JSON.parse(text) };

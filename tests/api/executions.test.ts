@@ -114,7 +114,9 @@ describe.each(testDatabaseKinds)('graph executions on %s', (kind) => {
     expect(res.errors).toBeUndefined();
     expect(res.data!.graph.executions.nodes.map((n) => n.id)).toContain(run.id);
     expect(res.data!.graphExecution.inputs).toEqual({ topic: 'payloads' });
-    expect(statements.some((q) => q.includes("'{}'::jsonb AS inputs"))).toBe(true);
+    // The list's statement reads no payload column (its rows leave them out); the run by id reads them.
+    expect(statements.some((q) => q.includes('FROM graph_executions e') && !q.includes('e.inputs'))).toBe(true);
+    expect(statements.some((q) => q.includes('e.inputs'))).toBe(true);
   });
 
   it('lets exactly one of two racing transitions win', async () => {

@@ -11,7 +11,7 @@ import { isUuid } from '../shared/ids.js';
 import { pageSize } from '../shared/pagination.js';
 import { requestsAny, type ChildField } from '../shared/selection.js';
 import { graphExecutionCursor, nodeExecutionCursor } from './cursors.js';
-import { NODE_PAYLOAD_FIELDS, PAYLOAD_FIELDS, type ExecutionScope } from './execution-sql.js';
+import { NODE_PAYLOAD_FIELDS, PAYLOAD_FIELDS, nodeExecutionPageOptionalColumns, runPageOptionalColumns, type ExecutionScope } from './execution-sql.js';
 import { countGraphExecutions, graphExecutionsFromJson, graphRunsPageColumn, listGraphExecutions, type ExecutionPage, type LightNode, type NodeExecutionPage } from './execution-store.js';
 
 export type ExecutionListArgs = {
@@ -31,7 +31,7 @@ function checkFilter(filter: GraphExecutionFilter | null | undefined): void {
 }
 
 /** Resolves the page arguments of an execution list, scoped to what the viewer may see. */
-function executionPage(viewer: Viewer, args: ExecutionListArgs, withPayload: boolean, forUserId?: string): { page: ExecutionPage; size: number } {
+function executionPage(viewer: Viewer, args: ExecutionListArgs, rowFields: ReadonlySet<string>, forUserId?: string): { page: ExecutionPage; size: number } {
   checkFilter(args.filter);
   const direction = args.orderBy?.direction ?? 'DESC';
   const size = pageSize(args.first);
@@ -41,37 +41,37 @@ function executionPage(viewer: Viewer, args: ExecutionListArgs, withPayload: boo
     direction,
     after: graphExecutionCursor(direction).decode(args.after),
     limit: size + 1,
-    withPayload,
+    ...runRowSelection(rowFields),
   };
   return { page, size };
 }
 
 const scopeOf = (page: ExecutionPage): ExecutionScope => ({ userId: page.userId, filter: page.filter });
 
-/** `withPayload`: whether the query asks for the runs' JSON payloads (inputs, outputs, stats). */
-export async function graphExecutionConnection(ctx: GraphQLContext, args: ExecutionListArgs, withPayload: boolean, forUserId?: string): Promise<Connection<GraphExecution>> {
+/** `rowFields`: the fields asked of the runs (`requestedRowFields`): columns, and JSON payloads, are read only then. */
+export async function graphExecutionConnection(ctx: GraphQLContext, args: ExecutionListArgs, rowFields: ReadonlySet<string>, forUserId?: string): Promise<Connection<GraphExecution>> {
   const viewer = requirePermission(ctx.viewer, 'READ_GRAPHS');
   if (conflictingOwnerFilter(forUserId, args.filter?.userId)) {
     ownerScope(viewer, args.filter!.userId);
     return emptyConnection();
   }
-  const { page, size } = executionPage(viewer, args, withPayload, forUserId);
+  const { page, size } = executionPage(viewer, args, rowFields, forUserId);
   const rows = await listGraphExecutions(ctx.db.sql, page);
-  ctx.loaders.executions.rememberRuns(rows, withPayload);
+  ctx.loaders.executions.rememberRuns(rows, page.withPayload);
   return connectionFromPage(rows, size, Boolean(args.after), graphExecutionCursor(page.direction).encode, () =>
     countGraphExecutions(ctx.db.sql, scopeOf(page)),
   );
 }
 
 /** The page a `Graph.executions` field reads (the loaders' key, shared with the look-ahead below). */
-function runsOfGraphPage(viewer: Viewer, args: ExecutionListArgs, withPayload: boolean) {
-  return executionPage(viewer, { ...args, filter: { ...args.filter, graphId: null, graphVersion: null } }, withPayload);
+function runsOfGraphPage(viewer: Viewer, args: ExecutionListArgs, rowFields: ReadonlySet<string>) {
+  return executionPage(viewer, { ...args, filter: { ...args.filter, graphId: null, graphVersion: null } }, rowFields);
 }
 
 /** Graph.executions: the runs of one graph version, batched across every graph of the response. */
-export async function executionsOfGraph(ctx: GraphQLContext, graph: GraphKey, args: ExecutionListArgs, withPayload: boolean): Promise<Connection<GraphExecution>> {
+export async function executionsOfGraph(ctx: GraphQLContext, graph: GraphKey, args: ExecutionListArgs, rowFields: ReadonlySet<string>): Promise<Connection<GraphExecution>> {
   const viewer = requirePermission(ctx.viewer, 'READ_GRAPHS');
-  const { page, size } = runsOfGraphPage(viewer, args, withPayload);
+  const { page, size } = runsOfGraphPage(viewer, args, rowFields);
   const parent = { id: graph.id, version: graph.version };
   const rows = await ctx.loaders.executions.executionsByGraph.load({ parent, args: page });
   return connectionFromPage(rows, size, Boolean(args.after), graphExecutionCursor(page.direction).encode, () =>
@@ -98,7 +98,7 @@ export function graphRunsLookAhead(ctx: GraphQLContext, children: ChildField[]):
   let pages: ExecutionPage[];
   try {
     const viewer = requirePermission(ctx.viewer, 'READ_GRAPHS');
-    pages = children.map((child) => runsOfGraphPage(viewer, child.args as ExecutionListArgs, PAYLOAD_FIELDS.some((f) => child.rowFields.has(f))).page);
+    pages = children.map((child) => runsOfGraphPage(viewer, child.args as ExecutionListArgs, child.rowFields).page);
   } catch {
     return null;
   }
@@ -119,9 +119,16 @@ export function graphRunsLookAhead(ctx: GraphQLContext, children: ChildField[]):
   };
 }
 
-/** What a node-execution page reads, from the fields asked of its rows: JSON payloads, and each row's node. */
-const nodeRowSelection = (rowFields: ReadonlySet<string>): Pick<NodeExecutionPage, 'withPayload' | 'node'> => ({
+/** What a run page reads, from the fields asked of its rows: JSON payloads (whole rows), or only the columns needed. */
+const runRowSelection = (rowFields: ReadonlySet<string>): Pick<ExecutionPage, 'withPayload' | 'optional'> => {
+  const withPayload = PAYLOAD_FIELDS.some((field) => rowFields.has(field));
+  return { withPayload, optional: withPayload ? [] : runPageOptionalColumns(rowFields) };
+};
+
+/** What a node-execution page reads, from the fields asked of its rows: JSON payloads, columns, and each row's node. */
+const nodeRowSelection = (rowFields: ReadonlySet<string>): Pick<NodeExecutionPage, 'withPayload' | 'optional' | 'node'> => ({
   withPayload: PAYLOAD_FIELDS.some((field) => rowFields.has(field)),
+  optional: PAYLOAD_FIELDS.some((field) => rowFields.has(field)) ? [] : nodeExecutionPageOptionalColumns(rowFields),
   node: !rowFields.has('node') ? 'none' : NODE_PAYLOAD_FIELDS.some((field) => rowFields.has(`node.${field}`)) ? 'full' : 'light',
 });
 

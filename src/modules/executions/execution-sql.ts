@@ -35,6 +35,50 @@ export const nodeExecutionColumns = (withPayload = true, epochMs = false) =>
      ${at('n.queued_at', 'queuedAt', epochMs)}, ${at('n.started_at', 'startedAt', epochMs)}, ${at('n.ended_at', 'endedAt', epochMs)}`,
   );
 
+/**
+ * The columns of a page of rows nobody caches (read without payloads): the ones every such row needs (keys, access,
+ * cursor, grouping) and, of the rest, only those the selection's fields need. A JSON page then carries a third of
+ * the keys of a whole row (question d of the benchmark: 1,000 runs per answer).
+ */
+type PageColumns = { always: string[]; optional: Record<string, string>; byField: Record<string, string[]> };
+
+const RUN_PAGE_COLUMNS: PageColumns = {
+  always: ['e.id', 'e.graph_id AS "graphId"', 'e.graph_version AS "graphVersion"', 'e.user_id AS "userId"', 'e.status::text AS status', 'e.cost', 'e.is_deleted AS "isDeleted"', 'e.created_at AS "createdAt"'],
+  optional: { errorMessage: 'e.error_message AS "errorMessage"', parentId: 'e.parent_id AS "parentId"', startedAt: 'e.started_at AS "startedAt"', endedAt: 'e.ended_at AS "endedAt"' },
+  byField: { errorMessage: ['errorMessage'], parent: ['parentId'], startedAt: ['startedAt'], endedAt: ['endedAt'], durationMs: ['startedAt', 'endedAt'] },
+};
+
+const NODE_EXECUTION_PAGE_COLUMNS: PageColumns = {
+  always: ['n.id', 'n.graph_execution_id AS "graphExecutionId"', 'n.node_id AS "nodeId"', 'n.status::text AS status', 'n.cost', 'n.added_at AS "addedAt"'],
+  optional: { errorMessage: 'n.error_message AS "errorMessage"', queuedAt: 'n.queued_at AS "queuedAt"', startedAt: 'n.started_at AS "startedAt"', endedAt: 'n.ended_at AS "endedAt"' },
+  byField: { errorMessage: ['errorMessage'], queuedAt: ['queuedAt'], startedAt: ['startedAt'], endedAt: ['endedAt'], durationMs: ['startedAt', 'endedAt'] },
+};
+
+/** The optional columns the fields asked of a page's rows need, in a fixed order (part of the page's key). */
+const optionalColumnsFor = (columns: PageColumns, rowFields: ReadonlySet<string>) =>
+  Object.keys(columns.optional).filter((key) => Object.entries(columns.byField).some(([field, keys]) => keys.includes(key) && rowFields.has(field)));
+
+export const runPageOptionalColumns = (rowFields: ReadonlySet<string>) => optionalColumnsFor(RUN_PAGE_COLUMNS, rowFields);
+export const nodeExecutionPageOptionalColumns = (rowFields: ReadonlySet<string>) => optionalColumnsFor(NODE_EXECUTION_PAGE_COLUMNS, rowFields);
+
+/** Timestamps as epoch milliseconds for pages read as JSON (`"createdAt"` → the `at` form). */
+const asEpochMs = (column: string) => {
+  const match = /^(\w+\.\w+_at) AS "(\w+)"$/.exec(column);
+  return match ? at(match[1]!, match[2]!, true) : column;
+};
+
+function pageColumns(columns: PageColumns, optional: readonly string[], epochMs: boolean): Prisma.Sql {
+  const list = [...columns.always, ...optional.map((key) => columns.optional[key]!)];
+  return Prisma.raw((epochMs ? list.map(asEpochMs) : list).join(', '));
+}
+
+/** A run page's columns: whole rows with payloads, else only what `optional` (runPageOptionalColumns) adds. */
+export const runPageColumns = (page: { withPayload: boolean; optional: readonly string[] }, epochMs = false) =>
+  page.withPayload ? graphExecutionColumns(true, epochMs) : pageColumns(RUN_PAGE_COLUMNS, page.optional, epochMs);
+
+export const nodeExecutionPageColumns = (page: { withPayload: boolean; optional: readonly string[] }, epochMs = false) =>
+  page.withPayload ? nodeExecutionColumns(true, epochMs) : pageColumns(NODE_EXECUTION_PAGE_COLUMNS, page.optional, epochMs);
+
 /** Turns the epoch-millisecond timestamps of a row read as JSON (`epochMs` columns) back into Dates. */
 export function datesFromEpochMs<Row>(row: Record<string, unknown>, keys: readonly string[]): Row {
   for (const key of keys) if (typeof row[key] === 'number') row[key] = new Date(row[key]);

@@ -5,7 +5,8 @@ import { graphKeyString, graphKeyTable, type GraphKey } from '../graphs/graph-st
 import { alignById } from '../shared/by-id.js';
 import {
   graphExecutionColumns,
-  nodeExecutionColumns,
+  nodeExecutionPageColumns,
+  runPageColumns,
   nodeExecutionModelColumns,
   prefixedGraphExecutionColumns,
   runFromPrefixed,
@@ -25,8 +26,10 @@ export type ExecutionPage = ExecutionScope & {
   after: Keyset | null;
   /** Rows to fetch: the page size plus one, to learn whether more exist. */
   limit: number;
-  /** Whether the JSON payload columns are read (see `graphExecutionColumns`). */
+  /** Whether the JSON payload columns are read: whole rows (see `graphExecutionColumns`); else `runPageColumns`. */
   withPayload: boolean;
+  /** Without payloads, the optional columns read (`runPageOptionalColumns`). */
+  optional: readonly string[];
 };
 
 /**
@@ -40,7 +43,7 @@ const PLANNED_PER_CALL = { planPerCall: true } as const;
 export async function listGraphExecutions(sql: SqlRunner, page: ExecutionPage): Promise<GraphExecution[]> {
   const where = and([...graphExecutionConditions(page), ...afterKeyset('created_at', page.after, page.direction, 'e')]);
   const statement = Prisma.sql`
-    SELECT ${graphExecutionColumns(page.withPayload)} FROM graph_executions e
+    SELECT ${runPageColumns(page)} FROM graph_executions e
     WHERE ${where} ORDER BY ${orderBy('created_at', page.direction, 'e')} LIMIT ${page.limit}`;
   return sql.query<GraphExecution>(statement, PLANNED_PER_CALL);
 }
@@ -60,7 +63,7 @@ export async function countGraphExecutions(sql: SqlRunner, scope: ExecutionScope
 function runsPageOf(page: ExecutionPage, graphId: string, graphVersion: string, epochMs = false): Prisma.Sql {
   const where = and([...graphExecutionConditions(page), ...afterKeyset('created_at', page.after, page.direction, 'e')]);
   return Prisma.sql`
-    SELECT ${graphExecutionColumns(page.withPayload, epochMs)} FROM graph_executions e
+    SELECT ${runPageColumns(page, epochMs)} FROM graph_executions e
     WHERE e.graph_id = ${Prisma.raw(graphId)} AND e.graph_version = ${Prisma.raw(graphVersion)} AND ${where}
     ORDER BY ${orderBy('created_at', page.direction, 'e')} LIMIT ${page.limit}`;
 }
@@ -106,6 +109,8 @@ export type NodeExecutionPage = {
   after: Keyset | null;
   limit: number;
   withPayload: boolean;
+  /** Without payloads, the optional columns read (`nodeExecutionPageOptionalColumns`). */
+  optional: readonly string[];
   /**
    * Each row's node, read along when NodeExecution.node is selected: `full` (the Node model) when the query asks
    * for its JSON columns, `light` (without `inputDefault` and `metadata`) otherwise.
@@ -134,7 +139,7 @@ function nodePageOf(page: NodeExecutionPage, runId: string, epochMs = false): Pr
   // The node is looked up per row of the limited page.
   return Prisma.sql`
     SELECT x.*${page.node !== 'none' ? Prisma.sql`, ${nodeJson(page.node)}` : Prisma.empty} FROM (
-      SELECT ${nodeExecutionColumns(page.withPayload, epochMs)} FROM node_executions n
+      SELECT ${nodeExecutionPageColumns(page, epochMs)} FROM node_executions n
       WHERE n.graph_execution_id = ${Prisma.raw(runId)} AND ${where}
       ORDER BY ${orderBy('added_at', 'ASC', 'n')} LIMIT ${page.limit}
     ) x`;

@@ -8,7 +8,7 @@ import { durationMs, graphExecutionConnection, graphExecutionWithPages, nodeExec
 
 export const executionResolvers: Resolvers = {
   Query: {
-    graphExecutions: (_root, args, ctx, info) => graphExecutionConnection(ctx, args, requestsAny(info, PAYLOAD_FIELDS)),
+    graphExecutions: (_root, args, ctx, info) => graphExecutionConnection(ctx, args, requestedRowFields(info)),
     graphExecution: (_root, { id }, ctx, info) => graphExecutionWithPages(ctx, id, childFields(info, 'GraphExecution', 'nodeExecutions'), requestsAny(info, PAYLOAD_FIELDS)),
     nodeExecution: (_root, { id }, ctx) => visibleNodeExecution(ctx, id),
   },

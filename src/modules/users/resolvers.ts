@@ -2,8 +2,7 @@ import type { Resolvers } from '../../generated/graphql.js';
 import { apiKeyConnection } from '../auth/api-key-service.js';
 import { requireViewer } from '../auth/guards.js';
 import { graphExecutionConnection, graphRunsLookAhead } from '../executions/execution-service.js';
-import { PAYLOAD_FIELDS } from '../executions/execution-sql.js';
-import { childFields, requestsAny } from '../shared/selection.js';
+import { childFields, requestedRowFields } from '../shared/selection.js';
 import { graphConnection } from '../graphs/graph-service.js';
 
 export const userResolvers: Resolvers = {
@@ -14,7 +13,7 @@ export const userResolvers: Resolvers = {
     // Shown only for the viewer's own key; other users' key permissions are not the caller's business.
     permissions: (user, _args, ctx) => (ctx.viewer?.user.id === user.id ? [...ctx.viewer.permissions] : null),
     graphs: (user, args, ctx, info) => graphConnection(ctx, args, user.id, graphRunsLookAhead(ctx, childFields(info, 'Graph', 'executions'))),
-    graphExecutions: (user, args, ctx, info) => graphExecutionConnection(ctx, args, requestsAny(info, PAYLOAD_FIELDS), user.id),
+    graphExecutions: (user, args, ctx, info) => graphExecutionConnection(ctx, args, requestedRowFields(info), user.id),
     apiKeys: (user, args, ctx) => apiKeyConnection(ctx, user, args),
   },
 };
