@@ -17,10 +17,17 @@ import {
   type NodeExecutionPage,
 } from './execution-store.js';
 
-const argsKey = (args: object) => JSON.stringify(args);
 
 export function createExecutionLoaders(db: Database) {
   const sql = db.sql;
+  // A page's arguments as a key. A look-ahead hands one page object to every parent of a list (100 graphs in a
+  // nested read): its key is serialized once, not once per parent.
+  const argsKeys = new WeakMap<object, string>();
+  const argsKey = (args: object) => {
+    let key = argsKeys.get(args);
+    if (key === undefined) argsKeys.set(args, (key = JSON.stringify(args)));
+    return key;
+  };
   const graphExecutionById = new DataLoader((ids: readonly string[]) => graphExecutionsByIds(sql, ids));
   /** Runs read whole (with their payloads) serve later by-id loads; rows read without payloads must not. */
   const rememberRuns = (rows: GraphExecution[], withPayload: boolean) => {
