@@ -64,6 +64,28 @@ describe.each(testDatabaseKinds)('look-ahead of a run with its node executions o
     expect(statements, statements.join('\n---\n')).toHaveLength(3);
   });
 
+  it('reads of each node only what the selection asks: its block id from the node execution, else the node without or with its JSON', async () => {
+    type Page = { graphExecution: { nodeExecutions: { nodes: Array<{ id: string; node: Record<string, unknown> }> } } };
+    const forms: Array<[string, (statement: string) => boolean]> = [
+      ['id blockId', (q) => !q.includes('FROM nodes nd')],
+      ['blockId label nodeType graph { id }', (q) => q.includes('FROM nodes nd') && !q.includes('input_default')],
+      ['blockId inputDefault metadata', (q) => q.includes('input_default')],
+    ];
+    for (const [selection, readsAsExpected] of forms) {
+      const statements: string[] = [];
+      const stop = server.db.onQuery((e) => statements.push(e.query));
+      const res = await server.graphql<Page>(`query($id: ID!) { graphExecution(id: $id) { nodeExecutions(first: 100) { nodes { id node { ${selection} } } } } }`, { id: runs[0]!.id }, owner.key);
+      stop();
+      expect(res.errors).toBeUndefined();
+      expect(statements.filter((q) => q.includes('node_executions n')).every(readsAsExpected), `${selection}:\n${statements.join('\n---\n')}`).toBe(true);
+      // Each node as the by-id path (the whole node, read by its id) answers it.
+      for (const row of res.data!.graphExecution.nodeExecutions.nodes) {
+        const byId = await server.graphql<{ nodeExecution: { node: Record<string, unknown> } }>(`query($id: ID!) { nodeExecution(id: $id) { node { ${selection} } } }`, { id: row.id }, owner.key);
+        expect(row.node).toEqual(byId.data!.nodeExecution.node);
+      }
+    }
+  });
+
   it("answers NOT_FOUND for another user's run, with nothing of its node executions", async () => {
     const res = await server.graphql<{ graphExecution: Run | null }>(BY_ID, { id: runs[0]!.id, after: null }, stranger.key);
     expect(res.data).toEqual({ graphExecution: null });

@@ -68,17 +68,14 @@ describe.each(testDatabaseKinds)('db.sql on %s', (kind) => {
 });
 
 describe.runIf(testDatabaseKinds.includes('postgres'))('prepared statements on PostgreSQL', () => {
-  it('plans statements planPerCall on sessions that force custom plans, named unless DB_PREPARED_STATEMENTS=0', async () => {
+  /** Runs `check` on a fresh database opened with prepared statements on, then off. */
+  const withAndWithoutPreparedStatements = async (check: (db: Database, preparedStatements: boolean) => Promise<void>) => {
     const created = await createPostgresDatabase();
     try {
       for (const preparedStatements of [true, false]) {
         const db = await openDatabase({ url: created.url, pgliteDataDir: '', poolMax: 1, preparedStatements });
         try {
-          const mode = Prisma.sql`SELECT current_setting('plan_cache_mode') AS mode, (SELECT count(*)::int FROM pg_prepared_statements WHERE statement LIKE '%current_setting%') AS named`;
-          const [perCall] = await db.sql.query<{ mode: string; named: number }>(mode, { planPerCall: true });
-          const [reusable] = await db.sql.query<{ mode: string }>(mode);
-          expect(reusable!.mode).toBe('auto');
-          expect(perCall, String(preparedStatements)).toEqual(preparedStatements ? { mode: 'force_custom_plan', named: 1 } : { mode: 'auto', named: 0 });
+          await check(db, preparedStatements);
         } finally {
           await db.close();
         }
@@ -86,24 +83,22 @@ describe.runIf(testDatabaseKinds.includes('postgres'))('prepared statements on P
     } finally {
       await created.drop();
     }
-  });
+  };
 
-  it('names statements by default and not with DB_PREPARED_STATEMENTS=0 (prepare: false never)', async () => {
-    const created = await createPostgresDatabase();
-    try {
-      for (const preparedStatements of [true, false]) {
-        const db = await openDatabase({ url: created.url, pgliteDataDir: '', poolMax: 1, preparedStatements });
-        try {
-          await db.sql.query(Prisma.sql`SELECT ${1}::int AS one`);
-          await db.sql.query(Prisma.sql`SELECT ${2}::int AS two`, { prepare: false });
-          const [row] = await db.sql.query<{ statements: string[] }>(Prisma.sql`SELECT coalesce(array_agg(statement ORDER BY statement), '{}') AS statements FROM pg_prepared_statements`, { prepare: false });
-          expect(row!.statements, String(preparedStatements)).toEqual(preparedStatements ? ['SELECT $1::int AS one'] : []);
-        } finally {
-          await db.close();
-        }
-      }
-    } finally {
-      await created.drop();
-    }
-  });
+  it('plans statements planPerCall on sessions that force custom plans, named unless DB_PREPARED_STATEMENTS=0', () =>
+    withAndWithoutPreparedStatements(async (db, preparedStatements) => {
+      const mode = Prisma.sql`SELECT current_setting('plan_cache_mode') AS mode, (SELECT count(*)::int FROM pg_prepared_statements WHERE statement LIKE '%current_setting%') AS named`;
+      const [perCall] = await db.sql.query<{ mode: string; named: number }>(mode, { planPerCall: true });
+      const [reusable] = await db.sql.query<{ mode: string }>(mode);
+      expect(reusable!.mode).toBe('auto');
+      expect(perCall, String(preparedStatements)).toEqual(preparedStatements ? { mode: 'force_custom_plan', named: 1 } : { mode: 'auto', named: 0 });
+    }));
+
+  it('names statements by default and not with DB_PREPARED_STATEMENTS=0 (prepare: false never)', () =>
+    withAndWithoutPreparedStatements(async (db, preparedStatements) => {
+      await db.sql.query(Prisma.sql`SELECT ${1}::int AS one`);
+      await db.sql.query(Prisma.sql`SELECT ${2}::int AS two`, { prepare: false });
+      const [row] = await db.sql.query<{ statements: string[] }>(Prisma.sql`SELECT coalesce(array_agg(statement ORDER BY statement), '{}') AS statements FROM pg_prepared_statements`, { prepare: false });
+      expect(row!.statements, String(preparedStatements)).toEqual(preparedStatements ? ['SELECT $1::int AS one'] : []);
+    }));
 });

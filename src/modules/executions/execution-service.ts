@@ -9,10 +9,10 @@ import type { GraphKey } from '../graphs/graph-store.js';
 import { conflictingOwnerFilter, connectionFromPage, emptyConnection, type Connection } from '../shared/connection.js';
 import { isUuid } from '../shared/ids.js';
 import { pageSize } from '../shared/pagination.js';
-import { requestsAny, type ChildField } from '../shared/selection.js';
+import { requestedRowFields, type ChildField } from '../shared/selection.js';
 import { graphExecutionCursor, nodeExecutionCursor } from './cursors.js';
 import { NODE_PAYLOAD_FIELDS, PAYLOAD_FIELDS, nodeExecutionPageOptionalColumns, runPageOptionalColumns, type ExecutionScope } from './execution-sql.js';
-import { countGraphExecutions, graphExecutionsFromJson, graphRunsPageColumn, listGraphExecutions, type ExecutionPage, type LightNode, type NodeExecutionPage } from './execution-store.js';
+import { countGraphExecutions, graphExecutionsFromJson, graphRunsPageColumn, listGraphExecutions, type ExecutionPage, type NodeExecutionPage, type NodeForm, type NodeRead } from './execution-store.js';
 
 export type ExecutionListArgs = {
   first?: number | null;
@@ -129,7 +129,7 @@ const runRowSelection = (rowFields: ReadonlySet<string>): Pick<ExecutionPage, 'w
 const nodeRowSelection = (rowFields: ReadonlySet<string>): Pick<NodeExecutionPage, 'withPayload' | 'optional' | 'node'> => ({
   withPayload: PAYLOAD_FIELDS.some((field) => rowFields.has(field)),
   optional: PAYLOAD_FIELDS.some((field) => rowFields.has(field)) ? [] : nodeExecutionPageOptionalColumns(rowFields),
-  node: !rowFields.has('node') ? 'none' : NODE_PAYLOAD_FIELDS.some((field) => rowFields.has(`node.${field}`)) ? 'full' : 'light',
+  node: rowFields.has('node') ? nodeFormFor(new Set([...rowFields].filter((f) => f.startsWith('node.')).map((f) => f.slice('node.'.length)))) : 'none',
 });
 
 type NodeExecutionListArgs = { first?: number | null; after?: string | null; filter?: NodeExecutionFilter | null };
@@ -194,13 +194,21 @@ export async function visibleNodeExecution(ctx: GraphQLContext, id: string, perm
   return nodeExecution;
 }
 
+/** The fields of a node its key form (NodeForm) holds. */
+const KEY_NODE_FIELDS: ReadonlySet<string> = new Set(['id', 'blockId', '__typename']);
+
+/** The least NodeForm that answers a selection of a node's fields. */
+function nodeFormFor(fields: ReadonlySet<string>): NodeForm {
+  if (NODE_PAYLOAD_FIELDS.some((field) => fields.has(field))) return 'full';
+  return [...fields].every((field) => KEY_NODE_FIELDS.has(field)) ? 'key' : 'light';
+}
+
 /**
  * NodeExecution.node: the node read along with the page when there is one that answers what this field asks (a
- * light node only for a selection without the node's JSON columns), else by id.
+ * lesser form only for a selection it covers), else by id.
  */
-export function nodeOfNodeExecution(ctx: GraphQLContext, nodeId: string, info: GraphQLResolveInfo): LightNode | Promise<Node> {
-  const asksPayload = requestsAny(info, NODE_PAYLOAD_FIELDS);
-  return ctx.loaders.executions.nodeRead(nodeId, !asksPayload) ?? ctx.loaders.graphs.nodeById.load(nodeId).then((node) => node!);
+export function nodeOfNodeExecution(ctx: GraphQLContext, nodeId: string, info: GraphQLResolveInfo): NodeRead | Promise<Node> {
+  return ctx.loaders.executions.nodeRead(nodeId, nodeFormFor(requestedRowFields(info))) ?? ctx.loaders.graphs.nodeById.load(nodeId).then((node) => node!);
 }
 
 export const durationMs = (row: { startedAt: Date | null; endedAt: Date | null }) =>

@@ -115,19 +115,25 @@ export type NodeExecutionPage = {
    * Each row's node, read along when NodeExecution.node is selected: `full` (the Node model) when the query asks
    * for its JSON columns, `light` (without `inputDefault` and `metadata`) otherwise.
    */
-  node: 'none' | 'light' | 'full';
+  node: 'none' | NodeForm;
 };
 
-/** A node without its JSON columns: what `node { blockId label … }` needs, at a fraction of the bytes. */
-export type LightNode = Omit<Node, 'inputDefault' | 'metadata'>;
+/**
+ * How much of a node a page reads along: `key` (its id and block id, from the node execution's own trigger-kept
+ * copy: no lookup of the node) when the query asks for nothing else of it, `light` (without the JSON columns), or
+ * `full` (the Node model).
+ */
+export type NodeForm = 'key' | 'light' | 'full';
+/** A node read along with a page: at least its id and block id (see NodeForm). */
+export type NodeRead = Pick<Node, 'id' | 'blockId'> & Partial<Node>;
 
 /**
  * A node execution's node as one JSON value in the Prisma Node model's shape (it has no timestamps, so JSON loses
  * nothing): a page read with its nodes stays one statement. The light form leaves the JSON columns out entirely,
  * so a light node can never be mistaken for a whole one.
  */
-const nodeJson = (form: 'light' | 'full') =>
-  Prisma.raw(
+const nodeJson = (form: NodeForm) =>
+  form === 'key' ? Prisma.raw(`json_build_object('id', x."nodeId", 'blockId', x."nodeBlockId") AS node`) : Prisma.raw(
     `(SELECT json_build_object('id', nd.id, 'graphId', nd.graph_id, 'graphVersion', nd.graph_version, 'blockId', nd.block_id,
      'label', nd.label, 'nodeType', nd.node_type::text${form === 'full' ? `, 'inputDefault', nd.input_default, 'metadata', nd.metadata` : ''})
    FROM nodes nd WHERE nd.id = x."nodeId") AS node`,
@@ -139,16 +145,17 @@ function nodePageOf(page: NodeExecutionPage, runId: string, epochMs = false): Pr
   // The node is looked up per row of the limited page.
   return Prisma.sql`
     SELECT x.*${page.node !== 'none' ? Prisma.sql`, ${nodeJson(page.node)}` : Prisma.empty} FROM (
-      SELECT ${nodeExecutionPageColumns(page, epochMs)} FROM node_executions n
+      SELECT ${nodeExecutionPageColumns(page, epochMs)}${page.node === 'key' ? Prisma.raw(`, n.block_id AS "nodeBlockId"`) : Prisma.empty} FROM node_executions n
       WHERE n.graph_execution_id = ${Prisma.raw(runId)} AND ${where}
       ORDER BY ${orderBy('added_at', 'ASC', 'n')} LIMIT ${page.limit}
     ) x`;
 }
 
 /** Takes the nodes read along (`page.node`) out of node-execution rows. */
-function splitNodes(rows: Array<NodeExecution & { node?: LightNode | null }>): { rows: NodeExecution[]; nodes: LightNode[] } {
-  const nodes: LightNode[] = [];
-  const executions = rows.map(({ node, ...row }) => {
+function splitNodes(rows: Array<NodeExecution & { node?: NodeRead | null; nodeBlockId?: string }>): { rows: NodeExecution[]; nodes: NodeRead[] } {
+  const nodes: NodeRead[] = [];
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- `nodeBlockId` only feeds the key form's node
+  const executions = rows.map(({ node, nodeBlockId, ...row }) => {
     if (node) nodes.push(node);
     return row;
   });
@@ -160,8 +167,8 @@ export async function nodeExecutionsByGraphExecutions(
   sql: SqlRunner,
   executionIds: string[],
   page: NodeExecutionPage,
-): Promise<{ groups: Map<string, NodeExecution[]>; nodes: LightNode[] }> {
-  const read = await sql.query<NodeExecution & { node?: LightNode | null }>(Prisma.sql`
+): Promise<{ groups: Map<string, NodeExecution[]>; nodes: NodeRead[] }> {
+  const read = await sql.query<NodeExecution & { node?: NodeRead | null }>(Prisma.sql`
     SELECT y.* FROM unnest(${executionIds}::uuid[]) AS p(graph_execution_id)
     CROSS JOIN LATERAL (${nodePageOf(page, 'p.graph_execution_id')}) y`);
   const { rows, nodes } = page.node !== 'none' ? splitNodes(read) : { rows: read, nodes: [] };
@@ -171,7 +178,7 @@ export async function nodeExecutionsByGraphExecutions(
 const NODE_EXECUTION_DATES = ['addedAt', 'queuedAt', 'startedAt', 'endedAt'] as const;
 
 /** A node execution read as JSON (timestamps as epoch milliseconds) back in the model's shape. */
-const nodeExecutionFromJson = (row: Record<string, unknown>) => datesFromEpochMs<NodeExecution & { node?: LightNode | null }>(row, NODE_EXECUTION_DATES);
+const nodeExecutionFromJson = (row: Record<string, unknown>) => datesFromEpochMs<NodeExecution & { node?: NodeRead | null }>(row, NODE_EXECUTION_DATES);
 
 /**
  * One run by id with pages of its node executions, in one statement: each page is a JSON array column built
@@ -184,7 +191,7 @@ export async function runWithNodeExecutionPages(
   id: string,
   pages: NodeExecutionPage[],
   withPayload: boolean,
-): Promise<{ run: GraphExecution | null; pages: Array<{ rows: NodeExecution[]; nodes: LightNode[] }> }> {
+): Promise<{ run: GraphExecution | null; pages: Array<{ rows: NodeExecution[]; nodes: NodeRead[] }> }> {
   const pageColumns = pages.map(
     (page, i) => Prisma.sql`(
       SELECT coalesce(json_agg(y ORDER BY y."addedAt", y.id), '[]'::json) FROM (${nodePageOf(page, 'e.id', true)}) y

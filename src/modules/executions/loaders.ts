@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import type { Database } from '../../db/database.js';
-import type { GraphExecution, Node, NodeExecution } from '../../generated/prisma/client.js';
+import type { GraphExecution, NodeExecution } from '../../generated/prisma/client.js';
 import { graphKeyString, type GraphKey } from '../graphs/graph-store.js';
 import { childCountLoader, childPageLoader } from '../shared/child-pages.js';
 import type { ExecutionScope } from './execution-sql.js';
@@ -13,8 +13,9 @@ import {
   nodeExecutionsWithRunsByIds,
   runWithNodeExecutionPages,
   type ExecutionPage,
-  type LightNode,
   type NodeExecutionPage,
+  type NodeForm,
+  type NodeRead,
 } from './execution-store.js';
 
 
@@ -45,14 +46,14 @@ export function createExecutionLoaders(db: Database) {
   };
   const rememberWrittenNodeExecution = (row: NodeExecution) => nodeExecutionById.clear(row.id).prime(row.id, row);
   /**
-   * Nodes read along with node-execution pages that select `node` (NodeExecution.node answers from here): whole
-   * ones, and light ones (no JSON columns) that may answer only fields that do not ask for those.
+   * Nodes read along with node-execution pages that select `node` (NodeExecution.node answers from here), by form
+   * (NodeForm): a node read in a lesser form may answer only a selection that form covers.
    */
-  const nodesRead = new Map<string, Node>();
-  const lightNodesRead = new Map<string, LightNode>();
-  const rememberNodes = (page: NodeExecutionPage, nodes: LightNode[]) => {
-    if (page.node === 'full') for (const node of nodes) nodesRead.set(node.id, node as Node);
-    else for (const node of nodes) lightNodesRead.set(node.id, node);
+  const nodesRead: Record<NodeForm, Map<string, NodeRead>> = { key: new Map(), light: new Map(), full: new Map() };
+  const rememberNodes = (page: NodeExecutionPage, nodes: NodeRead[]) => {
+    if (page.node === 'none') return;
+    const read = nodesRead[page.node];
+    for (const node of nodes) read.set(node.id, node);
   };
 
   const executionsByGraph = childPageLoader<GraphKey, ExecutionPage, GraphExecution>({
@@ -85,7 +86,7 @@ export function createExecutionLoaders(db: Database) {
     fetch: (ids, filter) => countNodeExecutionsByGraphExecutions(sql, ids, filter),
   });
 
-  const rememberNodePage = (runId: string, page: NodeExecutionPage, rows: NodeExecution[], nodes: LightNode[]) => {
+  const rememberNodePage = (runId: string, page: NodeExecutionPage, rows: NodeExecution[], nodes: NodeRead[]) => {
     nodeExecutionsByRun.prime({ parent: runId, args: page }, rows);
     if (page.withPayload) for (const row of rows) nodeExecutionById.prime(row.id, row);
     rememberNodes(page, nodes);
@@ -110,8 +111,9 @@ export function createExecutionLoaders(db: Database) {
     rememberWholeRun,
     nodeExecutionById,
     rememberWrittenNodeExecution,
-    /** A node read along with a page: a whole one, or with `light` also one without its JSON columns. */
-    nodeRead: (id: string, light: boolean): LightNode | undefined => nodesRead.get(id) ?? (light ? lightNodesRead.get(id) : undefined),
+    /** A node read along with a page in the form `needed` or a larger one. */
+    nodeRead: (id: string, needed: NodeForm): NodeRead | undefined =>
+      nodesRead.full.get(id) ?? (needed !== 'full' ? (nodesRead.light.get(id) ?? (needed === 'key' ? nodesRead.key.get(id) : undefined)) : undefined),
     executionsByGraph,
     executionCountByGraph,
     nodeExecutionsByRun,
