@@ -138,6 +138,26 @@ describe.each(testDatabaseKinds)('compiled execution on %s', (kind) => {
     }
   });
 
+  it('answers each operation of a batch on its own variables, when the operations share a document', async () => {
+    const query = 'query($first: Int, $nodes: Int) { graphs(first: 3) { nodes { id executions(first: $first) { totalCount nodes { id nodeExecutions(first: $nodes) { nodes { id } } } } } } }';
+    const variables = [{ first: 1, nodes: 1 }, { first: 3, nodes: 2 }, { first: 2, nodes: 3 }];
+    for (const url of [urls.interpreted, urls.compiled]) {
+      const alone = await Promise.all(variables.map(async (v) => (await post(url, keys.user, query, v)).body));
+      const response = await fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${keys.user}` },
+        body: JSON.stringify(variables.map((v) => ({ query, variables: v }))),
+      });
+      expect(await response.json()).toEqual(alone);
+      // Each operation's pages are of its own size.
+      alone.forEach((body, i) => {
+        for (const graph of (body as { data: { graphs: { nodes: Array<{ executions: { totalCount: number; nodes: unknown[] } }> } } }).data.graphs.nodes) {
+          expect(graph.executions.nodes).toHaveLength(Math.min(variables[i]!.first, graph.executions.totalCount));
+        }
+      });
+    }
+  });
+
   it('compiles a document on the use after `compileAfterUses`, and answers the same before and after', async () => {
     const lines: string[] = [];
     const sink = new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) });

@@ -69,9 +69,9 @@ function runsOfGraphPage(viewer: Viewer, args: ExecutionListArgs, rowFields: Rea
 }
 
 /** Graph.executions: the runs of one graph version, batched across every graph of the response. */
-export async function executionsOfGraph(ctx: GraphQLContext, graph: GraphKey, args: ExecutionListArgs, rowFields: ReadonlySet<string>): Promise<Connection<GraphExecution>> {
+export async function executionsOfGraph(ctx: GraphQLContext, graph: GraphKey, args: ExecutionListArgs, info: GraphQLResolveInfo): Promise<Connection<GraphExecution>> {
   const viewer = requirePermission(ctx.viewer, 'READ_GRAPHS');
-  const { page, size } = runsOfGraphPage(viewer, args, rowFields);
+  const { page, size } = ctx.loaders.executions.pageOfField(info, () => runsOfGraphPage(viewer, args, requestedRowFields(info)));
   const parent = { id: graph.id, version: graph.version };
   const rows = await ctx.loaders.executions.executionsByGraph.load({ parent, args: page });
   return connectionFromPage(rows, size, Boolean(args.after), graphExecutionCursor(page.direction).encode, () =>
@@ -142,9 +142,9 @@ function nodeExecutionPage(args: NodeExecutionListArgs, rowFields: ReadonlySet<s
 }
 
 /** GraphExecution.nodeExecutions; `rowFields`: the fields asked of the rows (payloads and nodes are read only then). */
-export async function nodeExecutionsOfRun(ctx: GraphQLContext, graphExecutionId: string, args: NodeExecutionListArgs, rowFields: ReadonlySet<string>): Promise<Connection<NodeExecution>> {
+export async function nodeExecutionsOfRun(ctx: GraphQLContext, graphExecutionId: string, args: NodeExecutionListArgs, info: GraphQLResolveInfo): Promise<Connection<NodeExecution>> {
   requirePermission(ctx.viewer, 'READ_GRAPHS');
-  const { page, size } = nodeExecutionPage(args, rowFields);
+  const { page, size } = ctx.loaders.executions.pageOfField(info, () => nodeExecutionPage(args, requestedRowFields(info)));
   const rows = await ctx.loaders.executions.nodeExecutionsByRun.load({ parent: graphExecutionId, args: page });
   return connectionFromPage(rows, size, Boolean(args.after), nodeExecutionCursor.encode, () =>
     ctx.loaders.executions.nodeExecutionCountByRun.load({ parent: graphExecutionId, args: page.filter }),

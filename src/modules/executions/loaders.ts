@@ -104,8 +104,25 @@ export function createExecutionLoaders(db: Database) {
     };
   };
 
+  /**
+   * A list field's page, computed once per operation for every parent it is resolved under: a field's arguments
+   * and selection are the same for each parent (they come from the document and the operation's variables), so 20
+   * graphs' `executions` share one page object, and with it one loader key. Keyed by the field's nodes and the
+   * variables object: the operations of a batch share this request's loaders, and may share a document.
+   */
+  const pagesOfFields = new WeakMap<object, WeakMap<object, unknown>>();
+  const pageOfField = <Page>(info: { fieldNodes: object; variableValues: object }, compute: () => Page): Page => {
+    let byVariables = pagesOfFields.get(info.fieldNodes);
+    if (!byVariables) pagesOfFields.set(info.fieldNodes, (byVariables = new WeakMap()));
+    if (byVariables.has(info.variableValues)) return byVariables.get(info.variableValues) as Page;
+    const page = compute();
+    byVariables.set(info.variableValues, page);
+    return page;
+  };
+
   return {
     graphExecutionById,
+    pageOfField,
     runWithNodePages,
     rememberRuns,
     rememberWholeRun,

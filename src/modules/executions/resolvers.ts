@@ -37,7 +37,7 @@ export const executionResolvers: Resolvers = {
       return parent && !parent.isDeleted && parent.userId === run.userId ? parent : null;
     },
     durationMs: (run) => durationMs(run),
-    nodeExecutions: (run, args, ctx, info) => nodeExecutionsOfRun(ctx, run.id, args, requestedRowFields(info)),
+    nodeExecutions: (run, args, ctx, info) => nodeExecutionsOfRun(ctx, run.id, args, info),
   },
   NodeExecution: {
     // Read along with the page when the page's query selects `node`; otherwise (a node execution by id) by id.

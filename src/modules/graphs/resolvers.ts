@@ -1,7 +1,7 @@
 import type { Resolvers } from '../../generated/graphql.js';
 import { executionsOfGraph, graphRunsLookAhead } from '../executions/execution-service.js';
 import { connectionResolvers } from '../shared/connection.js';
-import { childFields, requestedRowFields } from '../shared/selection.js';
+import { childFields } from '../shared/selection.js';
 import { createGraph, deleteGraph, setActiveGraphVersion, updateGraph } from './graph-mutations.js';
 import { graphConnection, graphVersions, visibleGraph } from './graph-service.js';
 import { nodeOfGraph } from './loaders.js';
@@ -29,7 +29,7 @@ export const graphResolvers: Resolvers = {
     nodes: (graph, _args, ctx) => ctx.loaders.graphs.nodesByGraph.load(graph),
     links: (graph, _args, ctx) => ctx.loaders.graphs.linksByGraph.load(graph),
     versions: (graph, args, ctx) => graphVersions(ctx, graph, args),
-    executions: (graph, args, ctx, info) => executionsOfGraph(ctx, graph, args, requestedRowFields(info)),
+    executions: (graph, args, ctx, info) => executionsOfGraph(ctx, graph, args, info),
   },
   Node: {
     graph: (node, _args, ctx) => ctx.loaders.graphs.graphByKey.load({ id: node.graphId, version: node.graphVersion }).then((graph) => graph!),
