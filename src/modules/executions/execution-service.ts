@@ -11,7 +11,7 @@ import { isUuid } from '../shared/ids.js';
 import { pageSize } from '../shared/pagination.js';
 import { requestedRowFields, type ChildField } from '../shared/selection.js';
 import { graphExecutionCursor, nodeExecutionCursor } from './cursors.js';
-import { NODE_PAYLOAD_FIELDS, PAYLOAD_FIELDS, nodeExecutionPageOptionalColumns, runPageOptionalColumns, type ExecutionScope } from './execution-sql.js';
+import { NODE_PAYLOAD_FIELDS, nodeExecutionPageSelection, runPageSelection, type ExecutionScope } from './execution-sql.js';
 import { countGraphExecutions, graphExecutionsFromJson, graphRunsPageColumn, listGraphExecutions, type ExecutionPage, type NodeExecutionPage, type NodeForm, type NodeRead } from './execution-store.js';
 
 export type ExecutionListArgs = {
@@ -41,7 +41,7 @@ function executionPage(viewer: Viewer, args: ExecutionListArgs, rowFields: Reado
     direction,
     after: graphExecutionCursor(direction).decode(args.after),
     limit: size + 1,
-    ...runRowSelection(rowFields),
+    ...runPageSelection(rowFields),
   };
   return { page, size };
 }
@@ -119,16 +119,9 @@ export function graphRunsLookAhead(ctx: GraphQLContext, children: ChildField[]):
   };
 }
 
-/** What a run page reads, from the fields asked of its rows: JSON payloads (whole rows), or only the columns needed. */
-const runRowSelection = (rowFields: ReadonlySet<string>): Pick<ExecutionPage, 'withPayload' | 'optional'> => {
-  const withPayload = PAYLOAD_FIELDS.some((field) => rowFields.has(field));
-  return { withPayload, optional: withPayload ? [] : runPageOptionalColumns(rowFields) };
-};
-
-/** What a node-execution page reads, from the fields asked of its rows: JSON payloads, columns, and each row's node. */
+/** What a node-execution page reads, from the fields asked of its rows: payloads and columns, and each row's node. */
 const nodeRowSelection = (rowFields: ReadonlySet<string>): Pick<NodeExecutionPage, 'withPayload' | 'optional' | 'node'> => ({
-  withPayload: PAYLOAD_FIELDS.some((field) => rowFields.has(field)),
-  optional: PAYLOAD_FIELDS.some((field) => rowFields.has(field)) ? [] : nodeExecutionPageOptionalColumns(rowFields),
+  ...nodeExecutionPageSelection(rowFields),
   node: rowFields.has('node') ? nodeFormFor(new Set([...rowFields].filter((f) => f.startsWith('node.')).map((f) => f.slice('node.'.length)))) : 'none',
 });
 

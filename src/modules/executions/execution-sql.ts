@@ -7,77 +7,110 @@ export const PAYLOAD_FIELDS = ['inputs', 'outputs', 'stats'] as const;
 export const NODE_PAYLOAD_FIELDS = ['inputDefault', 'metadata'] as const;
 
 /**
+ * A model field read from a column: its key in the row, the column (`status::text` for an enum), and whether it is a
+ * timestamp (read as epoch milliseconds in rows read as JSON, which turn back into Dates without parsing text) or a
+ * JSON payload.
+ */
+type Column = { key: string; column: string; kind?: 'time' | 'payload' };
+type RenderOptions = { alias: string; withPayload: boolean; epochMs: boolean };
+
+/**
  * Raw reads return rows in the Prisma model's shape, so loaders and resolvers see one type either way. Without
  * payloads, the JSON columns read as placeholders: such rows must never be cached for other fields to reuse.
  */
-const payloadColumns = (alias: string, withPayload: boolean) =>
-  withPayload ? `${alias}.inputs, ${alias}.outputs, ${alias}.stats` : `'{}'::jsonb AS inputs, NULL::jsonb AS outputs, NULL::jsonb AS stats`;
+const PAYLOAD_PLACEHOLDERS: Record<string, string> = { inputs: `'{}'::jsonb`, outputs: 'NULL::jsonb', stats: 'NULL::jsonb' };
 
-/**
- * A timestamp column: as timestamptz, or (`epochMs`, for rows read as JSON) as epoch milliseconds, which turn back
- * into Dates without parsing text.
- */
-const at = (column: string, as: string, epochMs: boolean) =>
-  epochMs ? `round(date_part('epoch', ${column}) * 1000) AS "${as}"` : `${column} AS "${as}"`;
+function renderColumn({ key, column, kind }: Column, { alias, withPayload, epochMs }: RenderOptions): string {
+  if (kind === 'time' && epochMs) return `round(date_part('epoch', ${alias}.${column}) * 1000) AS "${key}"`;
+  if (kind === 'payload' && !withPayload) return `${PAYLOAD_PLACEHOLDERS[key]} AS "${key}"`;
+  return `${alias}.${column} AS "${key}"`;
+}
 
-export const graphExecutionColumns = (withPayload = true, epochMs = false) =>
-  Prisma.raw(
-    `e.id, e.graph_id AS "graphId", e.graph_version AS "graphVersion", e.user_id AS "userId", e.status::text AS status,
-     ${payloadColumns('e', withPayload)}, e.cost, e.error_message AS "errorMessage", e.is_deleted AS "isDeleted",
-     e.parent_id AS "parentId", ${at('e.created_at', 'createdAt', epochMs)}, ${at('e.updated_at', 'updatedAt', epochMs)},
-     ${at('e.started_at', 'startedAt', epochMs)}, ${at('e.ended_at', 'endedAt', epochMs)}`,
-  );
+/** The GraphExecution model's fields, in its order. */
+const RUN_COLUMNS: Column[] = [
+  { key: 'id', column: 'id' },
+  { key: 'graphId', column: 'graph_id' },
+  { key: 'graphVersion', column: 'graph_version' },
+  { key: 'userId', column: 'user_id' },
+  { key: 'status', column: 'status::text' },
+  { key: 'inputs', column: 'inputs', kind: 'payload' },
+  { key: 'outputs', column: 'outputs', kind: 'payload' },
+  { key: 'stats', column: 'stats', kind: 'payload' },
+  { key: 'cost', column: 'cost' },
+  { key: 'errorMessage', column: 'error_message' },
+  { key: 'isDeleted', column: 'is_deleted' },
+  { key: 'parentId', column: 'parent_id' },
+  { key: 'createdAt', column: 'created_at', kind: 'time' },
+  { key: 'updatedAt', column: 'updated_at', kind: 'time' },
+  { key: 'startedAt', column: 'started_at', kind: 'time' },
+  { key: 'endedAt', column: 'ended_at', kind: 'time' },
+];
 
-export const nodeExecutionColumns = (withPayload = true, epochMs = false) =>
-  Prisma.raw(
-    `n.id, n.graph_execution_id AS "graphExecutionId", n.node_id AS "nodeId", n.status::text AS status,
-     ${payloadColumns('n', withPayload)}, n.cost, n.error_message AS "errorMessage", ${at('n.added_at', 'addedAt', epochMs)},
-     ${at('n.queued_at', 'queuedAt', epochMs)}, ${at('n.started_at', 'startedAt', epochMs)}, ${at('n.ended_at', 'endedAt', epochMs)}`,
-  );
+/** The NodeExecution model's own fields (without the trigger-maintained copies), in its order. */
+const NODE_EXECUTION_COLUMNS: Column[] = [
+  { key: 'id', column: 'id' },
+  { key: 'graphExecutionId', column: 'graph_execution_id' },
+  { key: 'nodeId', column: 'node_id' },
+  { key: 'status', column: 'status::text' },
+  { key: 'inputs', column: 'inputs', kind: 'payload' },
+  { key: 'outputs', column: 'outputs', kind: 'payload' },
+  { key: 'stats', column: 'stats', kind: 'payload' },
+  { key: 'cost', column: 'cost' },
+  { key: 'errorMessage', column: 'error_message' },
+  { key: 'addedAt', column: 'added_at', kind: 'time' },
+  { key: 'queuedAt', column: 'queued_at', kind: 'time' },
+  { key: 'startedAt', column: 'started_at', kind: 'time' },
+  { key: 'endedAt', column: 'ended_at', kind: 'time' },
+];
+
+const renderColumns = (columns: Column[], options: RenderOptions) => Prisma.raw(columns.map((column) => renderColumn(column, options)).join(', '));
+
+export const graphExecutionColumns = (withPayload = true, epochMs = false) => renderColumns(RUN_COLUMNS, { alias: 'e', withPayload, epochMs });
+export const nodeExecutionColumns = (withPayload = true, epochMs = false) => renderColumns(NODE_EXECUTION_COLUMNS, { alias: 'n', withPayload, epochMs });
 
 /**
  * The columns of a page of rows nobody caches (read without payloads): the ones every such row needs (keys, access,
  * cursor, grouping) and, of the rest, only those the selection's fields need. A JSON page then carries a third of
  * the keys of a whole row (question d of the benchmark: 1,000 runs per answer).
  */
-type PageColumns = { always: string[]; optional: Record<string, string>; byField: Record<string, string[]> };
+type PageColumns = { columns: Column[]; alias: string; always: ReadonlySet<string>; byField: Record<string, string[]> };
 
-const RUN_PAGE_COLUMNS: PageColumns = {
-  always: ['e.id', 'e.graph_id AS "graphId"', 'e.graph_version AS "graphVersion"', 'e.user_id AS "userId"', 'e.status::text AS status', 'e.cost', 'e.is_deleted AS "isDeleted"', 'e.created_at AS "createdAt"'],
-  optional: { errorMessage: 'e.error_message AS "errorMessage"', parentId: 'e.parent_id AS "parentId"', startedAt: 'e.started_at AS "startedAt"', endedAt: 'e.ended_at AS "endedAt"' },
+const RUN_PAGE: PageColumns = {
+  columns: RUN_COLUMNS,
+  alias: 'e',
+  always: new Set(['id', 'graphId', 'graphVersion', 'userId', 'status', 'cost', 'isDeleted', 'createdAt']),
   byField: { errorMessage: ['errorMessage'], parent: ['parentId'], startedAt: ['startedAt'], endedAt: ['endedAt'], durationMs: ['startedAt', 'endedAt'] },
 };
 
-const NODE_EXECUTION_PAGE_COLUMNS: PageColumns = {
-  always: ['n.id', 'n.graph_execution_id AS "graphExecutionId"', 'n.node_id AS "nodeId"', 'n.status::text AS status', 'n.cost', 'n.added_at AS "addedAt"'],
-  optional: { errorMessage: 'n.error_message AS "errorMessage"', queuedAt: 'n.queued_at AS "queuedAt"', startedAt: 'n.started_at AS "startedAt"', endedAt: 'n.ended_at AS "endedAt"' },
+const NODE_EXECUTION_PAGE: PageColumns = {
+  columns: NODE_EXECUTION_COLUMNS,
+  alias: 'n',
+  always: new Set(['id', 'graphExecutionId', 'nodeId', 'status', 'cost', 'addedAt']),
   byField: { errorMessage: ['errorMessage'], queuedAt: ['queuedAt'], startedAt: ['startedAt'], endedAt: ['endedAt'], durationMs: ['startedAt', 'endedAt'] },
 };
 
-/** The optional columns the fields asked of a page's rows need, in a fixed order (part of the page's key). */
-const optionalColumnsFor = (columns: PageColumns, rowFields: ReadonlySet<string>) =>
-  Object.keys(columns.optional).filter((key) => Object.entries(columns.byField).some(([field, keys]) => keys.includes(key) && rowFields.has(field)));
-
-export const runPageOptionalColumns = (rowFields: ReadonlySet<string>) => optionalColumnsFor(RUN_PAGE_COLUMNS, rowFields);
-export const nodeExecutionPageOptionalColumns = (rowFields: ReadonlySet<string>) => optionalColumnsFor(NODE_EXECUTION_PAGE_COLUMNS, rowFields);
-
-/** Timestamps as epoch milliseconds for pages read as JSON (`"createdAt"` → the `at` form). */
-const asEpochMs = (column: string) => {
-  const match = /^(\w+\.\w+_at) AS "(\w+)"$/.exec(column);
-  return match ? at(match[1]!, match[2]!, true) : column;
-};
-
-function pageColumns(columns: PageColumns, optional: readonly string[], epochMs: boolean): Prisma.Sql {
-  const list = [...columns.always, ...optional.map((key) => columns.optional[key]!)];
-  return Prisma.raw((epochMs ? list.map(asEpochMs) : list).join(', '));
+/**
+ * What a page reads for the fields asked of its rows: whole rows when they ask for a payload, else the optional
+ * columns they need (in model order: part of the page's key).
+ */
+function pageSelection(page: PageColumns, rowFields: ReadonlySet<string>): { withPayload: boolean; optional: string[] } {
+  if (PAYLOAD_FIELDS.some((field) => rowFields.has(field))) return { withPayload: true, optional: [] };
+  const needed = new Set(Object.entries(page.byField).flatMap(([field, keys]) => (rowFields.has(field) ? keys : [])));
+  return { withPayload: false, optional: page.columns.map((column) => column.key).filter((key) => needed.has(key)) };
 }
 
-/** A run page's columns: whole rows with payloads, else only what `optional` (runPageOptionalColumns) adds. */
-export const runPageColumns = (page: { withPayload: boolean; optional: readonly string[] }, epochMs = false) =>
-  page.withPayload ? graphExecutionColumns(true, epochMs) : pageColumns(RUN_PAGE_COLUMNS, page.optional, epochMs);
+export const runPageSelection = (rowFields: ReadonlySet<string>) => pageSelection(RUN_PAGE, rowFields);
+export const nodeExecutionPageSelection = (rowFields: ReadonlySet<string>) => pageSelection(NODE_EXECUTION_PAGE, rowFields);
 
-export const nodeExecutionPageColumns = (page: { withPayload: boolean; optional: readonly string[] }, epochMs = false) =>
-  page.withPayload ? nodeExecutionColumns(true, epochMs) : pageColumns(NODE_EXECUTION_PAGE_COLUMNS, page.optional, epochMs);
+function pageColumns(page: PageColumns, selection: { withPayload: boolean; optional: readonly string[] }, epochMs: boolean): Prisma.Sql {
+  if (selection.withPayload) return renderColumns(page.columns, { alias: page.alias, withPayload: true, epochMs });
+  const read = page.columns.filter((column) => page.always.has(column.key) || selection.optional.includes(column.key));
+  return renderColumns(read, { alias: page.alias, withPayload: false, epochMs });
+}
+
+/** A run page's columns: whole rows with payloads, else only what `optional` (runPageSelection) adds. */
+export const runPageColumns = (page: { withPayload: boolean; optional: readonly string[] }, epochMs = false) => pageColumns(RUN_PAGE, page, epochMs);
+export const nodeExecutionPageColumns = (page: { withPayload: boolean; optional: readonly string[] }, epochMs = false) => pageColumns(NODE_EXECUTION_PAGE, page, epochMs);
 
 /** Turns the epoch-millisecond timestamps of a row read as JSON (`epochMs` columns) back into Dates. */
 export function datesFromEpochMs<Row>(row: Record<string, unknown>, keys: readonly string[]): Row {
@@ -90,26 +123,6 @@ export const nodeExecutionModelColumns = () =>
   Prisma.sql`${nodeExecutionColumns(true)}, n.user_id AS "userId", n.run_created_at AS "runCreatedAt",
      n.run_is_deleted AS "runIsDeleted", n.block_id AS "blockId"`;
 
-/** The keys `graphExecutionColumns` reads, in its order (the GraphExecution model's fields). */
-const GRAPH_EXECUTION_KEYS = [
-  ['id', 'id'],
-  ['graphId', 'graph_id'],
-  ['graphVersion', 'graph_version'],
-  ['userId', 'user_id'],
-  ['status', 'status::text'],
-  ['inputs', 'inputs'],
-  ['outputs', 'outputs'],
-  ['stats', 'stats'],
-  ['cost', 'cost'],
-  ['errorMessage', 'error_message'],
-  ['isDeleted', 'is_deleted'],
-  ['parentId', 'parent_id'],
-  ['createdAt', 'created_at'],
-  ['updatedAt', 'updated_at'],
-  ['startedAt', 'started_at'],
-  ['endedAt', 'ended_at'],
-] as const;
-
 /**
  * A run's columns next to another row's, each named `<prefix><key>`: from the table (`e.graph_id AS "run.graphId"`)
  * or from a CTE that returned `graphExecutionColumns()` (`r."graphId" AS "run.graphId"`). `runFromPrefixed` takes
@@ -117,7 +130,7 @@ const GRAPH_EXECUTION_KEYS = [
  */
 export const prefixedGraphExecutionColumns = (source: { table: string } | { cte: string }, prefix: string) =>
   Prisma.raw(
-    GRAPH_EXECUTION_KEYS.map(([key, column]) =>
+    RUN_COLUMNS.map(({ key, column }) =>
       'table' in source ? `${source.table}.${column} AS "${prefix}${key}"` : `${source.cte}."${key}" AS "${prefix}${key}"`,
     ).join(', '),
   );
