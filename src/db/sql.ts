@@ -10,7 +10,7 @@
  */
 import type { PGlite } from '@electric-sql/pglite';
 import type pg from 'pg';
-import type { Prisma } from '../generated/prisma/client.js';
+import { Prisma } from '../generated/prisma/client.js';
 
 export type QueryOptions = {
   /**
@@ -27,6 +27,21 @@ export type SqlRunner = {
   /** Runs one parameterized statement and returns its rows. */
   query<Row>(statement: Prisma.Sql, options?: QueryOptions): Promise<Row[]>;
 };
+
+/** The largest LIMIT written into a statement's text (pages hold at most 100 rows, plus one). */
+const MAX_LIMIT_LITERAL = 1000;
+
+/**
+ * A page's LIMIT written into the statement as a literal, not a parameter. With `LIMIT $n` PostgreSQL's generic plan
+ * for a prepared statement guesses the row count, costs more than the custom plans, and so is never chosen: the
+ * statement is planned again on every execution. Measured on the dashboard read (20 graphs, each with its 10 latest
+ * runs as a JSON column): 0.45 ms per execution with parameter limits, 0.27 ms with literal ones. Page sizes are few
+ * (1 to 100, plus one), so the statement texts stay few too.
+ */
+export function limitLiteral(rows: number): Prisma.Sql {
+  if (!Number.isSafeInteger(rows) || rows < 0 || rows > MAX_LIMIT_LITERAL) throw new RangeError(`A statement's LIMIT must be a whole number from 0 to ${MAX_LIMIT_LITERAL}, got ${rows}.`);
+  return Prisma.raw(String(rows));
+}
 
 /** Distinct statement texts given a prepared-statement name; beyond it (never in practice) statements run unnamed. */
 const MAX_PREPARED = 500;

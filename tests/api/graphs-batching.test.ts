@@ -170,14 +170,14 @@ describe.each(testDatabaseKinds)('batched root graph lists on %s', (kind) => {
         for (const filter of [{}, { isActive: false }, { nameContains: '%_o' }, { nameContains: 'TIED' }, { nameContains: 'a', isActive: false }]) {
           const counts = await countGraphsByOwners(sql, ownerIds, graphListFilter({ filter }));
           for (const ownerId of ownerIds) {
-            const query = { ownerId, filter, field, direction, size: 1 };
+            const query = { ownerId, filter, field, direction, size: 1, probesNextPage: true };
             expect(counts.get(ownerId) ?? 0).toBe(await prisma.graph.count({ where: referenceWhere(query) }));
             expect(await countGraphs(sql, query)).toBe(counts.get(ownerId) ?? 0);
           }
           // Every owner's list (admins), walked to its end.
           let everyoneAfter: string | null = null;
           for (let pages = 0; pages < 60; pages++) {
-            const query: GraphListQuery = { ownerId: null, filter, field, direction, after: everyoneAfter, size: 3 };
+            const query: GraphListQuery = { ownerId: null, filter, field, direction, after: everyoneAfter, size: 3, probesNextPage: true };
             const alone = await referenceList(prisma, query);
             expect(await listGraphs(sql, query)).toEqual(alone);
             expect(await countGraphs(sql, query)).toBe(await prisma.graph.count({ where: referenceWhere(query) }));
@@ -189,7 +189,7 @@ describe.each(testDatabaseKinds)('batched root graph lists on %s', (kind) => {
             // Walks each owner's list with the old statement and, all owners at once, with the batched one.
             let afters = new Map<string, string | null>(ownerIds.map((owner) => [owner, null]));
             for (let pages = 0; afters.size > 0 && pages < 40; pages++) {
-              const queries = [...afters].map(([ownerId, after]): GraphListQuery => ({ ownerId, filter, field, direction, after, size }));
+              const queries = [...afters].map(([ownerId, after]): GraphListQuery => ({ ownerId, filter, field, direction, after, size, probesNextPage: true }));
               // Owners at the same cursor share a statement; with cursors, each group is one owner (or the null page).
               const groups = new Map<string, GraphListQuery[]>();
               for (const query of queries) groups.set(JSON.stringify(graphPageArgs(query)), [...(groups.get(JSON.stringify(graphPageArgs(query))) ?? []), query]);

@@ -6,10 +6,10 @@ import { badUserInput, notFound } from '../../errors.js';
 import { canSeeOwner, ownerScope, requirePermission } from '../auth/guards.js';
 import type { Viewer } from '../auth/viewer.js';
 import type { GraphKey } from '../graphs/graph-store.js';
-import { conflictingOwnerFilter, connectionFromPage, emptyConnection, type Connection } from '../shared/connection.js';
+import { conflictingOwnerFilter, connectionFromPage, emptyConnection, pageLimit, type Connection } from '../shared/connection.js';
 import { isUuid } from '../shared/ids.js';
 import { pageSize } from '../shared/pagination.js';
-import { requestedRowFields, type ChildField } from '../shared/selection.js';
+import { listSelection, requestedRowFields, type ChildField, type ListSelection } from '../shared/selection.js';
 import { graphExecutionCursor, nodeExecutionCursor } from './cursors.js';
 import { NODE_PAYLOAD_FIELDS, nodeExecutionPageSelection, runPageSelection, type ExecutionScope } from './execution-sql.js';
 import { countGraphExecutions, graphExecutionsFromJson, graphRunsPageColumn, listGraphExecutions, type ExecutionPage, type NodeExecutionPage, type NodeForm, type NodeRead } from './execution-store.js';
@@ -31,7 +31,7 @@ function checkFilter(filter: GraphExecutionFilter | null | undefined): void {
 }
 
 /** Resolves the page arguments of an execution list, scoped to what the viewer may see. */
-function executionPage(viewer: Viewer, args: ExecutionListArgs, rowFields: ReadonlySet<string>, forUserId?: string): { page: ExecutionPage; size: number } {
+function executionPage(viewer: Viewer, args: ExecutionListArgs, selection: ListSelection, forUserId?: string): { page: ExecutionPage; size: number } {
   checkFilter(args.filter);
   const direction = args.orderBy?.direction ?? 'DESC';
   const size = pageSize(args.first);
@@ -40,22 +40,22 @@ function executionPage(viewer: Viewer, args: ExecutionListArgs, rowFields: Reado
     filter: args.filter ?? null,
     direction,
     after: graphExecutionCursor(direction).decode(args.after),
-    limit: size + 1,
-    ...runPageSelection(rowFields),
+    limit: pageLimit(size, selection),
+    ...runPageSelection(selection.rowFields),
   };
   return { page, size };
 }
 
 const scopeOf = (page: ExecutionPage): ExecutionScope => ({ userId: page.userId, filter: page.filter });
 
-/** `rowFields`: the fields asked of the runs (`requestedRowFields`): columns, and JSON payloads, are read only then. */
-export async function graphExecutionConnection(ctx: GraphQLContext, args: ExecutionListArgs, rowFields: ReadonlySet<string>, forUserId?: string): Promise<Connection<GraphExecution>> {
+/** `selection`: what the query asks of the list (`listSelection`): columns, and JSON payloads, are read only then. */
+export async function graphExecutionConnection(ctx: GraphQLContext, args: ExecutionListArgs, selection: ListSelection, forUserId?: string): Promise<Connection<GraphExecution>> {
   const viewer = requirePermission(ctx.viewer, 'READ_GRAPHS');
   if (conflictingOwnerFilter(forUserId, args.filter?.userId)) {
     ownerScope(viewer, args.filter!.userId);
     return emptyConnection();
   }
-  const { page, size } = executionPage(viewer, args, rowFields, forUserId);
+  const { page, size } = executionPage(viewer, args, selection, forUserId);
   const rows = await listGraphExecutions(ctx.db.sql, page);
   ctx.loaders.executions.rememberRuns(rows, page.withPayload);
   return connectionFromPage(rows, size, Boolean(args.after), graphExecutionCursor(page.direction).encode, () =>
@@ -64,14 +64,14 @@ export async function graphExecutionConnection(ctx: GraphQLContext, args: Execut
 }
 
 /** The page a `Graph.executions` field reads (the loaders' key, shared with the look-ahead below). */
-function runsOfGraphPage(viewer: Viewer, args: ExecutionListArgs, rowFields: ReadonlySet<string>) {
-  return executionPage(viewer, { ...args, filter: { ...args.filter, graphId: null, graphVersion: null } }, rowFields);
+function runsOfGraphPage(viewer: Viewer, args: ExecutionListArgs, selection: ListSelection) {
+  return executionPage(viewer, { ...args, filter: { ...args.filter, graphId: null, graphVersion: null } }, selection);
 }
 
 /** Graph.executions: the runs of one graph version, batched across every graph of the response. */
 export async function executionsOfGraph(ctx: GraphQLContext, graph: GraphKey, args: ExecutionListArgs, info: GraphQLResolveInfo): Promise<Connection<GraphExecution>> {
   const viewer = requirePermission(ctx.viewer, 'READ_GRAPHS');
-  const { page, size } = ctx.loaders.executions.pageOfField(info, () => runsOfGraphPage(viewer, args, requestedRowFields(info)));
+  const { page, size } = ctx.loaders.executions.pageOfField(info, () => runsOfGraphPage(viewer, args, listSelection(info)));
   const parent = { id: graph.id, version: graph.version };
   const rows = await ctx.loaders.executions.executionsByGraph.load({ parent, args: page });
   return connectionFromPage(rows, size, Boolean(args.after), graphExecutionCursor(page.direction).encode, () =>
@@ -98,7 +98,7 @@ export function graphRunsLookAhead(ctx: GraphQLContext, children: ChildField[]):
   let pages: ExecutionPage[];
   try {
     const viewer = requirePermission(ctx.viewer, 'READ_GRAPHS');
-    pages = children.map((child) => runsOfGraphPage(viewer, child.args as ExecutionListArgs, child.rowFields).page);
+    pages = children.map((child) => runsOfGraphPage(viewer, child.args as ExecutionListArgs, child).page);
   } catch {
     return null;
   }
@@ -110,7 +110,7 @@ export function graphRunsLookAhead(ctx: GraphQLContext, children: ChildField[]):
       pages.forEach((page, i) => {
         // Several lists of one request may share a row object (same owner and arguments): the first one primes.
         if (!(names[i]! in row)) return;
-        const runs = graphExecutionsFromJson(row[names[i]!]);
+        const runs = graphExecutionsFromJson(row[names[i]!], page, graph);
         delete row[names[i]!];
         ctx.loaders.executions.executionsByGraph.prime({ parent: { id: graph.id, version: graph.version }, args: page }, runs);
         ctx.loaders.executions.rememberRuns(runs, page.withPayload);
@@ -128,16 +128,16 @@ const nodeRowSelection = (rowFields: ReadonlySet<string>): Pick<NodeExecutionPag
 type NodeExecutionListArgs = { first?: number | null; after?: string | null; filter?: NodeExecutionFilter | null };
 
 /** The page a `nodeExecutions` field reads (the loaders' key: the look-ahead in `graphExecutionWithPages` builds the same). */
-function nodeExecutionPage(args: NodeExecutionListArgs, rowFields: ReadonlySet<string>): { page: NodeExecutionPage; size: number } {
+function nodeExecutionPage(args: NodeExecutionListArgs, selection: ListSelection): { page: NodeExecutionPage; size: number } {
   if (args.filter?.nodeId != null && !isUuid(args.filter.nodeId)) throw badUserInput('`nodeId` must be a node id.', 'filter');
   const size = pageSize(args.first);
-  return { page: { filter: args.filter ?? null, after: nodeExecutionCursor.decode(args.after), limit: size + 1, ...nodeRowSelection(rowFields) }, size };
+  return { page: { filter: args.filter ?? null, after: nodeExecutionCursor.decode(args.after), limit: pageLimit(size, selection), ...nodeRowSelection(selection.rowFields) }, size };
 }
 
 /** GraphExecution.nodeExecutions; `rowFields`: the fields asked of the rows (payloads and nodes are read only then). */
 export async function nodeExecutionsOfRun(ctx: GraphQLContext, graphExecutionId: string, args: NodeExecutionListArgs, info: GraphQLResolveInfo): Promise<Connection<NodeExecution>> {
   requirePermission(ctx.viewer, 'READ_GRAPHS');
-  const { page, size } = ctx.loaders.executions.pageOfField(info, () => nodeExecutionPage(args, requestedRowFields(info)));
+  const { page, size } = ctx.loaders.executions.pageOfField(info, () => nodeExecutionPage(args, listSelection(info)));
   const rows = await ctx.loaders.executions.nodeExecutionsByRun.load({ parent: graphExecutionId, args: page });
   return connectionFromPage(rows, size, Boolean(args.after), nodeExecutionCursor.encode, () =>
     ctx.loaders.executions.nodeExecutionCountByRun.load({ parent: graphExecutionId, args: page.filter }),
@@ -154,7 +154,7 @@ export async function graphExecutionWithPages(ctx: GraphQLContext, id: string, c
   const viewer = requirePermission(ctx.viewer, 'READ_GRAPHS');
   let pages: NodeExecutionPage[] = [];
   try {
-    pages = children.map((child) => nodeExecutionPage(child.args as NodeExecutionListArgs, child.rowFields).page);
+    pages = children.map((child) => nodeExecutionPage(child.args as NodeExecutionListArgs, child).page);
   } catch {
     pages = [];
   }

@@ -20,11 +20,14 @@ type RenderOptions = { alias: string; withPayload: boolean; epochMs: boolean };
  */
 const PAYLOAD_PLACEHOLDERS: Record<string, string> = { inputs: `'{}'::jsonb`, outputs: 'NULL::jsonb', stats: 'NULL::jsonb' };
 
-function renderColumn({ key, column, kind }: Column, { alias, withPayload, epochMs }: RenderOptions): string {
-  if (kind === 'time' && epochMs) return `round(date_part('epoch', ${alias}.${column}) * 1000) AS "${key}"`;
-  if (kind === 'payload' && !withPayload) return `${PAYLOAD_PLACEHOLDERS[key]} AS "${key}"`;
-  return `${alias}.${column} AS "${key}"`;
+/** A column's value expression. */
+function renderValue({ key, column, kind }: Column, { alias, withPayload, epochMs }: RenderOptions): string {
+  if (kind === 'time' && epochMs) return `round(date_part('epoch', ${alias}.${column}) * 1000)`;
+  if (kind === 'payload' && !withPayload) return PAYLOAD_PLACEHOLDERS[key]!;
+  return `${alias}.${column}`;
 }
+
+const renderColumn = (column: Column, options: RenderOptions) => `${renderValue(column, options)} AS "${column.key}"`;
 
 /** The GraphExecution model's fields, in its order. */
 const RUN_COLUMNS: Column[] = [
@@ -78,8 +81,15 @@ type PageColumns = { columns: Column[]; alias: string; always: ReadonlySet<strin
 const RUN_PAGE: PageColumns = {
   columns: RUN_COLUMNS,
   alias: 'e',
-  always: new Set(['id', 'graphId', 'graphVersion', 'userId', 'status', 'cost', 'isDeleted', 'createdAt']),
-  byField: { errorMessage: ['errorMessage'], parent: ['parentId'], startedAt: ['startedAt'], endedAt: ['endedAt'], durationMs: ['startedAt', 'endedAt'] },
+  always: new Set(['id', 'graphId', 'graphVersion', 'status', 'cost', 'isDeleted', 'createdAt']),
+  byField: {
+    errorMessage: ['errorMessage'],
+    user: ['userId'],
+    parent: ['parentId', 'userId'],
+    startedAt: ['startedAt'],
+    endedAt: ['endedAt'],
+    durationMs: ['startedAt', 'endedAt'],
+  },
 };
 
 const NODE_EXECUTION_PAGE: PageColumns = {
@@ -102,15 +112,59 @@ function pageSelection(page: PageColumns, rowFields: ReadonlySet<string>): { wit
 export const runPageSelection = (rowFields: ReadonlySet<string>) => pageSelection(RUN_PAGE, rowFields);
 export const nodeExecutionPageSelection = (rowFields: ReadonlySet<string>) => pageSelection(NODE_EXECUTION_PAGE, rowFields);
 
-function pageColumns(page: PageColumns, selection: { withPayload: boolean; optional: readonly string[] }, epochMs: boolean): Prisma.Sql {
-  if (selection.withPayload) return renderColumns(page.columns, { alias: page.alias, withPayload: true, epochMs });
-  const read = page.columns.filter((column) => page.always.has(column.key) || selection.optional.includes(column.key));
-  return renderColumns(read, { alias: page.alias, withPayload: false, epochMs });
-}
+type Selection = { withPayload: boolean; optional: readonly string[] };
+
+/** The columns a page reads: all with payloads, else those every row needs and those `optional` adds. */
+const columnsRead = (page: PageColumns, selection: Selection): Column[] =>
+  selection.withPayload ? page.columns : page.columns.filter((column) => page.always.has(column.key) || selection.optional.includes(column.key));
+
+const pageColumns = (page: PageColumns, selection: Selection, epochMs: boolean): Prisma.Sql =>
+  renderColumns(columnsRead(page, selection), { alias: page.alias, withPayload: selection.withPayload, epochMs });
 
 /** A run page's columns: whole rows with payloads, else only what `optional` (runPageSelection) adds. */
-export const runPageColumns = (page: { withPayload: boolean; optional: readonly string[] }, epochMs = false) => pageColumns(RUN_PAGE, page, epochMs);
-export const nodeExecutionPageColumns = (page: { withPayload: boolean; optional: readonly string[] }, epochMs = false) => pageColumns(NODE_EXECUTION_PAGE, page, epochMs);
+export const runPageColumns = (page: Selection) => pageColumns(RUN_PAGE, page, false);
+export const nodeExecutionPageColumns = (page: Selection, epochMs = false) => pageColumns(NODE_EXECUTION_PAGE, page, epochMs);
+
+/**
+ * A page read as one JSON value, nested in its parent's row: an array with one array per row, holding the row's
+ * values in the order of `keys` (timestamps as epoch milliseconds), without the keys the parent gives (`fixed`). Arrays
+ * rather than objects: PostgreSQL writes, and the server parses, no key names — the dashboard's runs as
+ * `json_build_array` in `ARRAY(…)` cost PostgreSQL about a third less than `json_agg` of row objects.
+ */
+export type JsonRows = { values: Prisma.Sql; keys: readonly string[]; times: readonly boolean[] };
+
+function jsonRows(page: PageColumns, selection: Selection, fixed: ReadonlySet<string>): JsonRows {
+  const columns = columnsRead(page, selection).filter((column) => !fixed.has(column.key));
+  const options = { alias: page.alias, withPayload: selection.withPayload, epochMs: true };
+  return {
+    values: Prisma.raw(`json_build_array(${columns.map((column) => renderValue(column, options)).join(', ')})`),
+    keys: columns.map((column) => column.key),
+    times: columns.map((column) => column.kind === 'time'),
+  };
+}
+
+/** Rows read with `jsonRows`, in the model's shape: the parent's `fixed` values, then the row's own. */
+export function rowsFromJson<Row>(arrays: unknown, shape: Pick<JsonRows, 'keys' | 'times'>, fixed: Readonly<Record<string, unknown>>): Row[] {
+  const { keys, times } = shape;
+  return (arrays as unknown[][]).map((values) => {
+    const row: Record<string, unknown> = { ...fixed };
+    for (let i = 0; i < keys.length; i++) {
+      const value = values[i];
+      row[keys[i]!] = times[i] && typeof value === 'number' ? new Date(value) : value;
+    }
+    return row as Row;
+  });
+}
+
+/** The keys a run page under a graph leaves to its parent: the graph version's, and `isDeleted` (pages hold none). */
+export const RUN_KEYS_FROM_GRAPH: ReadonlySet<string> = new Set(['graphId', 'graphVersion', 'isDeleted']);
+/** Computed once per page object: every graph of a list decodes its runs with its page's shape. */
+const runJsonRowsOf = new WeakMap<Selection, JsonRows>();
+export function runJsonRows(page: Selection): JsonRows {
+  let rows = runJsonRowsOf.get(page);
+  if (!rows) runJsonRowsOf.set(page, (rows = jsonRows(RUN_PAGE, page, RUN_KEYS_FROM_GRAPH)));
+  return rows;
+}
 
 /** Turns the epoch-millisecond timestamps of a row read as JSON (`epochMs` columns) back into Dates. */
 export function datesFromEpochMs<Row>(row: Record<string, unknown>, keys: readonly string[]): Row {

@@ -1,5 +1,5 @@
 import { Prisma, type GraphExecution, type Node, type NodeExecution } from '../../generated/prisma/client.js';
-import type { SqlRunner } from '../../db/sql.js';
+import { limitLiteral, type SqlRunner } from '../../db/sql.js';
 import type { NodeExecutionFilter } from '../../generated/graphql.js';
 import { graphKeyString, graphKeyTable, type GraphKey } from '../graphs/graph-store.js';
 import { alignById } from '../shared/by-id.js';
@@ -12,6 +12,8 @@ import {
   runFromPrefixed,
   afterKeyset,
   datesFromEpochMs,
+  rowsFromJson,
+  runJsonRows,
   and,
   graphExecutionConditions,
   nodeExecutionConditions,
@@ -44,7 +46,7 @@ export async function listGraphExecutions(sql: SqlRunner, page: ExecutionPage): 
   const where = and([...graphExecutionConditions(page), ...afterKeyset('created_at', page.after, page.direction, 'e')]);
   const statement = Prisma.sql`
     SELECT ${runPageColumns(page)} FROM graph_executions e
-    WHERE ${where} ORDER BY ${orderBy('created_at', page.direction, 'e')} LIMIT ${page.limit}`;
+    WHERE ${where} ORDER BY ${orderBy('created_at', page.direction, 'e')} LIMIT ${limitLiteral(page.limit)}`;
   return sql.query<GraphExecution>(statement, PLANNED_PER_CALL);
 }
 
@@ -56,42 +58,35 @@ export async function countGraphExecutions(sql: SqlRunner, scope: ExecutionScope
   return Number(rows[0]?.count ?? 0);
 }
 
-/**
- * One page of the runs of one graph version (given as SQL: the LATERAL parent's or the outer row's columns), in the
- * list's order; `epochMs` for pages read as JSON.
- */
-function runsPageOf(page: ExecutionPage, graphId: string, graphVersion: string, epochMs = false): Prisma.Sql {
+/** The WHERE, ORDER BY and LIMIT of one page of the runs of one graph version (given as SQL: a parent's columns). */
+function runsPageOf(page: ExecutionPage, graphId: string, graphVersion: string): Prisma.Sql {
   const where = and([...graphExecutionConditions(page), ...afterKeyset('created_at', page.after, page.direction, 'e')]);
   return Prisma.sql`
-    SELECT ${runPageColumns(page, epochMs)} FROM graph_executions e
+    FROM graph_executions e
     WHERE e.graph_id = ${Prisma.raw(graphId)} AND e.graph_version = ${Prisma.raw(graphVersion)} AND ${where}
-    ORDER BY ${orderBy('created_at', page.direction, 'e')} LIMIT ${page.limit}`;
+    ORDER BY ${orderBy('created_at', page.direction, 'e')} LIMIT ${limitLiteral(page.limit)}`;
 }
 
 /** One page of runs per graph version, in one statement: a LATERAL subquery per parent walks its index. */
 export async function graphExecutionsByGraphs(sql: SqlRunner, graphs: GraphKey[], page: ExecutionPage): Promise<Map<string, GraphExecution[]>> {
   const rows = await sql.query<GraphExecution>(Prisma.sql`
     SELECT x.* FROM ${graphKeyTable(graphs)} AS p(graph_id, graph_version)
-    CROSS JOIN LATERAL (${runsPageOf(page, 'p.graph_id', 'p.graph_version')}) x`);
+    CROSS JOIN LATERAL (SELECT ${runPageColumns(page)} ${runsPageOf(page, 'p.graph_id', 'p.graph_version')}) x`);
   return groupRows(rows, (row) => graphKeyString({ id: row.graphId, version: row.graphVersion }));
 }
 
-const GRAPH_EXECUTION_DATES = ['createdAt', 'updatedAt', 'startedAt', 'endedAt'] as const;
-
-/** Runs read as a JSON array (timestamps as epoch milliseconds), back in the model's shape. */
-export function graphExecutionsFromJson(value: unknown): GraphExecution[] {
-  return (value as Array<Record<string, unknown>>).map((row) => datesFromEpochMs<GraphExecution>(row, GRAPH_EXECUTION_DATES));
-}
-
 /**
- * A JSON array column `as` holding one page of the runs of the graph version of the row aliased `g`, with the
- * conditions, order and limit of `graphExecutionsByGraphs`: a graph list and its runs in one statement.
+ * A JSON column `as` holding one page of the runs of the graph version of the row aliased `g` (`runJsonRows`), with
+ * the conditions, order and limit of `graphExecutionsByGraphs`: a graph list and its runs in one statement. ARRAY()
+ * keeps the subquery's order.
  */
 export function graphRunsPageColumn(page: ExecutionPage, as: string): Prisma.Sql {
-  return Prisma.sql`(
-    SELECT coalesce(json_agg(y ORDER BY ${Prisma.raw(`y."createdAt" ${page.direction}, y.id ${page.direction}`)}), '[]'::json)
-    FROM (${runsPageOf(page, 'g.id', 'g.version', true)}) y
-  ) AS ${Prisma.raw(`"${as}"`)}`;
+  return Prisma.sql`array_to_json(ARRAY(SELECT ${runJsonRows(page).values} ${runsPageOf(page, 'g.id', 'g.version')})) AS ${Prisma.raw(`"${as}"`)}`;
+}
+
+/** The runs of `graphRunsPageColumn`, back in the model's shape. */
+export function graphExecutionsFromJson(value: unknown, page: ExecutionPage, graph: GraphKey): GraphExecution[] {
+  return rowsFromJson<GraphExecution>(value, runJsonRows(page), { graphId: graph.id, graphVersion: graph.version, isDeleted: false });
 }
 
 export async function countGraphExecutionsByGraphs(sql: SqlRunner, graphs: GraphKey[], scope: ExecutionScope): Promise<Map<string, number>> {
@@ -147,7 +142,7 @@ function nodePageOf(page: NodeExecutionPage, runId: string, epochMs = false): Pr
     SELECT x.*${page.node !== 'none' ? Prisma.sql`, ${nodeJson(page.node)}` : Prisma.empty} FROM (
       SELECT ${nodeExecutionPageColumns(page, epochMs)}${page.node === 'key' ? Prisma.raw(`, n.block_id AS "nodeBlockId"`) : Prisma.empty} FROM node_executions n
       WHERE n.graph_execution_id = ${Prisma.raw(runId)} AND ${where}
-      ORDER BY ${orderBy('added_at', 'ASC', 'n')} LIMIT ${page.limit}
+      ORDER BY ${orderBy('added_at', 'ASC', 'n')} LIMIT ${limitLiteral(page.limit)}
     ) x`;
 }
 

@@ -8,6 +8,7 @@ import { isUuid } from '../shared/ids.js';
 import { checkText } from '../shared/input.js';
 import { decodeCursor, encodeCursor, pageSize } from '../shared/pagination.js';
 import type { LookAhead } from '../executions/execution-service.js';
+import type { ListSelection } from '../shared/selection.js';
 import { countGraphs, graphCursor, graphListFilter, graphPageArgs, listGraphs, type GraphKey, type GraphListQuery } from './graph-store.js';
 import { primeGraphs } from './loaders.js';
 
@@ -23,7 +24,13 @@ export type GraphListArgs = {
  * `lookAhead`: child pages the query asks under the listed graphs (their runs), read in the list's statement and
  * handed to the nested fields' loaders.
  */
-export async function graphConnection(ctx: GraphQLContext, args: GraphListArgs, forOwnerId?: string, lookAhead?: LookAhead<GraphKey> | null): Promise<Connection<Graph>> {
+export async function graphConnection(
+  ctx: GraphQLContext,
+  args: GraphListArgs,
+  selection: Pick<ListSelection, 'probesNextPage'>,
+  forOwnerId?: string,
+  lookAhead?: LookAhead<GraphKey> | null,
+): Promise<Connection<Graph>> {
   const viewer = requirePermission(ctx.viewer, 'READ_GRAPHS');
   if (conflictingOwnerFilter(forOwnerId, args.filter?.ownerId)) {
     ownerScope(viewer, args.filter!.ownerId);
@@ -39,6 +46,7 @@ export async function graphConnection(ctx: GraphQLContext, args: GraphListArgs, 
     direction: args.orderBy?.direction ?? 'DESC',
     after: args.after,
     size: pageSize(args.first),
+    probesNextPage: selection.probesNextPage,
   };
   const loaders = ctx.loaders.graphs;
   const ownerId = query.ownerId;

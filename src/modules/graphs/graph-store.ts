@@ -1,6 +1,7 @@
 import { Prisma, type Graph, type Link, type Node } from '../../generated/prisma/client.js';
-import type { SqlRunner } from '../../db/sql.js';
+import { limitLiteral, type SqlRunner } from '../../db/sql.js';
 import type { GraphFilter, GraphOrderField, OrderDirection } from '../../generated/graphql.js';
+import { pageLimit } from '../shared/connection.js';
 import { decodeCursor, encodeCursor } from '../shared/pagination.js';
 import { alignById } from '../shared/by-id.js';
 
@@ -18,6 +19,8 @@ export type GraphListQuery = {
   direction: OrderDirection;
   after?: string | null;
   size: number;
+  /** Whether to read a row past the page's end (`pageLimit`): only `pageInfo` needs it. */
+  probesNextPage: boolean;
 };
 
 
@@ -61,7 +64,7 @@ export function graphPageArgs(query: GraphListQuery): GraphPageArgs {
     field: query.field,
     direction: query.direction,
     after: query.after ? graphCursor(query).decode(query.after) : null,
-    limit: query.size + 1,
+    limit: pageLimit(query.size, query),
   };
 }
 
@@ -105,7 +108,7 @@ export function listGraphs(sql: SqlRunner, query: GraphListQuery, children?: Gra
   const owner = query.ownerId ? Prisma.sql`g.user_id = ${query.ownerId}::uuid AND` : Prisma.empty;
   return sql.query<Graph>(Prisma.sql`
     SELECT ${GRAPH_COLUMNS}${childColumns(page)} FROM graphs g WHERE ${owner} ${filterConditions(page)} AND ${after}
-    ORDER BY ${orderBy} LIMIT ${page.limit}`);
+    ORDER BY ${orderBy} LIMIT ${limitLiteral(page.limit)}`);
 }
 
 export async function countGraphs(sql: SqlRunner, query: GraphListQuery): Promise<number> {
@@ -125,7 +128,7 @@ export async function graphPagesByOwners(sql: SqlRunner, ownerIds: string[], pag
     CROSS JOIN LATERAL (
       SELECT ${GRAPH_COLUMNS}${childColumns(page)} FROM graphs g
       WHERE g.user_id = p.user_id AND ${filterConditions(page)} AND ${after}
-      ORDER BY ${orderBy} LIMIT ${page.limit}
+      ORDER BY ${orderBy} LIMIT ${limitLiteral(page.limit)}
     ) x`);
   const groups = new Map<string, Graph[]>();
   for (const row of rows) {
@@ -221,7 +224,7 @@ export async function versionsByGraphIds(sql: SqlRunner, ids: string[], page: { 
     CROSS JOIN LATERAL (
       SELECT ${GRAPH_COLUMNS} FROM graphs g
       WHERE g.id = p.id AND (${page.beforeVersion}::int IS NULL OR g.version < ${page.beforeVersion}::int)
-      ORDER BY g.version DESC LIMIT ${page.limit}
+      ORDER BY g.version DESC LIMIT ${limitLiteral(page.limit)}
     ) x`);
   const groups = new Map<string, Graph[]>();
   for (const row of rows) groups.set(row.id, [...(groups.get(row.id) ?? []), row]);

@@ -1,7 +1,7 @@
 import type { Resolvers } from '../../generated/graphql.js';
 import { executionsOfGraph, graphRunsLookAhead } from '../executions/execution-service.js';
 import { connectionResolvers } from '../shared/connection.js';
-import { childFields } from '../shared/selection.js';
+import { childFields, listSelection } from '../shared/selection.js';
 import { createGraph, deleteGraph, setActiveGraphVersion, updateGraph } from './graph-mutations.js';
 import { graphConnection, graphVersions, visibleGraph } from './graph-service.js';
 import { nodeOfGraph } from './loaders.js';
@@ -10,7 +10,7 @@ import { nodeOfGraph } from './loaders.js';
 // further checks; every entry point (Query and Mutation fields) goes through the service's policy.
 export const graphResolvers: Resolvers = {
   Query: {
-    graphs: (_root, args, ctx, info) => graphConnection(ctx, args, undefined, graphRunsLookAhead(ctx, childFields(info, 'Graph', 'executions'))),
+    graphs: (_root, args, ctx, info) => graphConnection(ctx, args, listSelection(info), undefined, graphRunsLookAhead(ctx, childFields(info, 'Graph', 'executions'))),
     graph: (_root, { id, version }, ctx) => visibleGraph(ctx, id, version),
   },
   Mutation: {

@@ -16,6 +16,7 @@ function visitRowFields(
   fragments: GraphQLResolveInfo['fragments'],
   isConnection: boolean,
   onRowField: (field: FieldNode) => void,
+  onConnectionField?: (field: FieldNode) => void,
 ): void {
   const visit = (selectionSet: SelectionSetNode | undefined, level: Level, seen: Set<string>) => {
     if (!selectionSet) return;
@@ -27,6 +28,7 @@ function visitRowFields(
         if (fragment && !seen.has(fragment.name.value)) visit(fragment.selectionSet, level, new Set([...seen, fragment.name.value]));
       } else {
         const name = selection.name.value;
+        if (level === 'connection') onConnectionField?.(selection);
         if (level === 'row') onRowField(selection);
         else if (level === 'connection' && name === 'nodes') visit(selection.selectionSet, 'row', seen);
         else if (level === 'connection' && name === 'edges') visit(selection.selectionSet, 'edge', seen);
@@ -50,18 +52,31 @@ function addRowField(names: Set<string>, field: FieldNode, fragments: GraphQLRes
 }
 
 /**
- * The names of the fields a query asks of the rows a resolver returns: for a connection, the fields under `nodes`
- * and `edges { node }`; otherwise the field's own selection. Fragments are followed. Object fields also add their
- * subfields as `field.subfield`. Used to leave out large columns (JSON payloads) that nobody asked for.
+ * What a list field's query asks of it: the fields of its rows (for a connection, those under `nodes` and
+ * `edges { node }`; otherwise the field's own selection; object fields also add their subfields as
+ * `field.subfield`), and whether it asks for `pageInfo`. Fragments are followed; directives are not evaluated, so
+ * a field under `@skip`/`@include` counts as asked. Used to leave out large columns (JSON payloads) nobody asked
+ * for, and the row past a page's end that only `pageInfo.hasNextPage` needs.
  */
-export function requestedRowFields(info: GraphQLResolveInfo): ReadonlySet<string> {
-  let names = rowFieldsOf.get(info.fieldNodes);
-  if (!names) {
-    names = new Set<string>();
-    visitRowFields(info.fieldNodes, info.fragments, isConnectionType(info.returnType), (field) => addRowField(names!, field, info.fragments));
-    rowFieldsOf.set(info.fieldNodes, names);
-  }
-  return names;
+export type ListSelection = {
+  rowFields: ReadonlySet<string>;
+  /** Whether the page must read one row past its end, to tell `pageInfo.hasNextPage`. */
+  probesNextPage: boolean;
+};
+
+function selectionOf(fieldNodes: readonly FieldNode[], fragments: GraphQLResolveInfo['fragments'], isConnection: boolean): ListSelection {
+  const rowFields = new Set<string>();
+  let probesNextPage = false;
+  visitRowFields(
+    fieldNodes,
+    fragments,
+    isConnection,
+    (field) => addRowField(rowFields, field, fragments),
+    (field) => {
+      if (field.name.value === 'pageInfo') probesNextPage = true;
+    },
+  );
+  return { rowFields, probesNextPage };
 }
 
 /**
@@ -69,14 +84,21 @@ export function requestedRowFields(info: GraphQLResolveInfo): ReadonlySet<string
  * every row of a list gets the same `fieldNodes` array each time: memoized on it, so it is computed once per field
  * of a document rather than once per row. Weakly held: it goes with the document.
  */
-const rowFieldsOf = new WeakMap<readonly FieldNode[], Set<string>>();
+const selectionsByFieldNodes = new WeakMap<readonly FieldNode[], ListSelection>();
+
+export function listSelection(info: GraphQLResolveInfo): ListSelection {
+  let selection = selectionsByFieldNodes.get(info.fieldNodes);
+  if (!selection) selectionsByFieldNodes.set(info.fieldNodes, (selection = selectionOf(info.fieldNodes, info.fragments, isConnectionType(info.returnType))));
+  return selection;
+}
+
+/** The fields a query asks of the rows a resolver returns (`ListSelection.rowFields`). */
+export const requestedRowFields = (info: GraphQLResolveInfo): ReadonlySet<string> => listSelection(info).rowFields;
 
 /** One occurrence of a child field in the query, as its resolver will see it. */
-export type ChildField = {
+export type ChildField = ListSelection & {
   /** The field's arguments, with variables and defaults applied. */
   args: Record<string, unknown>;
-  /** The fields asked of the child's rows (as `requestedRowFields` would give the child's resolver). */
-  rowFields: ReadonlySet<string>;
 };
 
 /**
@@ -91,9 +113,8 @@ export function childFields(info: GraphQLResolveInfo, rowType: string, name: str
   const found: ChildField[] = [];
   visitRowFields(info.fieldNodes, info.fragments, isConnectionType(info.returnType), (field) => {
     if (field.name.value !== name) return;
-    const rowFields = new Set<string>();
-    visitRowFields([field], info.fragments, isConnectionType(definition.type), (child) => addRowField(rowFields, child, info.fragments));
-    found.push({ args: getArgumentValues(definition, field, info.variableValues), rowFields });
+    const selection = selectionOf([field], info.fragments, isConnectionType(definition.type));
+    found.push({ ...selection, args: getArgumentValues(definition, field, info.variableValues) });
   });
   return found;
 }

@@ -2,7 +2,7 @@ import type { Resolvers } from '../../generated/graphql.js';
 import { apiKeyConnection } from '../auth/api-key-service.js';
 import { requireViewer } from '../auth/guards.js';
 import { graphExecutionConnection, graphRunsLookAhead } from '../executions/execution-service.js';
-import { childFields, requestedRowFields } from '../shared/selection.js';
+import { childFields, listSelection } from '../shared/selection.js';
 import { graphConnection } from '../graphs/graph-service.js';
 
 export const userResolvers: Resolvers = {
@@ -12,8 +12,8 @@ export const userResolvers: Resolvers = {
   User: {
     // Shown only for the viewer's own key; other users' key permissions are not the caller's business.
     permissions: (user, _args, ctx) => (ctx.viewer?.user.id === user.id ? [...ctx.viewer.permissions] : null),
-    graphs: (user, args, ctx, info) => graphConnection(ctx, args, user.id, graphRunsLookAhead(ctx, childFields(info, 'Graph', 'executions'))),
-    graphExecutions: (user, args, ctx, info) => graphExecutionConnection(ctx, args, requestedRowFields(info), user.id),
+    graphs: (user, args, ctx, info) => graphConnection(ctx, args, listSelection(info), user.id, graphRunsLookAhead(ctx, childFields(info, 'Graph', 'executions'))),
+    graphExecutions: (user, args, ctx, info) => graphExecutionConnection(ctx, args, listSelection(info), user.id),
     apiKeys: (user, args, ctx) => apiKeyConnection(ctx, user, args),
   },
 };
