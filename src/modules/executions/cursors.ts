@@ -16,7 +16,10 @@ function keysetCursor<T>(order: string, keyOf: (row: T) => Keyset) {
   };
 }
 
-export const graphExecutionCursor = (direction: 'ASC' | 'DESC') =>
+const runCursor = (direction: 'ASC' | 'DESC') =>
   keysetCursor<GraphExecution>(`graphExecutions:CREATED_AT:${direction}`, (row) => ({ at: row.createdAt, id: row.id }));
+const RUN_CURSORS = { ASC: runCursor('ASC'), DESC: runCursor('DESC') };
+
+export const graphExecutionCursor = (direction: 'ASC' | 'DESC') => RUN_CURSORS[direction];
 
 export const nodeExecutionCursor = keysetCursor<NodeExecution>('nodeExecutions:ADDED_AT:ASC', (row) => ({ at: row.addedAt, id: row.id }));

@@ -68,15 +68,21 @@ function runsOfGraphPage(viewer: Viewer, args: ExecutionListArgs, selection: Lis
   return executionPage(viewer, { ...args, filter: { ...args.filter, graphId: null, graphVersion: null } }, selection);
 }
 
-/** Graph.executions: the runs of one graph version, batched across every graph of the response. */
-export async function executionsOfGraph(ctx: GraphQLContext, graph: GraphKey, args: ExecutionListArgs, info: GraphQLResolveInfo): Promise<Connection<GraphExecution>> {
+/**
+ * Graph.executions: the runs of one graph version, batched across every graph of the response. Synchronous when the
+ * graph list read them along (look-ahead): no promise per graph.
+ */
+export function executionsOfGraph(ctx: GraphQLContext, graph: GraphKey, args: ExecutionListArgs, info: GraphQLResolveInfo): Connection<GraphExecution> | Promise<Connection<GraphExecution>> {
   const viewer = requirePermission(ctx.viewer, 'READ_GRAPHS');
-  const { page, size } = ctx.loaders.executions.pageOfField(info, () => runsOfGraphPage(viewer, args, listSelection(info)));
+  const loaders = ctx.loaders.executions;
+  const { page, size } = loaders.pageOfField(info, () => runsOfGraphPage(viewer, args, listSelection(info)));
   const parent = { id: graph.id, version: graph.version };
-  const rows = await ctx.loaders.executions.executionsByGraph.load({ parent, args: page });
-  return connectionFromPage(rows, size, Boolean(args.after), graphExecutionCursor(page.direction).encode, () =>
-    ctx.loaders.executions.executionCountByGraph.load({ parent, args: scopeOf(page) }),
-  );
+  const connection = (rows: GraphExecution[]) =>
+    connectionFromPage(rows, size, Boolean(args.after), graphExecutionCursor(page.direction).encode, () =>
+      loaders.executionCountByGraph.load({ parent, args: scopeOf(page) }),
+    );
+  const readAlong = loaders.runsReadAlong(page, parent);
+  return readAlong ? connection(readAlong) : loaders.executionsByGraph.load({ parent, args: page }).then(connection);
 }
 
 /** Pages of child rows read along with their parents' statement: extra columns, then handed to the loaders. */
@@ -108,12 +114,12 @@ export function graphRunsLookAhead(ctx: GraphQLContext, children: ChildField[]):
     columns: pages.map((page, i) => graphRunsPageColumn(page, names[i]!)),
     remember(graph, row) {
       pages.forEach((page, i) => {
-        // Several lists of one request may share a row object (same owner and arguments): the first one primes.
-        if (!(names[i]! in row)) return;
-        const runs = graphExecutionsFromJson(row[names[i]!], page, graph);
-        delete row[names[i]!];
-        ctx.loaders.executions.executionsByGraph.prime({ parent: { id: graph.id, version: graph.version }, args: page }, runs);
-        ctx.loaders.executions.rememberRuns(runs, page.withPayload);
+        // Several lists of one request may share a row object (same owner and arguments): the first one primes. The
+        // column is emptied rather than deleted, which would turn the row into a slow dictionary-mode object.
+        const json = row[names[i]!];
+        if (json === undefined) return;
+        row[names[i]!] = undefined;
+        ctx.loaders.executions.rememberRunsReadAlong(page, graph, graphExecutionsFromJson(json, page, graph));
       });
     },
   };

@@ -65,6 +65,12 @@ export function createExecutionLoaders(db: Database) {
       return groups;
     },
   });
+  /**
+   * Run pages read along with their graphs' list (look-ahead), by page and graph: a graph's `executions` field takes
+   * its page from here synchronously, without a loader's promise per graph.
+   */
+  const runPagesReadAlong = new Map<string, GraphExecution[]>();
+  const readAlongKey = (page: ExecutionPage, graph: GraphKey) => `${argsKey(page)}|${graphKeyString(graph)}`;
   const executionCountByGraph = childCountLoader<GraphKey, ExecutionScope>({
     parentKey: graphKeyString,
     argsKey,
@@ -132,6 +138,11 @@ export function createExecutionLoaders(db: Database) {
     nodeRead: (id: string, needed: NodeForm): NodeRead | undefined =>
       nodesRead.full.get(id) ?? (needed !== 'full' ? (nodesRead.light.get(id) ?? (needed === 'key' ? nodesRead.key.get(id) : undefined)) : undefined),
     executionsByGraph,
+    rememberRunsReadAlong: (page: ExecutionPage, graph: GraphKey, rows: GraphExecution[]) => {
+      runPagesReadAlong.set(readAlongKey(page, graph), rows);
+      rememberRuns(rows, page.withPayload);
+    },
+    runsReadAlong: (page: ExecutionPage, graph: GraphKey): GraphExecution[] | undefined => runPagesReadAlong.get(readAlongKey(page, graph)),
     executionCountByGraph,
     nodeExecutionsByRun,
     nodeExecutionCountByRun,
