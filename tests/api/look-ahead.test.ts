@@ -138,6 +138,32 @@ describe.each(testDatabaseKinds)('look-ahead of a run with its node executions o
     }
   });
 
+  it('reads one row past a page only when the query asks for pageInfo, directly or through a fragment', async () => {
+    type Page = { totalCount: number; pageInfo?: { hasNextPage: boolean }; nodes: unknown[] };
+    type Listed = { graphs: Page & { nodes: Array<{ id: string; executions: Page }> } };
+    const limits = async (document: string) => {
+      const statements: string[] = [];
+      const stop = server.db.onQuery((e) => statements.push(e.query));
+      const res = await server.graphql<Listed>(document, undefined, adminKey);
+      stop();
+      expect(res.errors).toBeUndefined();
+      const list = statements.find((q) => /FROM graphs g/.test(q))!;
+      return { data: res.data!, limits: [...list.matchAll(/LIMIT (\d+)/g)].map((m) => Number(m[1])).sort() };
+    };
+    const without = await limits('{ graphs(first: 3) { totalCount nodes { id executions(first: 2) { totalCount nodes { id } } } } }');
+    expect(without.limits).toEqual([2, 3]);
+    const withPageInfo = await limits(`{ graphs(first: 3) { totalCount ...More nodes { id executions(first: 2) { totalCount pageInfo { hasNextPage } nodes { id } } } } }
+      fragment More on GraphConnection { pageInfo { hasNextPage } }`);
+    expect(withPageInfo.limits).toEqual([3, 4]);
+    // The same rows either way, and hasNextPage told right where asked.
+    expect(withPageInfo.data.graphs.nodes.map((g) => ({ ...g, executions: { ...g.executions, pageInfo: undefined } }))).toEqual(
+      without.data.graphs.nodes.map((g) => ({ ...g, executions: { ...g.executions, pageInfo: undefined } })),
+    );
+    expect(withPageInfo.data.graphs.pageInfo!.hasNextPage).toBe(withPageInfo.data.graphs.totalCount > 3);
+    for (const graph of withPageInfo.data.graphs.nodes) expect(graph.executions.pageInfo!.hasNextPage).toBe(graph.executions.totalCount > 2);
+    expect(withPageInfo.data.graphs.nodes.some((g) => g.executions.pageInfo!.hasNextPage)).toBe(true);
+  });
+
   it('answers NOT_FOUND for a deleted run', async () => {
     const id = runs[1]!.id;
     const deleted = await server.graphql('mutation($id: ID!) { deleteGraphExecution(id: $id) { deletedGraphExecutionId } }', { id }, owner.key);

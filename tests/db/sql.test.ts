@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.js';
 import { Prisma } from '../../src/generated/prisma/client.js';
 import { openDatabase } from '../../src/db/database.js';
+import { limitLiteral } from '../../src/db/sql.js';
 import { createPostgresDatabase, createTestDatabase, testDatabaseKinds } from '../helpers/databases.js';
 
 /** `db.sql` reads on the driver itself: the same rows and types on both databases, and every statement reported. */
@@ -64,6 +65,15 @@ describe.each(testDatabaseKinds)('db.sql on %s', (kind) => {
 
   it('rejects with the database error (masked by the server as an internal error)', async () => {
     await expect(db.sql.query(Prisma.sql`SELECT * FROM no_such_table`)).rejects.toThrow(/no_such_table/);
+  });
+});
+
+describe('limitLiteral', () => {
+  it('writes whole numbers from 0 to 1000 and refuses anything else', () => {
+    expect(limitLiteral(0).text).toBe('0');
+    expect(limitLiteral(101).text).toBe('101');
+    expect(Prisma.sql`SELECT 1 LIMIT ${limitLiteral(21)}`).toMatchObject({ text: 'SELECT 1 LIMIT 21', values: [] });
+    for (const bad of [-1, 1.5, 1001, Number.NaN, Number.POSITIVE_INFINITY]) expect(() => limitLiteral(bad)).toThrow(RangeError);
   });
 });
 
