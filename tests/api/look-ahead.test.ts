@@ -139,8 +139,8 @@ describe.each(testDatabaseKinds)('look-ahead of a run with its node executions o
   });
 
   it('reads one row past a page only when the query asks for pageInfo, directly or through a fragment', async () => {
-    type Page = { totalCount: number; pageInfo?: { hasNextPage: boolean }; nodes: unknown[] };
-    type Listed = { graphs: Page & { nodes: Array<{ id: string; executions: Page }> } };
+    type Runs = { totalCount: number; pageInfo?: { hasNextPage: boolean }; nodes: Array<{ id: string }> };
+    type Listed = { graphs: { totalCount: number; pageInfo?: { hasNextPage: boolean }; nodes: Array<{ id: string; executions: Runs }> } };
     const limits = async (document: string) => {
       const statements: string[] = [];
       const stop = server.db.onQuery((e) => statements.push(e.query));

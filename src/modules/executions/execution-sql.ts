@@ -123,7 +123,7 @@ const pageColumns = (page: PageColumns, selection: Selection, epochMs: boolean):
 
 /** A run page's columns: whole rows with payloads, else only what `optional` (runPageSelection) adds. */
 export const runPageColumns = (page: Selection) => pageColumns(RUN_PAGE, page, false);
-export const nodeExecutionPageColumns = (page: Selection, epochMs = false) => pageColumns(NODE_EXECUTION_PAGE, page, epochMs);
+export const nodeExecutionPageColumns = (page: Selection) => pageColumns(NODE_EXECUTION_PAGE, page, false);
 
 /**
  * A page read as one JSON value, nested in its parent's row: an array with one array per row, holding the row's
@@ -131,17 +131,20 @@ export const nodeExecutionPageColumns = (page: Selection, epochMs = false) => pa
  * rather than objects: PostgreSQL writes, and the server parses, no key names — the dashboard's runs as
  * `json_build_array` in `ARRAY(…)` cost PostgreSQL about a third less than `json_agg` of row objects.
  */
-export type JsonRows = { values: Prisma.Sql; keys: readonly string[]; times: readonly boolean[] };
+export type JsonRows = { expressions: readonly string[]; keys: readonly string[]; times: readonly boolean[] };
 
 function jsonRows(page: PageColumns, selection: Selection, fixed: ReadonlySet<string>): JsonRows {
   const columns = columnsRead(page, selection).filter((column) => !fixed.has(column.key));
   const options = { alias: page.alias, withPayload: selection.withPayload, epochMs: true };
   return {
-    values: Prisma.raw(`json_build_array(${columns.map((column) => renderValue(column, options)).join(', ')})`),
+    expressions: columns.map((column) => renderValue(column, options)),
     keys: columns.map((column) => column.key),
     times: columns.map((column) => column.kind === 'time'),
   };
 }
+
+/** One row of a JSON page: its values, then any `extra` ones (a nested object the decoder takes out itself). */
+export const jsonArray = (rows: JsonRows, ...extra: string[]) => Prisma.raw(`json_build_array(${[...rows.expressions, ...extra].join(', ')})`);
 
 /** Rows read with `jsonRows`, in the model's shape: the parent's `fixed` values, then the row's own. */
 export function rowsFromJson<Row>(arrays: unknown, shape: Pick<JsonRows, 'keys' | 'times'>, fixed: Readonly<Record<string, unknown>>): Row[] {
@@ -158,18 +161,16 @@ export function rowsFromJson<Row>(arrays: unknown, shape: Pick<JsonRows, 'keys' 
 
 /** The keys a run page under a graph leaves to its parent: the graph version's, and `isDeleted` (pages hold none). */
 export const RUN_KEYS_FROM_GRAPH: ReadonlySet<string> = new Set(['graphId', 'graphVersion', 'isDeleted']);
+/** The key a node-execution page under a run leaves to its parent. */
+const NODE_EXECUTION_KEYS_FROM_RUN: ReadonlySet<string> = new Set(['graphExecutionId']);
+export const nodeExecutionJsonRows = (page: Selection) => jsonRows(NODE_EXECUTION_PAGE, page, NODE_EXECUTION_KEYS_FROM_RUN);
+
 /** Computed once per page object: every graph of a list decodes its runs with its page's shape. */
 const runJsonRowsOf = new WeakMap<Selection, JsonRows>();
 export function runJsonRows(page: Selection): JsonRows {
   let rows = runJsonRowsOf.get(page);
   if (!rows) runJsonRowsOf.set(page, (rows = jsonRows(RUN_PAGE, page, RUN_KEYS_FROM_GRAPH)));
   return rows;
-}
-
-/** Turns the epoch-millisecond timestamps of a row read as JSON (`epochMs` columns) back into Dates. */
-export function datesFromEpochMs<Row>(row: Record<string, unknown>, keys: readonly string[]): Row {
-  for (const key of keys) if (typeof row[key] === 'number') row[key] = new Date(row[key]);
-  return row as Row;
 }
 
 /** Every column of the NodeExecution model, with the trigger-maintained copies: rows loaders cache by id. */

@@ -11,7 +11,8 @@ import {
   prefixedGraphExecutionColumns,
   runFromPrefixed,
   afterKeyset,
-  datesFromEpochMs,
+  jsonArray,
+  nodeExecutionJsonRows,
   rowsFromJson,
   runJsonRows,
   and,
@@ -81,7 +82,7 @@ export async function graphExecutionsByGraphs(sql: SqlRunner, graphs: GraphKey[]
  * keeps the subquery's order.
  */
 export function graphRunsPageColumn(page: ExecutionPage, as: string): Prisma.Sql {
-  return Prisma.sql`array_to_json(ARRAY(SELECT ${runJsonRows(page).values} ${runsPageOf(page, 'g.id', 'g.version')})) AS ${Prisma.raw(`"${as}"`)}`;
+  return Prisma.sql`array_to_json(ARRAY(SELECT ${jsonArray(runJsonRows(page))} ${runsPageOf(page, 'g.id', 'g.version')})) AS ${Prisma.raw(`"${as}"`)}`;
 }
 
 /** The runs of `graphRunsPageColumn`, back in the model's shape. */
@@ -127,23 +128,50 @@ export type NodeRead = Pick<Node, 'id' | 'blockId'> & Partial<Node>;
  * nothing): a page read with its nodes stays one statement. The light form leaves the JSON columns out entirely,
  * so a light node can never be mistaken for a whole one.
  */
-const nodeJson = (form: NodeForm) =>
-  form === 'key' ? Prisma.raw(`json_build_object('id', x."nodeId", 'blockId', x."nodeBlockId") AS node`) : Prisma.raw(
-    `(SELECT json_build_object('id', nd.id, 'graphId', nd.graph_id, 'graphVersion', nd.graph_version, 'blockId', nd.block_id,
+const nodeObject = (form: 'light' | 'full', nodeId: string) =>
+  `(SELECT json_build_object('id', nd.id, 'graphId', nd.graph_id, 'graphVersion', nd.graph_version, 'blockId', nd.block_id,
      'label', nd.label, 'nodeType', nd.node_type::text${form === 'full' ? `, 'inputDefault', nd.input_default, 'metadata', nd.metadata` : ''})
-   FROM nodes nd WHERE nd.id = x."nodeId") AS node`,
-  );
+   FROM nodes nd WHERE nd.id = ${nodeId})`;
+const nodeJson = (form: NodeForm) =>
+  Prisma.raw(form === 'key' ? `json_build_object('id', x."nodeId", 'blockId', x."nodeBlockId") AS node` : `${nodeObject(form, 'x."nodeId"')} AS node`);
 
 /** One page of a run's node executions (the run's id given as SQL), in the order added, each with its node if asked. */
-function nodePageOf(page: NodeExecutionPage, runId: string, epochMs = false): Prisma.Sql {
-  const where = and([...nodeExecutionConditions(page.filter), ...afterKeyset('added_at', page.after, 'ASC', 'n')]);
+function nodePageOf(page: NodeExecutionPage, runId: string): Prisma.Sql {
   // The node is looked up per row of the limited page.
   return Prisma.sql`
     SELECT x.*${page.node !== 'none' ? Prisma.sql`, ${nodeJson(page.node)}` : Prisma.empty} FROM (
-      SELECT ${nodeExecutionPageColumns(page, epochMs)}${page.node === 'key' ? Prisma.raw(`, n.block_id AS "nodeBlockId"`) : Prisma.empty} FROM node_executions n
-      WHERE n.graph_execution_id = ${Prisma.raw(runId)} AND ${where}
-      ORDER BY ${orderBy('added_at', 'ASC', 'n')} LIMIT ${limitLiteral(page.limit)}
+      SELECT ${nodeExecutionPageColumns(page)}${page.node === 'key' ? Prisma.raw(`, n.block_id AS "nodeBlockId"`) : Prisma.empty}
+      ${nodePageConditions(page, runId)}
     ) x`;
+}
+
+/** The FROM, WHERE, ORDER BY and LIMIT of one page of a run's node executions (alias `n`). */
+function nodePageConditions(page: NodeExecutionPage, runId: string): Prisma.Sql {
+  const where = and([...nodeExecutionConditions(page.filter), ...afterKeyset('added_at', page.after, 'ASC', 'n')]);
+  return Prisma.sql`FROM node_executions n
+      WHERE n.graph_execution_id = ${Prisma.raw(runId)} AND ${where}
+      ORDER BY ${orderBy('added_at', 'ASC', 'n')} LIMIT ${limitLiteral(page.limit)}`;
+}
+
+/**
+ * A page of node executions as one JSON value (`nodeExecutionJsonRows`), each row's array ending with its node when
+ * asked: the block id alone for the key form, else the node as an object. PostgreSQL evaluates the node's subquery
+ * only for the rows the LIMIT keeps. ARRAY() keeps the subquery's order.
+ */
+function nodePageJson(page: NodeExecutionPage, runId: string): Prisma.Sql {
+  const node = page.node === 'none' ? [] : [page.node === 'key' ? 'n.block_id' : nodeObject(page.node, 'n.node_id')];
+  return Prisma.sql`array_to_json(ARRAY(SELECT ${jsonArray(nodeExecutionJsonRows(page), ...node)} ${nodePageConditions(page, runId)}))`;
+}
+
+/** The rows and nodes of a `nodePageJson` value, in the loaders' shapes. */
+function nodeExecutionsFromJson(value: unknown, page: NodeExecutionPage, runId: string): { rows: NodeExecution[]; nodes: NodeRead[] } {
+  const arrays = value as unknown[][];
+  const shape = nodeExecutionJsonRows(page);
+  const rows = rowsFromJson<NodeExecution>(arrays, shape, { graphExecutionId: runId });
+  if (page.node === 'none') return { rows, nodes: [] };
+  const at = shape.keys.length;
+  const nodes = arrays.map((values, i): NodeRead => (page.node === 'key' ? { id: rows[i]!.nodeId, blockId: values[at] as string } : (values[at] as NodeRead)));
+  return { rows, nodes };
 }
 
 /** Takes the nodes read along (`page.node`) out of node-execution rows. */
@@ -170,11 +198,6 @@ export async function nodeExecutionsByGraphExecutions(
   return { groups: groupRows(rows, (row) => row.graphExecutionId), nodes };
 }
 
-const NODE_EXECUTION_DATES = ['addedAt', 'queuedAt', 'startedAt', 'endedAt'] as const;
-
-/** A node execution read as JSON (timestamps as epoch milliseconds) back in the model's shape. */
-const nodeExecutionFromJson = (row: Record<string, unknown>) => datesFromEpochMs<NodeExecution & { node?: NodeRead | null }>(row, NODE_EXECUTION_DATES);
-
 /**
  * One run by id with pages of its node executions, in one statement: each page is a JSON array column built
  * with the page's own conditions, order and limit (the same as `nodeExecutionsByGraphExecutions`), so a query
@@ -187,18 +210,15 @@ export async function runWithNodeExecutionPages(
   pages: NodeExecutionPage[],
   withPayload: boolean,
 ): Promise<{ run: GraphExecution | null; pages: Array<{ rows: NodeExecution[]; nodes: NodeRead[] }> }> {
-  const pageColumns = pages.map(
-    (page, i) => Prisma.sql`(
-      SELECT coalesce(json_agg(y ORDER BY y."addedAt", y.id), '[]'::json) FROM (${nodePageOf(page, 'e.id', true)}) y
-    ) AS ${Prisma.raw(`"page.${i}"`)}`,
-  );
+  const pageColumns = pages.map((page, i) => Prisma.sql`${nodePageJson(page, 'e.id')} AS ${Prisma.raw(`"page.${i}"`)}`);
   const [row] = await sql.query<Record<string, unknown>>(Prisma.sql`
     SELECT ${graphExecutionColumns(withPayload)}, ${Prisma.join(pageColumns)} FROM graph_executions e WHERE e.id = ${id}::uuid`);
   if (!row) return { run: null, pages: pages.map(() => ({ rows: [], nodes: [] })) };
-  const read = pages.map((_, i) => {
-    const page = splitNodes((row[`page.${i}`] as Array<Record<string, unknown>>).map(nodeExecutionFromJson));
-    delete row[`page.${i}`];
-    return page;
+  const read = pages.map((page, i) => {
+    const read = nodeExecutionsFromJson(row[`page.${i}`], page, id);
+    // Emptied, not deleted: deleting would turn the run into a slow dictionary-mode object.
+    row[`page.${i}`] = undefined;
+    return read;
   });
   return { run: row as GraphExecution, pages: read };
 }
