@@ -126,10 +126,16 @@ export function graphRunsLookAhead(ctx: GraphQLContext, children: ChildField[]):
 }
 
 /** What a node-execution page reads, from the fields asked of its rows: payloads and columns, and each row's node. */
-const nodeRowSelection = (rowFields: ReadonlySet<string>): Pick<NodeExecutionPage, 'withPayload' | 'optional' | 'node'> => ({
-  ...nodeExecutionPageSelection(rowFields),
-  node: rowFields.has('node') ? nodeFormFor(new Set([...rowFields].filter((f) => f.startsWith('node.')).map((f) => f.slice('node.'.length)))) : 'none',
-});
+const nodeRowSelections = new WeakMap<ReadonlySet<string>, Pick<NodeExecutionPage, 'withPayload' | 'optional' | 'node'>>();
+function nodeRowSelection(rowFields: ReadonlySet<string>): Pick<NodeExecutionPage, 'withPayload' | 'optional' | 'node'> {
+  // Memoized like `runPageSelection`: the set of fields is kept per field of a document.
+  let selection = nodeRowSelections.get(rowFields);
+  if (!selection) {
+    const node = rowFields.has('node') ? nodeFormFor(new Set([...rowFields].filter((f) => f.startsWith('node.')).map((f) => f.slice('node.'.length)))) : 'none';
+    nodeRowSelections.set(rowFields, (selection = { ...nodeExecutionPageSelection(rowFields), node }));
+  }
+  return selection;
+}
 
 type NodeExecutionListArgs = { first?: number | null; after?: string | null; filter?: NodeExecutionFilter | null };
 
@@ -202,12 +208,20 @@ function nodeFormFor(fields: ReadonlySet<string>): NodeForm {
   return [...fields].every((field) => KEY_NODE_FIELDS.has(field)) ? 'key' : 'light';
 }
 
+/** `nodeFormFor` of a field's selection, asked once per node execution of a page: memoized on the set of fields. */
+const nodeFormsOf = new WeakMap<ReadonlySet<string>, NodeForm>();
+function nodeFormOfSelection(fields: ReadonlySet<string>): NodeForm {
+  let form = nodeFormsOf.get(fields);
+  if (form === undefined) nodeFormsOf.set(fields, (form = nodeFormFor(fields)));
+  return form;
+}
+
 /**
  * NodeExecution.node: the node read along with the page when there is one that answers what this field asks (a
  * lesser form only for a selection it covers), else by id.
  */
 export function nodeOfNodeExecution(ctx: GraphQLContext, nodeId: string, info: GraphQLResolveInfo): NodeRead | Promise<Node> {
-  return ctx.loaders.executions.nodeRead(nodeId, nodeFormFor(requestedRowFields(info))) ?? ctx.loaders.graphs.nodeById.load(nodeId).then((node) => node!);
+  return ctx.loaders.executions.nodeRead(nodeId, nodeFormOfSelection(requestedRowFields(info))) ?? ctx.loaders.graphs.nodeById.load(nodeId).then((node) => node!);
 }
 
 export const durationMs = (row: { startedAt: Date | null; endedAt: Date | null }) =>

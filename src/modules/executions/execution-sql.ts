@@ -99,20 +99,33 @@ const NODE_EXECUTION_PAGE: PageColumns = {
   byField: { errorMessage: ['errorMessage'], queuedAt: ['queuedAt'], startedAt: ['startedAt'], endedAt: ['endedAt'], durationMs: ['startedAt', 'endedAt'] },
 };
 
+type Selection = { withPayload: boolean; optional: readonly string[] };
+
 /**
  * What a page reads for the fields asked of its rows: whole rows when they ask for a payload, else the optional
  * columns they need (in model order: part of the page's key).
  */
-function pageSelection(page: PageColumns, rowFields: ReadonlySet<string>): { withPayload: boolean; optional: string[] } {
+function pageSelection(page: PageColumns, rowFields: ReadonlySet<string>): Readonly<Selection> {
   if (PAYLOAD_FIELDS.some((field) => rowFields.has(field))) return { withPayload: true, optional: [] };
   const needed = new Set(Object.entries(page.byField).flatMap(([field, keys]) => (rowFields.has(field) ? keys : [])));
   return { withPayload: false, optional: page.columns.map((column) => column.key).filter((key) => needed.has(key)) };
 }
 
-export const runPageSelection = (rowFields: ReadonlySet<string>) => pageSelection(RUN_PAGE, rowFields);
-export const nodeExecutionPageSelection = (rowFields: ReadonlySet<string>) => pageSelection(NODE_EXECUTION_PAGE, rowFields);
+/**
+ * Memoized on the set of fields, which `requestedRowFields` keeps per field of a document: worked out once per
+ * document, not once per request.
+ */
+function memoizedPageSelection(page: PageColumns): (rowFields: ReadonlySet<string>) => Readonly<Selection> {
+  const memo = new WeakMap<ReadonlySet<string>, Readonly<Selection>>();
+  return (rowFields) => {
+    let selection = memo.get(rowFields);
+    if (!selection) memo.set(rowFields, (selection = pageSelection(page, rowFields)));
+    return selection;
+  };
+}
 
-type Selection = { withPayload: boolean; optional: readonly string[] };
+export const runPageSelection = memoizedPageSelection(RUN_PAGE);
+export const nodeExecutionPageSelection = memoizedPageSelection(NODE_EXECUTION_PAGE);
 
 /** The columns a page reads: all with payloads, else those every row needs and those `optional` adds. */
 const columnsRead = (page: PageColumns, selection: Selection): Column[] =>

@@ -19,6 +19,12 @@ import {
 } from './execution-store.js';
 
 
+/** A value made on first use. */
+const lazy = <T>(make: () => T): (() => T) => {
+  let value: T | undefined;
+  return () => (value ??= make());
+};
+
 export function createExecutionLoaders(db: Database) {
   const sql = db.sql;
   // A page's arguments as a key. A look-ahead hands one page object to every parent of a list (100 graphs in a
@@ -71,11 +77,14 @@ export function createExecutionLoaders(db: Database) {
    */
   const runPagesReadAlong = new Map<string, GraphExecution[]>();
   const readAlongKey = (page: ExecutionPage, graph: GraphKey) => `${argsKey(page)}|${graphKeyString(graph)}`;
-  const executionCountByGraph = childCountLoader<GraphKey, ExecutionScope>({
-    parentKey: graphKeyString,
-    argsKey,
-    fetch: (graphs, scope) => countGraphExecutionsByGraphs(sql, graphs, scope),
-  });
+  // Counts are asked for rarely (`totalCount`): their loaders are made on first use.
+  const executionCountByGraph = lazy(() =>
+    childCountLoader<GraphKey, ExecutionScope>({
+      parentKey: graphKeyString,
+      argsKey,
+      fetch: (graphs, scope) => countGraphExecutionsByGraphs(sql, graphs, scope),
+    }),
+  );
   const nodeExecutionsByRun = childPageLoader<string, NodeExecutionPage, NodeExecution>({
     parentKey: (id) => id,
     argsKey,
@@ -86,11 +95,13 @@ export function createExecutionLoaders(db: Database) {
       return groups;
     },
   });
-  const nodeExecutionCountByRun = childCountLoader<string, NodeExecutionPage['filter']>({
-    parentKey: (id) => id,
-    argsKey: (filter) => JSON.stringify(filter ?? null),
-    fetch: (ids, filter) => countNodeExecutionsByGraphExecutions(sql, ids, filter),
-  });
+  const nodeExecutionCountByRun = lazy(() =>
+    childCountLoader<string, NodeExecutionPage['filter']>({
+      parentKey: (id) => id,
+      argsKey: (filter) => JSON.stringify(filter ?? null),
+      fetch: (ids, filter) => countNodeExecutionsByGraphExecutions(sql, ids, filter),
+    }),
+  );
 
   const rememberNodePage = (runId: string, page: NodeExecutionPage, rows: NodeExecution[], nodes: NodeRead[]) => {
     nodeExecutionsByRun.prime({ parent: runId, args: page }, rows);
@@ -143,9 +154,13 @@ export function createExecutionLoaders(db: Database) {
       rememberRuns(rows, page.withPayload);
     },
     runsReadAlong: (page: ExecutionPage, graph: GraphKey): GraphExecution[] | undefined => runPagesReadAlong.get(readAlongKey(page, graph)),
-    executionCountByGraph,
+    get executionCountByGraph() {
+      return executionCountByGraph();
+    },
     nodeExecutionsByRun,
-    nodeExecutionCountByRun,
+    get nodeExecutionCountByRun() {
+      return nodeExecutionCountByRun();
+    },
   };
 }
 

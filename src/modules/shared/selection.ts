@@ -1,4 +1,4 @@
-import { getArgumentValues, Kind, type FieldNode, type GraphQLObjectType, type GraphQLOutputType, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
+import { getArgumentValues, Kind, type FieldNode, type GraphQLField, type GraphQLObjectType, type GraphQLOutputType, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
 
 /**
  * The names of the fields a query asks of the rows a resolver returns: for a connection, the fields under `nodes`
@@ -107,15 +107,31 @@ export type ChildField = ListSelection & {
  * Directives are not evaluated (a skipped field is only read for nothing).
  */
 export function childFields(info: GraphQLResolveInfo, rowType: string, name: string): ChildField[] {
+  return childFieldNodes(info, rowType, name).map(({ field, definition, selection }) => ({
+    ...selection,
+    args: getArgumentValues(definition, field, info.variableValues),
+  }));
+}
+
+type ChildFieldNode = { field: FieldNode; definition: GraphQLField<unknown, unknown>; selection: ListSelection };
+
+/** The occurrences `childFields` reads its arguments from: they depend on the document alone, so memoized like `listSelection`. */
+const childFieldNodesOf = new WeakMap<readonly FieldNode[], Map<string, ChildFieldNode[]>>();
+
+function childFieldNodes(info: GraphQLResolveInfo, rowType: string, name: string): ChildFieldNode[] {
+  let byChild = childFieldNodesOf.get(info.fieldNodes);
+  if (!byChild) childFieldNodesOf.set(info.fieldNodes, (byChild = new Map()));
+  let found = byChild.get(`${rowType}.${name}`);
+  if (found) return found;
+  found = [];
   const type = info.schema.getType(rowType);
   const definition = type && 'getFields' in type ? (type as GraphQLObjectType).getFields()[name] : undefined;
-  if (!definition) return [];
-  const found: ChildField[] = [];
-  visitRowFields(info.fieldNodes, info.fragments, isConnectionType(info.returnType), (field) => {
-    if (field.name.value !== name) return;
-    const selection = selectionOf([field], info.fragments, isConnectionType(definition.type));
-    found.push({ ...selection, args: getArgumentValues(definition, field, info.variableValues) });
-  });
+  if (definition) {
+    visitRowFields(info.fieldNodes, info.fragments, isConnectionType(info.returnType), (field) => {
+      if (field.name.value === name) found!.push({ field, definition, selection: selectionOf([field], info.fragments, isConnectionType(definition.type)) });
+    });
+  }
+  byChild.set(`${rowType}.${name}`, found);
   return found;
 }
 
