@@ -103,12 +103,21 @@ export function analyzeOperation(
  * validation rule's error code with GRAPHQL_VALIDATION_FAILED.)
  */
 export function operationLimitsPlugin(limits: { maxDepth: number; maxCost: number }): ApolloServerPlugin {
+  // An operation without variables always analyses the same: once per parsed document (Apollo keeps parsed
+  // documents, so a hot query is analysed once, not on every request).
+  const withoutVariables = new WeakMap<OperationDefinitionNode, Analysis>();
+  const analyze = (schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>) => {
+    if (operation.variableDefinitions?.length) return analyzeOperation(schema, document, operation, variables, limits.maxCost);
+    let analysis = withoutVariables.get(operation);
+    if (!analysis) withoutVariables.set(operation, (analysis = analyzeOperation(schema, document, operation, {}, limits.maxCost)));
+    return analysis;
+  };
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ document, operation, request, schema }) {
           if (!operation) return;
-          const { depth, cost } = analyzeOperation(schema, document, operation, request.variables ?? {}, limits.maxCost);
+          const { depth, cost } = analyze(schema, document, operation, request.variables ?? {});
           if (depth > limits.maxDepth) {
             throw rejection('QUERY_TOO_DEEP', `The operation nests ${depth} levels deep; at most ${limits.maxDepth} are allowed.`);
           }

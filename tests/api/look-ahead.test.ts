@@ -164,6 +164,44 @@ describe.each(testDatabaseKinds)('look-ahead of a run with its node executions o
     expect(withPageInfo.data.graphs.nodes.some((g) => g.executions.pageInfo!.hasNextPage)).toBe(true);
   });
 
+  it('reads of listed graphs only the columns their fields need, and never answers a later field from such a row', async () => {
+    type Listed = { graphs: { nodes: Array<{ id: string; version: number }> }; full: { nodes: Array<Record<string, unknown>> } };
+    const statements: string[] = [];
+    const stop = server.db.onQuery((e) => statements.push(e.query));
+    const res = await server.graphql<Listed>(
+      `{ graphs(first: 3) { nodes { id version } }
+         full: graphs(first: 3) { nodes { id version name description isActive createdAt updatedAt owner { id } } } }`,
+      undefined,
+      adminKey,
+    );
+    stop();
+    expect(res.errors).toBeUndefined();
+    const lists = statements.filter((q) => /FROM graphs g/.test(q));
+    expect(lists.some((q) => !/description/.test(q) && /g\.created_at/.test(q))).toBe(true);
+    // The same graphs, whole where asked, although the lighter list read them first.
+    expect(res.data!.full.nodes.map((g) => ({ id: g.id, version: g.version }))).toEqual(res.data!.graphs.nodes);
+    for (const graph of res.data!.full.nodes) {
+      const alone = await server.graphql<{ graph: Record<string, unknown> }>(
+        'query($id: ID!, $v: Int) { graph(id: $id, version: $v) { id version name description isActive createdAt updatedAt owner { id } } }',
+        { id: graph.id, v: graph.version },
+        adminKey,
+      );
+      expect(graph).toEqual(alone.data!.graph);
+    }
+    // A run's graph, loaded by key after a light list of the same graphs, comes whole.
+    type Nested = { graphs: { nodes: Array<{ id: string; executions: { nodes: Array<{ graph: Record<string, unknown> }> } }> } };
+    const nested = await server.graphql<Nested>(
+      '{ graphs(first: 20) { nodes { id executions(first: 1) { nodes { graph { id description isActive updatedAt } } } } } }',
+      undefined,
+      adminKey,
+    );
+    expect(nested.errors).toBeUndefined();
+    const graphsOfRuns = nested.data!.graphs.nodes.flatMap((g) => g.executions.nodes.map((r) => r.graph));
+    expect(graphsOfRuns.length).toBeGreaterThan(0);
+    for (const graph of graphsOfRuns) expect(Object.keys(graph).filter((k) => graph[k] === undefined)).toEqual([]);
+    expect(graphsOfRuns.every((g) => typeof g.isActive === 'boolean' && typeof g.updatedAt === 'string')).toBe(true);
+  });
+
   it('answers NOT_FOUND for a deleted run', async () => {
     const id = runs[1]!.id;
     const deleted = await server.graphql('mutation($id: ID!) { deleteGraphExecution(id: $id) { deletedGraphExecutionId } }', { id }, owner.key);

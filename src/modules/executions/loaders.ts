@@ -75,8 +75,15 @@ export function createExecutionLoaders(db: Database) {
    * Run pages read along with their graphs' list (look-ahead), by page and graph: a graph's `executions` field takes
    * its page from here synchronously, without a loader's promise per graph.
    */
-  const runPagesReadAlong = new Map<string, GraphExecution[]>();
-  const readAlongKey = (page: ExecutionPage, graph: GraphKey) => `${argsKey(page)}|${graphKeyString(graph)}`;
+  const runPagesReadAlong = new Map<string, Map<string, GraphExecution[]>>();
+  const readAlongOf = (page: ExecutionPage) => {
+    // By the page's key, then the graph's: the page key string (long, and the same string object each time) is
+    // hashed once, not within a longer key per graph.
+    const key = argsKey(page);
+    let byGraph = runPagesReadAlong.get(key);
+    if (!byGraph) runPagesReadAlong.set(key, (byGraph = new Map()));
+    return byGraph;
+  };
   // Counts are asked for rarely (`totalCount`): their loaders are made on first use.
   const executionCountByGraph = lazy(() =>
     childCountLoader<GraphKey, ExecutionScope>({
@@ -150,10 +157,10 @@ export function createExecutionLoaders(db: Database) {
       nodesRead.full.get(id) ?? (needed !== 'full' ? (nodesRead.light.get(id) ?? (needed === 'key' ? nodesRead.key.get(id) : undefined)) : undefined),
     executionsByGraph,
     rememberRunsReadAlong: (page: ExecutionPage, graph: GraphKey, rows: GraphExecution[]) => {
-      runPagesReadAlong.set(readAlongKey(page, graph), rows);
+      readAlongOf(page).set(graphKeyString(graph), rows);
       rememberRuns(rows, page.withPayload);
     },
-    runsReadAlong: (page: ExecutionPage, graph: GraphKey): GraphExecution[] | undefined => runPagesReadAlong.get(readAlongKey(page, graph)),
+    runsReadAlong: (page: ExecutionPage, graph: GraphKey): GraphExecution[] | undefined => runPagesReadAlong.get(argsKey(page))?.get(graphKeyString(graph)),
     get executionCountByGraph() {
       return executionCountByGraph();
     },

@@ -9,7 +9,7 @@ import { checkText } from '../shared/input.js';
 import { decodeCursor, encodeCursor, pageSize } from '../shared/pagination.js';
 import type { LookAhead } from '../executions/execution-service.js';
 import type { ListSelection } from '../shared/selection.js';
-import { countGraphs, graphCursor, graphListFilter, graphPageArgs, listGraphs, type GraphKey, type GraphListQuery } from './graph-store.js';
+import { countGraphs, graphCursor, graphListColumns, graphListFilter, graphPageArgs, listGraphs, type GraphKey, type GraphListQuery } from './graph-store.js';
 import { primeGraphs } from './loaders.js';
 
 export type GraphListArgs = {
@@ -27,7 +27,7 @@ export type GraphListArgs = {
 export async function graphConnection(
   ctx: GraphQLContext,
   args: GraphListArgs,
-  selection: Pick<ListSelection, 'probesNextPage'>,
+  selection: ListSelection,
   forOwnerId?: string,
   lookAhead?: LookAhead<GraphKey> | null,
 ): Promise<Connection<Graph>> {
@@ -47,6 +47,7 @@ export async function graphConnection(
     after: args.after,
     size: pageSize(args.first),
     probesNextPage: selection.probesNextPage,
+    columns: graphListColumns(selection.rowFields, args.orderBy?.field ?? 'CREATED_AT'),
   };
   const loaders = ctx.loaders.graphs;
   const ownerId = query.ownerId;
@@ -54,14 +55,14 @@ export async function graphConnection(
     // Every owner's graphs (admins only): one list, nothing to batch it with.
     const fetched = await listGraphs(ctx.db.sql, query, lookAhead ?? undefined);
     rememberChildren(fetched, lookAhead);
-    primeGraphs(loaders, fetched);
+    if (!query.columns) primeGraphs(loaders, fetched);
     return connectionFromPage(fetched, query.size, Boolean(args.after), graphCursor(query).encode, () => countGraphs(ctx.db.sql, query));
   }
   // One owner's graphs, allowed above: the lists of a request that differ only in their owner (aliases, User.graphs
   // of a list of users) are read in one statement, and so are their counts.
   const fetched = await loaders.graphPageByOwner.load({ parent: ownerId, args: { ...graphPageArgs(query), children: lookAhead ?? undefined } });
   rememberChildren(fetched, lookAhead);
-  primeGraphs(loaders, fetched);
+  if (!query.columns) primeGraphs(loaders, fetched);
   return connectionFromPage(fetched, query.size, Boolean(args.after), graphCursor(query).encode, () =>
     loaders.graphCountByOwner.load({ parent: ownerId, args: graphListFilter(query) }),
   );

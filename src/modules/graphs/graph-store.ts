@@ -21,6 +21,8 @@ export type GraphListQuery = {
   size: number;
   /** Whether to read a row past the page's end (`pageLimit`): only `pageInfo` needs it. */
   probesNextPage: boolean;
+  /** The model fields read (`graphListColumns`); absent or null: whole rows. */
+  columns?: readonly string[] | null;
 };
 
 
@@ -50,6 +52,8 @@ export type GraphPageArgs = GraphListFilter & {
   after: { value: string | Date; id: string; version: number } | null;
   /** Rows to fetch: the page size plus one, to learn whether more exist. */
   limit: number;
+  /** The model fields read; null: whole rows. */
+  columns: readonly string[] | null;
   /** Columns of child pages read along (look-ahead; alias `g` is the graph row), identified by `key`. */
   children?: { key: string; columns: Prisma.Sql[] };
 };
@@ -65,6 +69,7 @@ export function graphPageArgs(query: GraphListQuery): GraphPageArgs {
     direction: query.direction,
     after: query.after ? graphCursor(query).decode(query.after) : null,
     limit: pageLimit(query.size, query),
+    columns: query.columns ?? null,
   };
 }
 
@@ -107,7 +112,7 @@ export function listGraphs(sql: SqlRunner, query: GraphListQuery, children?: Gra
   const { after, orderBy } = pageOrder(page);
   const owner = query.ownerId ? Prisma.sql`g.user_id = ${query.ownerId}::uuid AND` : Prisma.empty;
   return sql.query<Graph>(Prisma.sql`
-    SELECT ${GRAPH_COLUMNS}${childColumns(page)} FROM graphs g WHERE ${owner} ${filterConditions(page)} AND ${after}
+    SELECT ${graphColumns(page.columns)}${childColumns(page)} FROM graphs g WHERE ${owner} ${filterConditions(page)} AND ${after}
     ORDER BY ${orderBy} LIMIT ${limitLiteral(page.limit)}`);
 }
 
@@ -126,7 +131,7 @@ export async function graphPagesByOwners(sql: SqlRunner, ownerIds: string[], pag
   const rows = await sql.query<Graph>(Prisma.sql`
     SELECT x.* FROM unnest(${ownerIds}::uuid[]) AS p(user_id)
     CROSS JOIN LATERAL (
-      SELECT ${GRAPH_COLUMNS}${childColumns(page)} FROM graphs g
+      SELECT ${graphColumns(page.columns)}${childColumns(page)} FROM graphs g
       WHERE g.user_id = p.user_id AND ${filterConditions(page)} AND ${after}
       ORDER BY ${orderBy} LIMIT ${limitLiteral(page.limit)}
     ) x`);
@@ -165,10 +170,47 @@ const LINK_COLUMNS = Prisma.raw(
    l.source_name AS "sourceName", l.sink_name AS "sinkName", l.is_static AS "isStatic"`,
 );
 
-const GRAPH_COLUMNS = Prisma.raw(
-  `g.id, g.version, g.name, g.description, g.is_active AS "isActive", g.user_id AS "userId",
-   g.created_at AS "createdAt", g.updated_at AS "updatedAt"`,
-);
+/** The Graph model's fields and their columns (alias `g`), in the model's order. */
+const GRAPH_FIELDS: ReadonlyArray<readonly [key: string, column: string]> = [
+  ['id', 'g.id'],
+  ['version', 'g.version'],
+  ['name', 'g.name'],
+  ['description', 'g.description'],
+  ['isActive', 'g.is_active AS "isActive"'],
+  ['userId', 'g.user_id AS "userId"'],
+  ['createdAt', 'g.created_at AS "createdAt"'],
+  ['updatedAt', 'g.updated_at AS "updatedAt"'],
+];
+const graphColumns = (keys: readonly string[] | null) =>
+  Prisma.raw((keys ? GRAPH_FIELDS.filter(([key]) => keys.includes(key)) : GRAPH_FIELDS).map(([, column]) => column).join(', '));
+const GRAPH_COLUMNS = graphColumns(null);
+
+/** Graph fields answered from other tables or loaders (with the row's key and owner only). */
+const GRAPH_RELATION_FIELDS: ReadonlySet<string> = new Set(['__typename', 'owner', 'nodes', 'links', 'versions', 'executions']);
+const SCALAR_GRAPH_FIELDS: ReadonlySet<string> = new Set(GRAPH_FIELDS.map(([key]) => key).filter((key) => key !== 'userId'));
+
+/**
+ * The columns a graph list reads for the fields asked of its rows: the key, the owner (lists of several owners are
+ * grouped by it; `owner` loads it), the list's sort field (its cursors) and the fields asked. Null (whole rows) when
+ * that is all of them or a field is not known here. Rows read in part are never handed to the by-key loader.
+ */
+export function graphListColumns(rowFields: ReadonlySet<string>, sortField: GraphOrderField): readonly string[] | null {
+  // Memoized on the set of fields, which `listSelection` keeps per field of a document.
+  let bySort = listColumnsOf.get(rowFields);
+  if (!bySort) listColumnsOf.set(rowFields, (bySort = new Map()));
+  if (!bySort.has(sortField)) bySort.set(sortField, listColumns(rowFields, sortField));
+  return bySort.get(sortField)!;
+}
+const listColumnsOf = new WeakMap<ReadonlySet<string>, Map<GraphOrderField, readonly string[] | null>>();
+
+function listColumns(rowFields: ReadonlySet<string>, sortField: GraphOrderField): readonly string[] | null {
+  const keys = new Set(['id', 'version', 'userId', SORT_FIELDS[sortField]]);
+  for (const field of rowFields) {
+    if (SCALAR_GRAPH_FIELDS.has(field)) keys.add(field);
+    else if (!GRAPH_RELATION_FIELDS.has(field) && !field.includes('.')) return null;
+  }
+  return keys.size === GRAPH_FIELDS.length ? null : GRAPH_FIELDS.map(([key]) => key).filter((key) => keys.has(key));
+}
 
 /** Graph versions by exact key, in the order asked (null where absent). */
 export async function graphsByKeys(sql: SqlRunner, keys: readonly GraphKey[]): Promise<Array<Graph | null>> {
