@@ -159,10 +159,10 @@ export async function nodeExecutionsOfRun(ctx: GraphQLContext, graphExecutionId:
 /**
  * Query.graphExecution: when the query also asks for the run's node executions, the run and those pages are read
  * in one statement (look-ahead), and the pages are handed to the loaders the nested fields use once the run is
- * known to be visible. Arguments the nested field would refuse are left to it (no look-ahead then). The run's JSON
- * payloads are read when `withPayload` (the query asks for them).
+ * known to be visible. Arguments the nested field would refuse are left to it (no look-ahead then). Of the run,
+ * what `rowFields` (the fields the query asks of it) needs: whole, with its JSON payloads, when they are asked.
  */
-export async function graphExecutionWithPages(ctx: GraphQLContext, id: string, children: ChildField[], withPayload: boolean): Promise<GraphExecution> {
+export async function graphExecutionWithPages(ctx: GraphQLContext, id: string, children: ChildField[], rowFields: ReadonlySet<string>): Promise<GraphExecution> {
   const viewer = requirePermission(ctx.viewer, 'READ_GRAPHS');
   let pages: NodeExecutionPage[] = [];
   try {
@@ -172,12 +172,15 @@ export async function graphExecutionWithPages(ctx: GraphQLContext, id: string, c
   }
   if (pages.length === 0 || !isUuid(id)) return visibleGraphExecution(ctx, id);
   // A page that asks for its rows' run (`graphExecution`) is answered from the by-id loader: read the run whole for it.
-  const whole = withPayload || children.some((child) => child.rowFields.has('graphExecution'));
-  const { run, rememberPages } = await ctx.loaders.executions.runWithNodePages(id, pages, whole);
+  const whole = children.some((child) => child.rowFields.has('graphExecution'));
+  const runRead = whole ? WHOLE_RUN : runPageSelection(rowFields);
+  const { run, rememberPages } = await ctx.loaders.executions.runWithNodePages(id, pages, runRead);
   if (!run || run.isDeleted || !canSeeOwner(viewer, run.userId)) throw notFound('Graph execution', id);
   rememberPages();
   return run;
 }
+
+const WHOLE_RUN = { withPayload: true, optional: [] } as const;
 
 /** A run the viewer may see (their own, or any for ADMIN) and that is not deleted; NOT_FOUND otherwise. */
 export async function visibleGraphExecution(ctx: GraphQLContext, id: string, permission: 'READ_GRAPHS' | 'EXECUTE_GRAPHS' = 'READ_GRAPHS') {

@@ -136,6 +136,9 @@ const pageColumns = (page: PageColumns, selection: Selection, epochMs: boolean):
 
 /** A run page's columns: whole rows with payloads, else only what `optional` (runPageSelection) adds. */
 export const runPageColumns = (page: Selection) => pageColumns(RUN_PAGE, page, false);
+/** A run read by id for a query: whole (payloads included), else the page columns it asks plus its owner (access). */
+export const runReadColumns = (read: Selection) =>
+  read.withPayload ? graphExecutionColumns(true) : runPageColumns({ withPayload: false, optional: [...read.optional, 'userId'] });
 export const nodeExecutionPageColumns = (page: Selection) => pageColumns(NODE_EXECUTION_PAGE, page, false);
 
 /**

@@ -7,6 +7,7 @@ import {
   graphExecutionColumns,
   nodeExecutionPageColumns,
   runPageColumns,
+  runReadColumns,
   nodeExecutionModelColumns,
   prefixedGraphExecutionColumns,
   runFromPrefixed,
@@ -201,18 +202,18 @@ export async function nodeExecutionsByGraphExecutions(
 /**
  * One run by id with pages of its node executions, in one statement: each page is a JSON array column built
  * with the page's own conditions, order and limit (the same as `nodeExecutionsByGraphExecutions`), so a query
- * for a run and its node executions is one round trip. Rows come back in the loaders' shape; the run's JSON
- * payloads only `withPayload` (placeholders otherwise, as in the lists).
+ * for a run and its node executions is one round trip. Rows come back in the loaders' shape; the run whole when
+ * `runRead.withPayload`, else with the columns the query asks of it (`runReadColumns`).
  */
 export async function runWithNodeExecutionPages(
   sql: SqlRunner,
   id: string,
   pages: NodeExecutionPage[],
-  withPayload: boolean,
+  runRead: { withPayload: boolean; optional: readonly string[] },
 ): Promise<{ run: GraphExecution | null; pages: Array<{ rows: NodeExecution[]; nodes: NodeRead[] }> }> {
   const pageColumns = pages.map((page, i) => Prisma.sql`${nodePageJson(page, 'e.id')} AS ${Prisma.raw(`"page.${i}"`)}`);
   const [row] = await sql.query<Record<string, unknown>>(Prisma.sql`
-    SELECT ${graphExecutionColumns(withPayload)}, ${Prisma.join(pageColumns)} FROM graph_executions e WHERE e.id = ${id}::uuid`);
+    SELECT ${runReadColumns(runRead)}, ${Prisma.join(pageColumns)} FROM graph_executions e WHERE e.id = ${id}::uuid`);
   if (!row) return { run: null, pages: pages.map(() => ({ rows: [], nodes: [] })) };
   const read = pages.map((page, i) => {
     const read = nodeExecutionsFromJson(row[`page.${i}`], page, id);

@@ -119,9 +119,9 @@ export function createExecutionLoaders(db: Database) {
    * A run with pages of its node executions in one statement. The run is remembered at once (when read whole); the
    * pages only when the caller, having checked access to the run, calls `rememberPages`.
    */
-  const runWithNodePages = async (id: string, pages: NodeExecutionPage[], withPayload: boolean) => {
-    const read = await runWithNodeExecutionPages(sql, id, pages, withPayload);
-    if (read.run && withPayload) rememberWholeRun(read.run);
+  const runWithNodePages = async (id: string, pages: NodeExecutionPage[], runRead: { withPayload: boolean; optional: readonly string[] }) => {
+    const read = await runWithNodeExecutionPages(sql, id, pages, runRead);
+    if (read.run && runRead.withPayload) rememberWholeRun(read.run);
     return {
       run: read.run,
       rememberPages: () => pages.forEach((page, i) => rememberNodePage(id, page, read.pages[i]!.rows, read.pages[i]!.nodes)),

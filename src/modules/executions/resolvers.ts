@@ -1,15 +1,14 @@
 import type { Resolvers } from '../../generated/graphql.js';
 import type { Node } from '../../generated/prisma/client.js';
 import { connectionResolvers } from '../shared/connection.js';
-import { childFields, listSelection, requestsAny } from '../shared/selection.js';
-import { PAYLOAD_FIELDS } from './execution-sql.js';
+import { childFields, listSelection, requestedRowFields } from '../shared/selection.js';
 import { deleteGraphExecution, executeGraph, updateGraphExecution, updateNodeExecution } from './execution-mutations.js';
 import { durationMs, graphExecutionConnection, graphExecutionWithPages, nodeExecutionsOfRun, nodeOfNodeExecution, visibleNodeExecution } from './execution-service.js';
 
 export const executionResolvers: Resolvers = {
   Query: {
     graphExecutions: (_root, args, ctx, info) => graphExecutionConnection(ctx, args, listSelection(info)),
-    graphExecution: (_root, { id }, ctx, info) => graphExecutionWithPages(ctx, id, childFields(info, 'GraphExecution', 'nodeExecutions'), requestsAny(info, PAYLOAD_FIELDS)),
+    graphExecution: (_root, { id }, ctx, info) => graphExecutionWithPages(ctx, id, childFields(info, 'GraphExecution', 'nodeExecutions'), requestedRowFields(info)),
     nodeExecution: (_root, { id }, ctx) => visibleNodeExecution(ctx, id),
   },
   Mutation: {

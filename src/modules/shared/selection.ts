@@ -134,9 +134,3 @@ function childFieldNodes(info: GraphQLResolveInfo, rowType: string, name: string
   byChild.set(`${rowType}.${name}`, found);
   return found;
 }
-
-/** Whether any of the large fields is requested. */
-export const requestsAny = (info: GraphQLResolveInfo, fields: readonly string[]): boolean => {
-  const requested = requestedRowFields(info);
-  return fields.some((field) => requested.has(field));
-};
