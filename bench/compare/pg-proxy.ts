@@ -26,6 +26,8 @@ export async function startCountingProxy(target: { host: string; port: number })
     sockets.add(client).add(upstream);
     let buffer: Buffer = Buffer.alloc(0);
     let started = false;
+    // Statement texts by name on this connection: a named statement is parsed once, then only bound and executed.
+    const parsed = new Map<string, string>();
     client.on('data', (chunk: Buffer) => {
       upstream.write(chunk);
       buffer = buffer.length ? Buffer.concat([buffer, chunk]) : chunk;
@@ -51,7 +53,14 @@ export async function startCountingProxy(target: { host: string; port: number })
           const body = buffer.subarray(offset + 5, offset + 1 + length);
           const nameEnd = body.indexOf(0);
           const sqlEnd = body.indexOf(0, nameEnd + 1);
-          note(body.toString('utf8', nameEnd + 1, sqlEnd));
+          parsed.set(body.toString('utf8', 0, nameEnd), body.toString('utf8', nameEnd + 1, sqlEnd));
+        }
+        if (type === 'B') {
+          // Bind: portal name, then statement name, each NUL-terminated.
+          const body = buffer.subarray(offset + 5, offset + 1 + length);
+          const portalEnd = body.indexOf(0);
+          const statement = body.toString('utf8', portalEnd + 1, body.indexOf(0, portalEnd + 1));
+          note(parsed.get(statement) ?? `(statement ${statement} parsed before counting)`);
         }
         offset += 1 + length;
       }
