@@ -8,6 +8,7 @@ import type { Viewer } from '../auth/viewer.js';
 import type { GraphKey } from '../graphs/graph-store.js';
 import { conflictingOwnerFilter, connectionFromPage, emptyConnection, pageLimit, type Connection } from '../shared/connection.js';
 import { isUuid } from '../shared/ids.js';
+import { memoizeByObject } from '../shared/memo.js';
 import { pageSize } from '../shared/pagination.js';
 import { listSelection, requestedRowFields, type ChildField, type ListSelection } from '../shared/selection.js';
 import { graphExecutionCursor, nodeExecutionCursor } from './cursors.js';
@@ -126,16 +127,11 @@ export function graphRunsLookAhead(ctx: GraphQLContext, children: ChildField[]):
 }
 
 /** What a node-execution page reads, from the fields asked of its rows: payloads and columns, and each row's node. */
-const nodeRowSelections = new WeakMap<ReadonlySet<string>, Pick<NodeExecutionPage, 'withPayload' | 'optional' | 'node'>>();
-function nodeRowSelection(rowFields: ReadonlySet<string>): Pick<NodeExecutionPage, 'withPayload' | 'optional' | 'node'> {
-  // Memoized like `runPageSelection`: the set of fields is kept per field of a document.
-  let selection = nodeRowSelections.get(rowFields);
-  if (!selection) {
-    const node = rowFields.has('node') ? nodeFormFor(new Set([...rowFields].filter((f) => f.startsWith('node.')).map((f) => f.slice('node.'.length)))) : 'none';
-    nodeRowSelections.set(rowFields, (selection = { ...nodeExecutionPageSelection(rowFields), node }));
-  }
-  return selection;
-}
+// Memoized like `runPageSelection`: the set of fields is kept per field of a document.
+const nodeRowSelection = memoizeByObject((rowFields: ReadonlySet<string>): Pick<NodeExecutionPage, 'withPayload' | 'optional' | 'node'> => ({
+  ...nodeExecutionPageSelection(rowFields),
+  node: rowFields.has('node') ? nodeFormFor(new Set([...rowFields].filter((f) => f.startsWith('node.')).map((f) => f.slice('node.'.length)))) : 'none',
+}));
 
 type NodeExecutionListArgs = { first?: number | null; after?: string | null; filter?: NodeExecutionFilter | null };
 
@@ -212,12 +208,7 @@ function nodeFormFor(fields: ReadonlySet<string>): NodeForm {
 }
 
 /** `nodeFormFor` of a field's selection, asked once per node execution of a page: memoized on the set of fields. */
-const nodeFormsOf = new WeakMap<ReadonlySet<string>, NodeForm>();
-function nodeFormOfSelection(fields: ReadonlySet<string>): NodeForm {
-  let form = nodeFormsOf.get(fields);
-  if (form === undefined) nodeFormsOf.set(fields, (form = nodeFormFor(fields)));
-  return form;
-}
+const nodeFormOfSelection = memoizeByObject(nodeFormFor);
 
 /**
  * NodeExecution.node: the node read along with the page when there is one that answers what this field asks (a

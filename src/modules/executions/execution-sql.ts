@@ -1,4 +1,5 @@
 import { Prisma } from '../../generated/prisma/client.js';
+import { memoizeByObject } from '../shared/memo.js';
 import type { ExecutionStatus, GraphExecutionFilter, NodeExecutionFilter } from '../../generated/graphql.js';
 
 /** The JSON payload fields of executions: large, and left out of a read when the query does not ask for them. */
@@ -68,8 +69,8 @@ const NODE_EXECUTION_COLUMNS: Column[] = [
 
 const renderColumns = (columns: Column[], options: RenderOptions) => Prisma.raw(columns.map((column) => renderColumn(column, options)).join(', '));
 
-export const graphExecutionColumns = (withPayload = true, epochMs = false) => renderColumns(RUN_COLUMNS, { alias: 'e', withPayload, epochMs });
-export const nodeExecutionColumns = (withPayload = true, epochMs = false) => renderColumns(NODE_EXECUTION_COLUMNS, { alias: 'n', withPayload, epochMs });
+export const graphExecutionColumns = (withPayload = true) => renderColumns(RUN_COLUMNS, { alias: 'e', withPayload, epochMs: false });
+export const nodeExecutionColumns = (withPayload = true) => renderColumns(NODE_EXECUTION_COLUMNS, { alias: 'n', withPayload, epochMs: false });
 
 /**
  * The columns of a page of rows nobody caches (read without payloads): the ones every such row needs (keys, access,
@@ -111,35 +112,24 @@ function pageSelection(page: PageColumns, rowFields: ReadonlySet<string>): Reado
   return { withPayload: false, optional: page.columns.map((column) => column.key).filter((key) => needed.has(key)) };
 }
 
-/**
- * Memoized on the set of fields, which `requestedRowFields` keeps per field of a document: worked out once per
- * document, not once per request.
- */
-function memoizedPageSelection(page: PageColumns): (rowFields: ReadonlySet<string>) => Readonly<Selection> {
-  const memo = new WeakMap<ReadonlySet<string>, Readonly<Selection>>();
-  return (rowFields) => {
-    let selection = memo.get(rowFields);
-    if (!selection) memo.set(rowFields, (selection = pageSelection(page, rowFields)));
-    return selection;
-  };
-}
-
-export const runPageSelection = memoizedPageSelection(RUN_PAGE);
-export const nodeExecutionPageSelection = memoizedPageSelection(NODE_EXECUTION_PAGE);
+// Memoized on the set of fields, which `requestedRowFields` keeps per field of a document: worked out once per
+// document, not once per request.
+export const runPageSelection = memoizeByObject((rowFields: ReadonlySet<string>) => pageSelection(RUN_PAGE, rowFields));
+export const nodeExecutionPageSelection = memoizeByObject((rowFields: ReadonlySet<string>) => pageSelection(NODE_EXECUTION_PAGE, rowFields));
 
 /** The columns a page reads: all with payloads, else those every row needs and those `optional` adds. */
 const columnsRead = (page: PageColumns, selection: Selection): Column[] =>
   selection.withPayload ? page.columns : page.columns.filter((column) => page.always.has(column.key) || selection.optional.includes(column.key));
 
-const pageColumns = (page: PageColumns, selection: Selection, epochMs: boolean): Prisma.Sql =>
-  renderColumns(columnsRead(page, selection), { alias: page.alias, withPayload: selection.withPayload, epochMs });
+const pageColumns = (page: PageColumns, selection: Selection): Prisma.Sql =>
+  renderColumns(columnsRead(page, selection), { alias: page.alias, withPayload: selection.withPayload, epochMs: false });
 
 /** A run page's columns: whole rows with payloads, else only what `optional` (runPageSelection) adds. */
-export const runPageColumns = (page: Selection) => pageColumns(RUN_PAGE, page, false);
+export const runPageColumns = (page: Selection) => pageColumns(RUN_PAGE, page);
 /** A run read by id for a query: whole (payloads included), else the page columns it asks plus its owner (access). */
 export const runReadColumns = (read: Selection) =>
   read.withPayload ? graphExecutionColumns(true) : runPageColumns({ withPayload: false, optional: [...read.optional, 'userId'] });
-export const nodeExecutionPageColumns = (page: Selection) => pageColumns(NODE_EXECUTION_PAGE, page, false);
+export const nodeExecutionPageColumns = (page: Selection) => pageColumns(NODE_EXECUTION_PAGE, page);
 
 /**
  * A page read as one JSON value, nested in its parent's row: an array with one array per row, holding the row's
@@ -179,15 +169,9 @@ export function rowsFromJson<Row>(arrays: unknown, shape: Pick<JsonRows, 'keys' 
 export const RUN_KEYS_FROM_GRAPH: ReadonlySet<string> = new Set(['graphId', 'graphVersion', 'isDeleted']);
 /** The key a node-execution page under a run leaves to its parent. */
 const NODE_EXECUTION_KEYS_FROM_RUN: ReadonlySet<string> = new Set(['graphExecutionId']);
-export const nodeExecutionJsonRows = (page: Selection) => jsonRows(NODE_EXECUTION_PAGE, page, NODE_EXECUTION_KEYS_FROM_RUN);
-
-/** Computed once per page object: every graph of a list decodes its runs with its page's shape. */
-const runJsonRowsOf = new WeakMap<Selection, JsonRows>();
-export function runJsonRows(page: Selection): JsonRows {
-  let rows = runJsonRowsOf.get(page);
-  if (!rows) runJsonRowsOf.set(page, (rows = jsonRows(RUN_PAGE, page, RUN_KEYS_FROM_GRAPH)));
-  return rows;
-}
+// Computed once per page object: the statement and every parent's decoding use the page's shape.
+export const nodeExecutionJsonRows = memoizeByObject((page: Selection) => jsonRows(NODE_EXECUTION_PAGE, page, NODE_EXECUTION_KEYS_FROM_RUN));
+export const runJsonRows = memoizeByObject((page: Selection) => jsonRows(RUN_PAGE, page, RUN_KEYS_FROM_GRAPH));
 
 /** Every column of the NodeExecution model, with the trigger-maintained copies: rows loaders cache by id. */
 export const nodeExecutionModelColumns = () =>

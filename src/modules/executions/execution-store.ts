@@ -28,11 +28,11 @@ export type Keyset = { at: Date; id: string };
 export type ExecutionPage = ExecutionScope & {
   direction: 'ASC' | 'DESC';
   after: Keyset | null;
-  /** Rows to fetch: the page size plus one, to learn whether more exist. */
+  /** Rows to fetch (`pageLimit`): the page size, plus one when `pageInfo` asks whether more exist. */
   limit: number;
   /** Whether the JSON payload columns are read: whole rows (see `graphExecutionColumns`); else `runPageColumns`. */
   withPayload: boolean;
-  /** Without payloads, the optional columns read (`runPageOptionalColumns`). */
+  /** Without payloads, the optional columns read (`runPageSelection`). */
   optional: readonly string[];
 };
 
@@ -106,7 +106,7 @@ export type NodeExecutionPage = {
   after: Keyset | null;
   limit: number;
   withPayload: boolean;
-  /** Without payloads, the optional columns read (`nodeExecutionPageOptionalColumns`). */
+  /** Without payloads, the optional columns read (`nodeExecutionPageSelection`). */
   optional: readonly string[];
   /**
    * Each row's node, read along when NodeExecution.node is selected: `full` (the Node model) when the query asks

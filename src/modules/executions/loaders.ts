@@ -3,6 +3,7 @@ import type { Database } from '../../db/database.js';
 import type { GraphExecution, NodeExecution } from '../../generated/prisma/client.js';
 import { graphKeyString, type GraphKey } from '../graphs/graph-store.js';
 import { childCountLoader, childPageLoader } from '../shared/child-pages.js';
+import { memoizeByObject } from '../shared/memo.js';
 import type { ExecutionScope } from './execution-sql.js';
 import {
   countGraphExecutionsByGraphs,
@@ -29,12 +30,7 @@ export function createExecutionLoaders(db: Database) {
   const sql = db.sql;
   // A page's arguments as a key. A look-ahead hands one page object to every parent of a list (100 graphs in a
   // nested read): its key is serialized once, not once per parent.
-  const argsKeys = new WeakMap<object, string>();
-  const argsKey = (args: object) => {
-    let key = argsKeys.get(args);
-    if (key === undefined) argsKeys.set(args, (key = JSON.stringify(args)));
-    return key;
-  };
+  const argsKey = memoizeByObject((args: object) => JSON.stringify(args));
   const graphExecutionById = new DataLoader((ids: readonly string[]) => graphExecutionsByIds(sql, ids));
   /** Runs read whole (with their payloads) serve later by-id loads; rows read without payloads must not. */
   const rememberRuns = (rows: GraphExecution[], withPayload: boolean) => {

@@ -4,6 +4,7 @@ import type { GraphFilter, GraphOrderField, OrderDirection } from '../../generat
 import { pageLimit } from '../shared/connection.js';
 import { decodeCursor, encodeCursor } from '../shared/pagination.js';
 import { alignById } from '../shared/by-id.js';
+import { memoizeByObject } from '../shared/memo.js';
 
 export type GraphKey = { id: string; version: number };
 export const graphKeyString = (key: GraphKey) => `${key.id}:${key.version}`;
@@ -50,7 +51,7 @@ export type GraphPageArgs = GraphListFilter & {
   field: GraphOrderField;
   direction: OrderDirection;
   after: { value: string | Date; id: string; version: number } | null;
-  /** Rows to fetch: the page size plus one, to learn whether more exist. */
+  /** Rows to fetch (`pageLimit`): the page size, plus one when `pageInfo` asks whether more exist. */
   limit: number;
   /** The model fields read; null: whole rows. */
   columns: readonly string[] | null;
@@ -194,14 +195,14 @@ const SCALAR_GRAPH_FIELDS: ReadonlySet<string> = new Set(GRAPH_FIELDS.map(([key]
  * grouped by it; `owner` loads it), the list's sort field (its cursors) and the fields asked. Null (whole rows) when
  * that is all of them or a field is not known here. Rows read in part are never handed to the by-key loader.
  */
-export function graphListColumns(rowFields: ReadonlySet<string>, sortField: GraphOrderField): readonly string[] | null {
-  // Memoized on the set of fields, which `listSelection` keeps per field of a document.
-  let bySort = listColumnsOf.get(rowFields);
-  if (!bySort) listColumnsOf.set(rowFields, (bySort = new Map()));
-  if (!bySort.has(sortField)) bySort.set(sortField, listColumns(rowFields, sortField));
-  return bySort.get(sortField)!;
-}
-const listColumnsOf = new WeakMap<ReadonlySet<string>, Map<GraphOrderField, readonly string[] | null>>();
+export const graphListColumns = (rowFields: ReadonlySet<string>, sortField: GraphOrderField): readonly string[] | null => listColumnsBySort(rowFields)[sortField];
+
+// Memoized on the set of fields, which `listSelection` keeps per field of a document.
+const listColumnsBySort = memoizeByObject((rowFields: ReadonlySet<string>) => ({
+  CREATED_AT: listColumns(rowFields, 'CREATED_AT'),
+  UPDATED_AT: listColumns(rowFields, 'UPDATED_AT'),
+  NAME: listColumns(rowFields, 'NAME'),
+}));
 
 function listColumns(rowFields: ReadonlySet<string>, sortField: GraphOrderField): readonly string[] | null {
   const keys = new Set(['id', 'version', 'userId', SORT_FIELDS[sortField]]);
