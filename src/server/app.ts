@@ -1,7 +1,13 @@
 import { ApolloServer } from '@apollo/server';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+  ApolloServerPluginSchemaReportingDisabled,
+  ApolloServerPluginUsageReportingDisabled,
+} from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import fs from 'node:fs';
@@ -24,7 +30,8 @@ import { graphqlFastPath } from './graphql-fast-path.js';
 import { requestLogger } from './logger.js';
 import { createRateLimiter } from './rate-limit.js';
 import { cors, securityHeaders } from './security.js';
-import { REQUEST_LIMITS, batchLimit, bodyErrors, operationLimitsPlugin, refuseInvalidUtf8 } from './limits.js';
+import { REQUEST_LIMITS, batchLimit, bodyErrors, operationLimits, refuseInvalidUtf8 } from './limits.js';
+import { createHotOperations } from './hot-operations.js';
 
 /**
  * The per-request context. Its logger is made when something logs: most requests log nothing, and a pino child per
@@ -66,6 +73,8 @@ export type ServerOptions = {
 export type AppServer = {
   httpServer: http.Server;
   listen(port: number, host: string): Promise<{ url: string }>;
+  /** Hot operations (hot-operations.ts): how many are kept, and how many requests were executed as such. */
+  hotOperationStats(): { operations: number; requests: number };
   /** Stops accepting connections, lets in-flight requests finish, then stops Apollo. */
   stop(): Promise<void>;
 };
@@ -91,8 +100,15 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
   const apiKeyCache = createApiKeyCache({ ttlMs: options.apiKeyCacheMs ?? 5_000, maxEntries: 10_000 });
 
   const schema = makeExecutableSchema({ typeDefs, resolvers });
+  const limits = operationLimits(REQUEST_LIMITS);
+  // Operations executed compiled are answered from then on without Apollo's pipeline (hot-operations.ts).
+  const hotOperations = createHotOperations({
+    maxEntries: 1_000,
+    maxQueryLength: 20_000,
+    refusal: (document, operation, variables) => limits.refusal(schema, document, operation, variables),
+  });
   const apollo = new ApolloServer<GraphQLContext>({
-    gateway: compiledExecutionGateway(schema, { compileAfterUses: options.compileAfterUses ?? 2, log }),
+    gateway: compiledExecutionGateway(schema, { compileAfterUses: options.compileAfterUses ?? 2, log, onCompiledExecution: hotOperations.remember }),
     introspection: options.introspection ?? true,
     csrfPrevention: true,
     includeStacktraceInErrorResponses: false,
@@ -109,7 +125,12 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
       ApolloServerPluginLandingPageDisabled(),
       // No cache hints are set anywhere; the plugin would only wrap every field resolution.
       ApolloServerPluginCacheControlDisabled(),
-      operationLimitsPlugin(REQUEST_LIMITS),
+      // Nothing is reported to Apollo's cloud (which this machine could not reach), whatever APOLLO_KEY says. These
+      // plugins hook every request, which hot operations skip: they must stay off while that path is open.
+      ApolloServerPluginUsageReportingDisabled(),
+      ApolloServerPluginSchemaReportingDisabled(),
+      ApolloServerPluginInlineTraceDisabled(),
+      limits.plugin,
     ],
     logger: log,
   });
@@ -144,7 +165,7 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
     batchLimit(REQUEST_LIMITS.maxBatch),
     expressMiddleware(apollo, { context: ({ req }) => context(req) }),
   );
-  fastPath = graphqlFastPath({ apollo, context, corsOrigins: options.corsOrigins ?? [], log, maxBodyBytes: REQUEST_LIMITS.maxBodyBytes, maxBatch: REQUEST_LIMITS.maxBatch });
+  fastPath = graphqlFastPath({ apollo, hotOperations, context, corsOrigins: options.corsOrigins ?? [], log, maxBodyBytes: REQUEST_LIMITS.maxBodyBytes, maxBatch: REQUEST_LIMITS.maxBatch });
 
   return {
     httpServer,
@@ -157,6 +178,11 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
           resolve({ url: `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}` });
         });
       }),
-    stop: () => apollo.stop(),
+    hotOperationStats: hotOperations.stats,
+    stop: () => {
+      // Apollo refuses requests once it stops; hot operations must not outlive it.
+      hotOperations.close();
+      return apollo.stop();
+    },
   };
 }

@@ -2,6 +2,8 @@ import type { GatewayExecutor, GatewayInterface } from '@apollo/server-gateway-i
 import { execute, getVariableValues, isEnumType, printSchema, type DocumentNode, type ExecutionResult, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import type { Logger } from 'pino';
+import type { GraphQLContext } from '../context.js';
+import { precomputedOf, type HotOperation } from './hot-operations.js';
 
 /**
  * Execution of hot operations through graphql-jit: a document that has been executed `compileAfterUses` times is
@@ -21,9 +23,11 @@ export type CompiledExecutionOptions = {
   /** Executions of a document on graphql-js before it is compiled; 0 compiles on first use, Infinity never. */
   compileAfterUses: number;
   log: Logger;
+  /** Told of every request executed compiled, with its query text and operation name (hot-operations.ts). */
+  onCompiledExecution?(query: string | undefined, operationName: string | null | undefined, operation: HotOperation): void;
 };
 
-type DocumentPlans = { uses: number; byOperation: Map<string, CompiledQuery | 'not-compilable'> };
+type DocumentPlans = { uses: number; byOperation: Map<string, HotOperation | 'not-compilable'> };
 
 /**
  * Coercing an already coerced variable again must give the same value. It does for the built-in scalars, for this
@@ -42,7 +46,7 @@ export function compiledExecutionGateway(schema: GraphQLSchema, options: Compile
   assertRecoercionIsIdentity(schema);
   const plans = new WeakMap<DocumentNode, DocumentPlans>();
 
-  const compiledFor = (document: DocumentNode, operation: OperationDefinitionNode, operationName: string | undefined) => {
+  const compiledFor = (document: DocumentNode, operation: OperationDefinitionNode, operationName: string | undefined): HotOperation | null => {
     let entry = plans.get(document);
     if (!entry) plans.set(document, (entry = { uses: 0, byOperation: new Map() }));
     const key = operationName ?? '';
@@ -52,8 +56,9 @@ export function compiledExecutionGateway(schema: GraphQLSchema, options: Compile
     const compiled = compileQuery(schema, document, operation.name?.value, { disablingCapturingStackErrors: true });
     if (isCompiledQuery(compiled)) {
       options.log.debug({ operationName, uses: entry.uses }, 'operation compiled');
-      entry.byOperation.set(key, compiled);
-      return compiled;
+      const plan: HotOperation = { document, operation, execute: (context, variables) => executeCompiled(compiled, operation, context, variables) };
+      entry.byOperation.set(key, plan);
+      return plan;
     }
     // Whatever graphql-jit cannot compile, graphql-js still executes (and reports) as it always did.
     options.log.warn({ operationName, errors: compiled.errors?.map((e) => e.message) }, 'operation not compilable; executing on graphql-js');
@@ -61,14 +66,7 @@ export function compiledExecutionGateway(schema: GraphQLSchema, options: Compile
     return null;
   };
 
-  const executor: GatewayExecutor = async (requestContext) => {
-    const { document, operation, context, request } = requestContext;
-    const variables = request.variables ?? {};
-    const compiled = document && operation ? compiledFor(document, operation, request.operationName ?? undefined) : null;
-    if (!compiled || !operation) {
-      // With the operation name the client sent: graphql-js reports an unknown or missing one as Apollo expects.
-      return execute({ schema, document: document!, contextValue: context, variableValues: variables, operationName: request.operationName });
-    }
+  const executeCompiled = async (compiled: CompiledQuery, operation: OperationDefinitionNode, context: GraphQLContext, variables: Record<string, unknown>) => {
     const result = (await compiled.query(undefined, context, variables)) as ExecutionResult;
     if ('data' in result || !result.errors) return result;
     // graphql-jit refused the variables (a result without data). graphql-js decides: its errors name the variable
@@ -79,6 +77,24 @@ export function compiledExecutionGateway(schema: GraphQLSchema, options: Compile
     const coercion = getVariableValues(schema, operation.variableDefinitions ?? [], variables, { maxErrors: 50 });
     if (coercion.errors) return { errors: coercion.errors };
     return (await compiled.query(undefined, context, coercion.coerced)) as ExecutionResult;
+  };
+
+  const executor: GatewayExecutor = async (requestContext) => {
+    const { document, operation, context, request } = requestContext;
+    // Executed already on the hot path, whose errors Apollo reports: not again.
+    const precomputed = precomputedOf(context);
+    if (precomputed) {
+      if ('error' in precomputed) throw precomputed.error;
+      return precomputed.result;
+    }
+    const variables = request.variables ?? {};
+    const plan = document && operation ? compiledFor(document, operation, request.operationName ?? undefined) : null;
+    if (!plan || !operation) {
+      // With the operation name the client sent: graphql-js reports an unknown or missing one as Apollo expects.
+      return execute({ schema, document: document!, contextValue: context, variableValues: variables, operationName: request.operationName });
+    }
+    options.onCompiledExecution?.(request.query, request.operationName, plan);
+    return plan.execute(context as GraphQLContext, variables);
   };
 
   const sdl = printSchema(schema);

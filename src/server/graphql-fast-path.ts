@@ -3,6 +3,8 @@ import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { GraphQLContext } from '../context.js';
+import type { HotOperations, HotRequest, Precomputed } from './hot-operations.js';
+import { withPrecomputed } from './hot-operations.js';
 import { logRequestWhenFinished } from './logger.js';
 import { API_SECURITY_HEADERS, corsAllowedOrigin } from './security.js';
 
@@ -13,9 +15,12 @@ import { API_SECURITY_HEADERS, corsAllowedOrigin } from './security.js';
  * 0.03 ms for node:http alone, a sixth of a one-statement query's whole budget. Every other request — GET,
  * OPTIONS, other content types or encodings, chunked bodies, a query string, other paths — goes to the Express app,
  * which keeps the complete behaviour; this path answers exactly as it does (tests/api/graphql-fast-path.test.ts).
+ * Requests for hot operations (hot-operations.ts) are executed here without Apollo's pipeline.
  */
 export type GraphQLFastPathOptions = {
   apollo: ApolloServer<GraphQLContext>;
+  /** Operations answered without Apollo's pipeline (hot-operations.ts). */
+  hotOperations?: HotOperations;
   context: (req: IncomingMessage) => Promise<GraphQLContext>;
   corsOrigins: readonly string[];
   log: Logger;
@@ -40,6 +45,8 @@ export function takesFastPath(req: Pick<IncomingMessage, 'method' | 'url' | 'hea
   if (bytes === 0 || bytes > maxBodyBytes) return false;
   return JSON_CONTENT_TYPE.test(headers['content-type'] ?? '');
 }
+
+const JSON_ANSWER_HEADERS: Array<[string, string]> = [['content-type', 'application/json; charset=utf-8']];
 
 const jsonError = (code: string, message: string) => JSON.stringify({ errors: [{ message, extensions: { code } }] });
 
@@ -75,13 +82,10 @@ export function graphqlFastPath(options: GraphQLFastPathOptions): (req: Incoming
   const refuse = (req: IncomingMessage, res: ServerResponse, status: number, code: string, message: string) =>
     answer(req, res, status, [['Content-Type', 'application/json; charset=utf-8']], jsonError(code, message));
 
-  const execute = async (req: IncomingMessage, res: ServerResponse, body: unknown) => {
+  const executeOnApollo = async (req: IncomingMessage, res: ServerResponse, body: unknown, context: () => Promise<GraphQLContext>) => {
     const headers = new HeaderMap();
     for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
-    const response = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: 'POST', headers, search: '', body },
-      context: () => options.context(req),
-    });
+    const response = await apollo.executeHTTPGraphQLRequest({ httpGraphQLRequest: { method: 'POST', headers, search: '', body }, context });
     const responseHeaders = [...response.headers];
     if (response.body.kind === 'complete') {
       answer(req, res, response.status ?? 200, responseHeaders, response.body.string);
@@ -91,6 +95,34 @@ export function graphqlFastPath(options: GraphQLFastPathOptions): (req: Incoming
     res.writeHead(response.status ?? 200, [...API_SECURITY_HEADERS, ...responseHeaders].flat());
     for await (const chunk of response.body.asyncIterator) res.write(chunk);
     res.end();
+  };
+
+  /** A hot operation: answered here when it succeeds; Apollo reports its errors (and a failed context) itself. */
+  const executeHot = async (req: IncomingMessage, res: ServerResponse, body: unknown, hot: HotRequest) => {
+    let context: GraphQLContext;
+    try {
+      context = await options.context(req);
+    } catch (err) {
+      return executeOnApollo(req, res, body, () => Promise.reject(err));
+    }
+    let outcome: Precomputed;
+    try {
+      outcome = { result: await hot.operation.execute(context, hot.variables) };
+    } catch (error) {
+      outcome = { error };
+    }
+    if ('result' in outcome && !outcome.result.errors) {
+      // What Apollo writes for a result without errors (runHttpQuery's prettyJSONStringify of data and extensions).
+      const { data, extensions } = outcome.result;
+      answer(req, res, 200, JSON_ANSWER_HEADERS, `${JSON.stringify({ data, extensions })}\n`);
+      return;
+    }
+    return executeOnApollo(req, res, body, async () => withPrecomputed(context, outcome));
+  };
+
+  const execute = (req: IncomingMessage, res: ServerResponse, body: unknown) => {
+    const hot = options.hotOperations?.match(body, req.headers.accept);
+    return hot ? executeHot(req, res, body, hot) : executeOnApollo(req, res, body, () => options.context(req));
   };
 
   return (req, res) => {

@@ -97,12 +97,20 @@ export function analyzeOperation(
   return analyzeSet(operation.selectionSet, schema.getRootType(operation.operation) ?? undefined);
 }
 
+export type OperationLimits = {
+  /** Why the operation may not run with these variables, or null when it may. */
+  refusal(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>): GraphQLError | null;
+  /** The same check in Apollo's pipeline. */
+  plugin: ApolloServerPlugin;
+};
+
 /**
  * Refuses operations nested deeper than `maxDepth` or estimated to cost more than `maxCost`, once variables
  * are known and before anything executes. (A plugin rather than a validation rule: Apollo would replace a
- * validation rule's error code with GRAPHQL_VALIDATION_FAILED.)
+ * validation rule's error code with GRAPHQL_VALIDATION_FAILED.) `refusal` is the check itself, for the hot-operation
+ * path that answers without Apollo's pipeline.
  */
-export function operationLimitsPlugin(limits: { maxDepth: number; maxCost: number }): ApolloServerPlugin {
+export function operationLimits(limits: { maxDepth: number; maxCost: number }): OperationLimits {
   // An operation without variables always analyses the same: once per parsed document (Apollo keeps parsed
   // documents, so a hot query is analysed once, not on every request).
   const withoutVariables = new WeakMap<OperationDefinitionNode, Analysis>();
@@ -112,20 +120,28 @@ export function operationLimitsPlugin(limits: { maxDepth: number; maxCost: numbe
     if (!analysis) withoutVariables.set(operation, (analysis = analyzeOperation(schema, document, operation, {}, limits.maxCost)));
     return analysis;
   };
+  const refusal: OperationLimits['refusal'] = (schema, document, operation, variables) => {
+    const { depth, cost } = analyze(schema, document, operation, variables);
+    if (depth > limits.maxDepth) {
+      return rejection('QUERY_TOO_DEEP', `The operation nests ${depth} levels deep; at most ${limits.maxDepth} are allowed.`);
+    }
+    if (cost > limits.maxCost) {
+      return rejection('QUERY_TOO_COMPLEX', `The operation's estimated cost exceeds ${limits.maxCost}. Ask for smaller pages or fewer nested lists.`);
+    }
+    return null;
+  };
   return {
-    async requestDidStart() {
-      return {
-        async didResolveOperation({ document, operation, request, schema }) {
-          if (!operation) return;
-          const { depth, cost } = analyze(schema, document, operation, request.variables ?? {});
-          if (depth > limits.maxDepth) {
-            throw rejection('QUERY_TOO_DEEP', `The operation nests ${depth} levels deep; at most ${limits.maxDepth} are allowed.`);
-          }
-          if (cost > limits.maxCost) {
-            throw rejection('QUERY_TOO_COMPLEX', `The operation's estimated cost exceeds ${limits.maxCost}. Ask for smaller pages or fewer nested lists.`);
-          }
-        },
-      };
+    refusal,
+    plugin: {
+      async requestDidStart() {
+        return {
+          async didResolveOperation({ document, operation, request, schema }) {
+            if (!operation) return;
+            const refused = refusal(schema, document, operation, request.variables ?? {});
+            if (refused) throw refused;
+          },
+        };
+      },
     },
   };
 }
