@@ -17,6 +17,8 @@ import type { GraphQLContext } from '../context.js';
  * - only an answer without errors is written here (200, `application/json; charset=utf-8`, Apollo's JSON); a result
  *   with errors, or a failure, is handed to Apollo's pipeline as if it had executed it (`precomputed`), so that
  *   errors are formatted, masked, logged and given their status codes by Apollo alone — and nothing runs twice;
+ * - CSRF prevention has nothing to refuse: the fast path takes only `application/json` bodies, which Apollo's check
+ *   lets through;
  * - it is open only while Apollo serves: `close()` before Apollo stops.
  * Plugins with per-request hooks other than the operation limits must not be installed while this is open (app.ts
  * installs none; Apollo's own reporting plugins are disabled explicitly there).
