@@ -51,7 +51,7 @@ const run = (r: Record<string, unknown>, id: unknown): Run => ({
 
 const RUN_FIELDS = 'status createdAt startedAt endedAt cost';
 
-export const AG = {
+const AG = {
   a: `query A { graphs(first: 20) { nodes { id version name executions(first: 10) { nodes { id ${RUN_FIELDS} } } } } }`,
   b: `query B($id: ID!) { graphExecution(id: $id) { id status createdAt cost
         nodeExecutions(first: 100) { nodes { id status startedAt endedAt cost node { blockId } } } } }`,
@@ -67,7 +67,7 @@ export const AG = {
 };
 
 const PG_RUNS = `graphExecutionsByGraphIdAndGraphVersion(first: 10, condition: { isDeleted: false }, orderBy: [CREATED_AT_DESC, ROW_ID_DESC]) { nodes { rowId ${RUN_FIELDS} } }`;
-export const PGL = {
+const PGL = {
   a: `query A { allGraphs(first: 20, condition: { isActive: true }, orderBy: [CREATED_AT_DESC, ROW_ID_DESC, VERSION_DESC]) {
         nodes { rowId version name ${PG_RUNS} } } }`,
   b: `query B($id: UUID!) { graphExecutionByRowId(rowId: $id) { rowId status createdAt cost

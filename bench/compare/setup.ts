@@ -7,7 +7,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { projectRoot } from '../../src/config.js';
 import { seedDatabase, type SeedOptions, type SeedSummary } from '../../src/seed/index.js';
-import { POSTGRES_ADMIN_URL } from '../../tests/helpers/databases.js';
+import { dropPostgresDatabase, postgresUrlFor } from '../../tests/helpers/databases.js';
 import { createBenchDatabase } from '../lib/harness.js';
 
 export type SizeName = 'small' | 'default';
@@ -84,22 +84,15 @@ export function reuseCompareDatabase(name: string): CompareDatabase & { size: Si
   const file = keptFixturesFile(name);
   if (!fs.existsSync(file)) throw new Error(`--reuse-db ${name}: no fixtures at ${file} (only databases kept by --keep-db can be reused)`);
   const kept = JSON.parse(fs.readFileSync(file, 'utf8')) as KeptDatabase;
-  const url = `postgresql://postgres@127.0.0.1:5432/${name}`;
   return {
     name,
-    url,
+    url: postgresUrlFor(name),
     size: kept.size,
     summary: kept.summary,
     seedMs: kept.seedMs,
     fixtures: kept.fixtures,
     async drop() {
-      const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
-      await client.connect();
-      try {
-        await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      } finally {
-        await client.end();
-      }
+      await dropPostgresDatabase(name);
       fs.rmSync(file, { force: true });
     },
   };

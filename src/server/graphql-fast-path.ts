@@ -3,8 +3,7 @@ import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { GraphQLContext } from '../context.js';
-import type { HotOperations, HotRequest, Precomputed } from './hot-operations.js';
-import { withPrecomputed } from './hot-operations.js';
+import { withPrecomputed, type HotOperations, type HotRequest, type Precomputed } from './hot-operations.js';
 import { logRequestWhenFinished } from './logger.js';
 import { API_SECURITY_HEADERS, corsAllowedOrigin } from './security.js';
 
@@ -46,6 +45,7 @@ export function takesFastPath(req: Pick<IncomingMessage, 'method' | 'url' | 'hea
   return JSON_CONTENT_TYPE.test(headers['content-type'] ?? '');
 }
 
+/** Apollo's content type for JSON answers, and ours for refusals. */
 const JSON_ANSWER_HEADERS: Array<[string, string]> = [['content-type', 'application/json; charset=utf-8']];
 
 const jsonError = (code: string, message: string) => JSON.stringify({ errors: [{ message, extensions: { code } }] });
@@ -80,7 +80,7 @@ export function graphqlFastPath(options: GraphQLFastPathOptions): (req: Incoming
     res.end(bytes);
   };
   const refuse = (req: IncomingMessage, res: ServerResponse, status: number, code: string, message: string) =>
-    answer(req, res, status, [['Content-Type', 'application/json; charset=utf-8']], jsonError(code, message));
+    answer(req, res, status, JSON_ANSWER_HEADERS, jsonError(code, message));
 
   const executeOnApollo = async (req: IncomingMessage, res: ServerResponse, body: unknown, context: () => Promise<GraphQLContext>) => {
     const headers = new HeaderMap();

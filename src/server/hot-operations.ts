@@ -66,9 +66,9 @@ export type HotOperationsOptions = {
 export function createHotOperations(options: HotOperationsOptions) {
   // Keyed by operation name, then query text: one lookup of the text (hashed by V8) per request.
   const byName = new Map<string, Map<string, HotOperation>>();
-  let size = 0;
   let open = true;
   let requests = 0;
+  // Names and texts in the order they were kept: the oldest is forgotten first.
   const order: Array<[string, string]> = [];
 
   return {
@@ -81,10 +81,9 @@ export function createHotOperations(options: HotOperationsOptions) {
       if (texts.has(query)) return;
       texts.set(query, operation);
       order.push([name, query]);
-      if (++size <= options.maxEntries) return;
+      if (order.length <= options.maxEntries) return;
       const [oldName, oldQuery] = order.shift()!;
       byName.get(oldName)?.delete(oldQuery);
-      size--;
     },
 
     /** The hot operation a parsed JSON body asks for, with its variables; null when Apollo's pipeline answers it. */
@@ -103,14 +102,13 @@ export function createHotOperations(options: HotOperationsOptions) {
     },
 
     /** Operations kept, and requests executed on this path so far (answered here or, with errors, by Apollo). */
-    stats: () => ({ operations: size, requests }),
+    stats: () => ({ operations: order.length, requests }),
 
     /** From now on every request goes through Apollo (called before Apollo stops). */
     close(): void {
       open = false;
       byName.clear();
       order.length = 0;
-      size = 0;
     },
   };
 }

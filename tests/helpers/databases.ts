@@ -30,16 +30,19 @@ export async function createPostgresDatabase(prefix = 'agentgraph_test'): Promis
   return {
     name,
     url: postgresUrlFor(name),
-    async drop() {
-      const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
-      await client.connect();
-      try {
-        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await client.end();
-      }
-    },
+    drop: () => dropPostgresDatabase(name),
   };
+}
+
+/** Drops a database of POSTGRES_ADMIN_URL's server, closing its connections. */
+export async function dropPostgresDatabase(name: string): Promise<void> {
+  const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
 }
 
 /** A fresh, fully migrated database of the given kind; `close` drops it (PostgreSQL) or discards it (PGlite). */
