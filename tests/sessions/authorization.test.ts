@@ -163,4 +163,44 @@ describe.each(testDatabaseKinds)('session authorization over HTTP on %s', (kind)
     expect(after.sessions.map((s) => s.id).sort()).toEqual(before.sessions.map((s) => s.id).filter((id) => id !== aliceSession).sort());
     expect(after.events).toEqual(before.events);
   });
+
+  it('answers a key without READ_SESSIONS ids, versions and sequences only; a selection of content is refused before writing', async () => {
+    const writeOnly = await createUser(server.db, { permissions: ['WRITE_SESSIONS'] });
+    const own = (await insertSession(server.db, { userId: writeOnly.user.id, appName: 'w', metadata: { m: 'secret' }, state: { s: 'secret' } })).id;
+    const receipt = await server.graphql<{ appendSessionEvents: { session: { id: string; version: number; eventCount: number }; events: Array<{ sequence: number }> } }>(
+      'mutation($id: ID!) { appendSessionEvents(sessionId: $id, events: [{ author: "w", clientEventId: "c1", content: { text: "secret" } }]) { session { id version eventCount status updatedAt } events { id sequence clientEventId timestamp } } }',
+      { id: own },
+      writeOnly.apiKey,
+    );
+    expect(receipt.errors).toBeUndefined();
+    expect(receipt.data?.appendSessionEvents).toMatchObject({ session: { id: own, version: 2, eventCount: 1 }, events: [{ sequence: 1 }] });
+    const refused = [
+      // The idempotent replay would answer the stored event.
+      'mutation($id: ID!) { appendSessionEvents(sessionId: $id, events: [{ author: "w", clientEventId: "c1" }]) { events { sequence content } } }',
+      'mutation($id: ID!) { appendSessionEvents(sessionId: $id, events: [{ author: "w" }]) { session { state } } }',
+      'mutation($id: ID!) { appendSessionEvents(sessionId: $id, events: [{ author: "w" }]) { events { session { id } } } }',
+      'mutation($id: ID!) { updateSession(id: $id, input: {}) { session { ...S } } } fragment S on Session { id metadata }',
+      'mutation($id: ID!) { updateSession(id: $id, input: { agentId: "x" }) { session { agentId } } }',
+      'mutation($id: ID!) { completeSession(id: $id) { session { appName } } }',
+      'mutation($id: ID!) { updateSession(id: $id, input: {}) { session { teamSession { id } } } }',
+      'mutation { createSession(input: { appName: "w2" }) { session { id user { email } } } }',
+    ];
+    const before = await dump();
+    for (const query of refused) {
+      const res = await server.graphql(query, { id: own }, writeOnly.apiKey);
+      expect(res.errors?.[0]?.extensions?.code, query).toBe('FORBIDDEN');
+      expect(res.data ?? null, query).toBeNull();
+    }
+    expect(await dump()).toEqual(before);
+    // Reads need READ_SESSIONS as before; with both permissions the same answers carry content.
+    expect((await server.graphql('query($id: ID!) { session(id: $id) { id } }', { id: own }, writeOnly.apiKey)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const both = await createUser(server.db, { permissions: ['WRITE_SESSIONS', 'READ_SESSIONS'] });
+    const mine = (await insertSession(server.db, { userId: both.user.id, state: { s: 1 } })).id;
+    const full = await server.graphql<{ updateSession: { session: { state: unknown; version: number } } }>(
+      'mutation($id: ID!) { updateSession(id: $id, input: {}) { session { state version } } }',
+      { id: mine },
+      both.apiKey,
+    );
+    expect(full.data?.updateSession.session).toEqual({ state: { s: 1 }, version: 1 });
+  });
 });

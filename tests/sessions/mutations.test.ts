@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabaseKinds } from '../helpers/databases.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { append, createSessionViaApi, EVENT_FIELDS, SESSION_FIELDS, snapshot, type SessionData } from './helpers.js';
+import { append, createSessionViaApi, EVENT_FIELDS, insertSession, SESSION_FIELDS, snapshot, type SessionData } from './helpers.js';
+
+/** The state limit, as the server measures it: octet_length(state::text). */
+const MAX_STATE_BYTES = 1024 * 1024;
 
 const UPDATE = `mutation($id: ID!, $input: UpdateSessionInput!, $v: Int) { updateSession(id: $id, input: $input, expectedVersion: $v) { session { ${SESSION_FIELDS} } } }`;
 const transition = (name: string) => `mutation($id: ID!, $v: Int) { ${name}(id: $id, expectedVersion: $v) { session { ${SESSION_FIELDS} } } }`;
@@ -207,5 +210,76 @@ describe.each(testDatabaseKinds)('session mutations over HTTP on %s', (kind) => 
       { id: session.id },
     );
     expect(res.data?.appendSessionEvents.events[0]?.session).toEqual({ id: session.id, eventCount: 1 });
+  });
+
+  it('refuses an append that would take the state past 1 MiB, and stores nothing', async () => {
+    // Just under the limit, written directly (an API write cannot carry this much at once).
+    const filler = 'x'.repeat(MAX_STATE_BYTES - 20_000);
+    const session = await insertSession(server.db, { userId: server.userId, state: { filler, keep: 1 } });
+    const stateBytes = async () => {
+      const [row] = await server.db.prisma.$queryRaw<Array<{ bytes: number }>>`SELECT octet_length(state::text) AS bytes FROM sessions WHERE id = ${session.id}::uuid`;
+      return row!.bytes;
+    };
+    expect(await stateBytes()).toBeLessThan(MAX_STATE_BYTES);
+    const before = await snapshot(server.db, session.id);
+    const grow = { stateDelta: { more: 'y'.repeat(30_000) } };
+    const refused = await append(server, session.id, [{ author: 'a', clientEventId: 'big' }, { author: 'a', actions: grow }]);
+    expect(refused.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(refused.errors?.[0]?.message).toContain('1,048,576 bytes');
+    expect(await snapshot(server.db, session.id)).toEqual(before);
+    // Appends that leave the state alone, or shrink it, still go through.
+    const plain = await append(server, session.id, [{ author: 'a', content: { text: 'no delta' } }]);
+    expect(plain.errors).toBeUndefined();
+    const shrink = await append(server, session.id, [{ author: 'a', actions: { stateDelta: { filler: null, more: 'y'.repeat(30_000) } } }]);
+    expect(shrink.errors).toBeUndefined();
+    const row = await server.db.prisma.session.findUnique({ where: { id: session.id } });
+    expect(row).toMatchObject({ version: 3, lastSequence: 2 });
+    expect(Object.keys(row!.state as object).sort()).toEqual(['keep', 'more']);
+  });
+
+  it('measures a state set by createSession or updateSession the same way (as PostgreSQL writes it)', async () => {
+    // 1e300 is 6 characters of JSON but 301 digits in jsonb's text: 4,000 of them pass 1 MiB.
+    const huge = { numbers: Array.from({ length: 4_000 }, () => 1e300) };
+    const count = await server.db.prisma.session.count();
+    const created = await server.graphql(`mutation($input: CreateSessionInput!) { createSession(input: $input) { session { id } } }`, { input: { appName: 'big', state: huge } });
+    expect(created.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'input.state' });
+    expect(await server.db.prisma.session.count()).toBe(count);
+    const session = await newSession();
+    const before = await snapshot(server.db, session.id);
+    const updated = await server.graphql(UPDATE, { id: session.id, input: { state: huge, appName: 'renamed' } });
+    expect(updated.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(await snapshot(server.db, session.id)).toEqual(before);
+  });
+
+  it('does not make a new version of an update that changes nothing', async () => {
+    const session = await newSession({ agentId: 'a', metadata: { m: 1 }, state: { s: { deep: [1, 2] } } });
+    const before = await snapshot(server.db, session.id);
+    for (const input of [{}, { appName: 'app' }, { agentId: 'a', metadata: { m: 1 } }, { state: { s: { deep: [1, 2] } } }]) {
+      const res = await server.graphql<{ updateSession: { session: SessionData } }>(UPDATE, { id: session.id, input });
+      expect(res.errors, JSON.stringify(input)).toBeUndefined();
+      expect(res.data!.updateSession.session).toMatchObject({ version: 1, updatedAt: session.updatedAt, state: { s: { deep: [1, 2] } } });
+    }
+    expect(await snapshot(server.db, session.id)).toEqual(before);
+    const stale = await server.graphql(UPDATE, { id: session.id, input: {}, v: 2 });
+    expect(stale.errors?.[0]?.extensions?.code).toBe('CONFLICT');
+    const missing = await server.graphql(UPDATE, { id: '00000000-0000-4000-8000-000000000000', input: {} });
+    expect(missing.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    const changed = await server.graphql<{ updateSession: { session: SessionData } }>(UPDATE, { id: session.id, input: { agentId: null }, v: 1 });
+    expect(changed.data?.updateSession.session).toMatchObject({ version: 2, agentId: null });
+  });
+
+  it('merges state deltas in SQL: an append reads back the state only when its answer selects it', async () => {
+    const session = await newSession({ state: { a: 1 } });
+    const statements: string[] = [];
+    const stop = server.db.onQuery((e) => statements.push(e.query));
+    const res = await server.graphql<{ appendSessionEvents: { session: { version: number } } }>(
+      'mutation($id: ID!) { appendSessionEvents(sessionId: $id, events: [{ author: "a", content: { t: 1 }, actions: { stateDelta: { b: 2, a: null } } }]) { session { version } events { sequence } } }',
+      { id: session.id },
+    );
+    stop();
+    expect(res.data?.appendSessionEvents.session.version).toBe(2);
+    for (const column of ['state', 'metadata', 'content', 'actions']) expect(statements.join('\n'), column).not.toContain(`.${column} AS "${column}"`);
+    const withState = await append(server, session.id, [{ author: 'a', actions: { stateDelta: { c: 3 } } }]);
+    expect(withState.data?.appendSessionEvents.session.state).toEqual({ b: 2, c: 3 });
   });
 });

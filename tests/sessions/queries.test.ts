@@ -146,6 +146,34 @@ describe.each(testDatabaseKinds)('session queries over HTTP on %s', (kind) => {
     expect(viewer.data?.viewer.sessions.totalCount).toBe(3);
   });
 
+  it('reads the JSON columns (metadata, state, event content …) only when the query selects them', async () => {
+    const team = ids.team!;
+    const sql = async (query: string, variables: Record<string, unknown> = {}) => {
+      const statements: string[] = [];
+      const stop = server.db.onQuery((e) => statements.push(e.query));
+      const res = await server.graphql(query, variables);
+      stop();
+      expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
+      return statements.join('\n');
+    };
+    const readsJson = (text: string, column: string) => new RegExp(`\\.${column} AS "${column}"`).test(text);
+    const light = await sql('{ sessions(first: 5) { nodes { id version eventCount teamSession { id } } } }');
+    expect(readsJson(light, 'state') || readsJson(light, 'metadata')).toBe(false);
+    const byId = await sql('query($id: ID!) { session(id: $id) { id version memberSessions { nodes { id } } events(last: 5) { nodes { sequence author } } } }', { id: team });
+    for (const column of ['state', 'metadata', 'content', 'actions']) expect(readsJson(byId, column), column).toBe(false);
+    const withState = await sql('{ sessions(first: 5) { nodes { id state } } }');
+    expect(readsJson(withState, 'state')).toBe(true);
+    expect(readsJson(withState, 'metadata')).toBe(false);
+    const withContent = await sql('query($id: ID!) { session(id: $id) { metadata events(last: 5) { nodes { content } } } }', { id: team });
+    expect([readsJson(withContent, 'metadata'), readsJson(withContent, 'state'), readsJson(withContent, 'content'), readsJson(withContent, 'actions')]).toEqual([true, false, true, false]);
+    // A selection the look-ahead cannot see (a team session's state) is still answered, from a by-id read.
+    const nested = await server.graphql<{ session: { teamSession: { state: unknown; metadata: unknown } } }>(
+      'query($id: ID!) { session(id: $id) { teamSession { ...T } } } fragment T on Session { state metadata }',
+      { id: ids.member1 },
+    );
+    expect(nested.data?.session.teamSession).toEqual({ state: {}, metadata: { env: 'prod', tier: { level: 2 } } });
+  });
+
   describe('events', () => {
     let sessionId: string;
     const events = async (variables: Record<string, unknown>) => {
@@ -178,6 +206,14 @@ describe.each(testDatabaseKinds)('session queries over HTTP on %s', (kind) => {
       expect(await sequences({ branch: 'root' })).toEqual([1, 2, 3, 4]);
       expect(await sequences({ branch: 'root_' })).toEqual([]);
       expect(await sequences({ branch: 'root%' })).toEqual([]);
+      // A prefix spanning several branches pages in sequence order both ways.
+      const newest = await events({ last: 2, filter: { branch: 'root' } });
+      expect(newest.events.edges.map((e) => e.node.sequence)).toEqual([3, 4]);
+      expect(newest.events.totalCount).toBe(4);
+      const older = await events({ last: 5, before: newest.events.pageInfo.startCursor, filter: { branch: 'root' } });
+      expect(older.events.edges.map((e) => e.node.sequence)).toEqual([1, 2]);
+      const next = await events({ first: 2, after: older.events.edges[0]!.cursor, filter: { branch: 'root' } });
+      expect(next.events.edges.map((e) => e.node.sequence)).toEqual([2, 3]);
       expect(await sequences({ timestampAfter: at(2).toISOString(), timestampBefore: at(5).toISOString() })).toEqual([2, 3, 4]);
       expect(await sequences({ invocationId: 'inv-2', agentId: 'helper' })).toEqual([5]);
       const counted = await events({ filter: { invocationId: 'inv-1' }, first: 1 });

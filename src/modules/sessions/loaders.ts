@@ -1,20 +1,32 @@
 import DataLoader from 'dataloader';
 import type { Database } from '../../db/database.js';
-import type { Session, SessionEvent } from '../../generated/prisma/client.js';
-import { listEventsForSessions, type EventPageQuery } from './event-store.js';
-import { memberCounts, sessionsByIds } from './session-store.js';
+import { eventJsonByIds, listEventsForSessions, type EventPageQuery, type SessionEventRow } from './event-store.js';
+import { memberCounts, SESSION_JSON_FIELDS, sessionsByIds, type SessionJsonField, type SessionRow } from './session-store.js';
 
 export type MemberCountKey = { teamSessionId: string; ownerId: string | null };
+
+/** Every set of JSON columns a session can be read with (a loader per set), as `formKey` names them. */
+const FORMS: ReadonlyArray<readonly SessionJsonField[]> = [[], ['metadata'], ['state'], [...SESSION_JSON_FIELDS]];
+const formKey = (json: readonly SessionJsonField[]) => json.join(',');
 
 /** Per-request loaders of the sessions domain. */
 export function createSessionLoaders(db: Database) {
   const prisma = db.prisma;
-  const sessionById = new DataLoader<string, Session | null>((ids) => sessionsByIds(prisma, ids));
+  /**
+   * Sessions by id, one loader per set of JSON columns read (the light columns always): `session(id) { version }`
+   * does not read the state. A row read with more columns also answers the lesser forms.
+   */
+  const byForm = new Map<string, DataLoader<string, SessionRow | null>>(
+    FORMS.map((json) => [formKey(json), new DataLoader<string, SessionRow | null>((ids) => sessionsByIds(prisma, ids, json))]),
+  );
+  const sessionLoader = (json: readonly SessionJsonField[]) => byForm.get(formKey(json))!;
+  const formsWithin = (json: readonly SessionJsonField[]) => FORMS.filter((form) => form.every((field) => json.includes(field)));
+
   const memberCount = new DataLoader<MemberCountKey, number, string>((keys) => memberCounts(prisma, keys), {
     cacheKeyFn: (key) => `${key.teamSessionId}:${key.ownerId ?? '*'}`,
   });
-  /** One events page per session; pages of the same shape (size, cursors, filter) for many sessions batch into one statement. */
-  const eventPage = new DataLoader<EventPageQuery, SessionEvent[], string>(
+  /** One events page per session; pages of the same shape (size, cursors, filter, columns) for many sessions batch into one statement. */
+  const eventPage = new DataLoader<EventPageQuery, SessionEventRow[], string>(
     async (queries) => {
       const shapes = new Map<string, { shape: Omit<EventPageQuery, 'sessionId'>; indexes: number[] }>();
       queries.forEach((query, index) => {
@@ -24,7 +36,7 @@ export function createSessionLoaders(db: Database) {
         group.indexes.push(index);
         shapes.set(key, group);
       });
-      const results: SessionEvent[][] = new Array(queries.length);
+      const results: SessionEventRow[][] = new Array(queries.length);
       await Promise.all(
         [...shapes.values()].map(async ({ shape, indexes }) => {
           const pages = await listEventsForSessions(prisma, indexes.map((i) => queries[i]!.sessionId), shape);
@@ -35,12 +47,27 @@ export function createSessionLoaders(db: Database) {
     },
     { cacheKeyFn: (query) => JSON.stringify(query) },
   );
-  return { sessionById, memberCount, eventPage };
+  /** The JSON columns of events read without them (events never change: no form to keep in step). */
+  const eventJson = new DataLoader((ids: readonly string[]) => eventJsonByIds(prisma, ids));
+
+  return {
+    memberCount,
+    eventPage,
+    eventJson,
+    /** A session read with (at least) the JSON columns in `json`. */
+    load: (id: string, json: readonly SessionJsonField[]) => sessionLoader(json).load(id),
+    /** Rows read with the JSON columns in `json` answer later loads of that form and of every lesser one. */
+    remember(rows: readonly SessionRow[], json: readonly SessionJsonField[]): void {
+      for (const form of formsWithin(json)) for (const row of rows) sessionLoader(form).prime(row.id, row);
+    },
+    /** A session written (or deleted): what this request read of it before no longer holds. */
+    forget(id: string): void {
+      for (const loader of byForm.values()) loader.clear(id);
+    },
+    forgetAll(): void {
+      for (const loader of byForm.values()) loader.clearAll();
+    },
+  };
 }
 
 export type SessionLoaders = ReturnType<typeof createSessionLoaders>;
-
-/** Remembers sessions read by a list query or written by a mutation, so nested fields do not read them again. */
-export function primeSessions(loaders: SessionLoaders, sessions: Session[]): void {
-  for (const session of sessions) loaders.sessionById.clear(session.id).prime(session.id, session);
-}

@@ -1,58 +1,62 @@
 import type { Resolvers } from '../../generated/graphql.js';
 import { connectionResolvers } from '../shared/connection.js';
+import { listSelection, requestedRowFields } from '../shared/selection.js';
+import { appendSessionEvents, createSession, deleteSession, deleteSessions, transitionSession, updateSession } from './session-mutations.js';
 import {
-  appendSessionEvents,
-  createSession,
-  deleteSession,
-  deleteSessions,
   eventConnection,
+  eventJson,
   memberSessionConnection,
+  sessionById,
   sessionConnection,
+  sessionJson,
   teamSessionOf,
-  transitionSession,
-  updateSession,
   visibleSession,
 } from './session-service.js';
 
 // Entry points (Query, Mutation, User.sessions) go through the service's policy; nested fields are reachable only
-// through a session the viewer was allowed to see.
+// through a session the viewer was allowed to see. The fields a query selects (`requestedRowFields`) decide which
+// JSON columns are read, and what a mutation may answer a key without READ_SESSIONS.
 export const sessionResolvers: Resolvers = {
   Query: {
-    sessions: (_root, args, ctx) => sessionConnection(ctx, args),
-    session: (_root, { id }, ctx) => visibleSession(ctx, id),
+    sessions: (_root, args, ctx, info) => sessionConnection(ctx, args, listSelection(info).rowFields),
+    session: (_root, { id }, ctx, info) => visibleSession(ctx, id, requestedRowFields(info)),
   },
   Mutation: {
-    createSession: (_root, { input }, ctx) => createSession(ctx, input),
-    updateSession: (_root, { id, input, expectedVersion }, ctx) => updateSession(ctx, id, input, expectedVersion),
-    completeSession: (_root, { id, expectedVersion }, ctx) => transitionSession(ctx, id, 'COMPLETED', expectedVersion),
-    failSession: (_root, { id, expectedVersion }, ctx) => transitionSession(ctx, id, 'FAILED', expectedVersion),
-    reactivateSession: (_root, { id, expectedVersion }, ctx) => transitionSession(ctx, id, 'ACTIVE', expectedVersion),
-    deleteSession: (_root, { id }, ctx) => deleteSession(ctx, id),
-    appendSessionEvents: (_root, { sessionId, events, expectedVersion }, ctx) => appendSessionEvents(ctx, sessionId, events, expectedVersion),
-    deleteSessions: (_root, { filter }, ctx) => deleteSessions(ctx, filter),
+    createSession: (_root, { input }, ctx, info) => createSession(ctx, input, requestedRowFields(info)),
+    updateSession: (_root, { id, input, expectedVersion }, ctx, info) => updateSession(ctx, id, input, expectedVersion, requestedRowFields(info)),
+    completeSession: (_root, { id, expectedVersion }, ctx, info) => transitionSession(ctx, id, 'COMPLETED', expectedVersion, requestedRowFields(info)),
+    failSession: (_root, { id, expectedVersion }, ctx, info) => transitionSession(ctx, id, 'FAILED', expectedVersion, requestedRowFields(info)),
+    reactivateSession: (_root, { id, expectedVersion }, ctx, info) => transitionSession(ctx, id, 'ACTIVE', expectedVersion, requestedRowFields(info)),
+    deleteSession: (_root, { id }, ctx, info) => deleteSession(ctx, id, requestedRowFields(info)),
+    appendSessionEvents: (_root, { sessionId, events, expectedVersion }, ctx, info) =>
+      appendSessionEvents(ctx, sessionId, events, expectedVersion, requestedRowFields(info)),
+    deleteSessions: (_root, { filter }, ctx, info) => deleteSessions(ctx, filter, requestedRowFields(info)),
   },
   User: {
-    sessions: (user, args, ctx) => sessionConnection(ctx, args, user.id),
+    sessions: (user, args, ctx, info) => sessionConnection(ctx, args, listSelection(info).rowFields, user.id),
   },
+  // The mutation checked access (and what its answer may show): load, do not re-check.
   SessionPayload: {
-    session: (payload, _args, ctx) => ctx.loaders.sessions.sessionById.load(payload.session.id).then((s) => s ?? payload.session),
+    session: (payload, _args, ctx, info) => sessionById(ctx, payload.sessionId, requestedRowFields(info)),
   },
   AppendSessionEventsPayload: {
-    session: (payload, _args, ctx) => ctx.loaders.sessions.sessionById.load(payload.session.id).then((s) => s ?? payload.session),
+    session: (payload, _args, ctx, info) => sessionById(ctx, payload.sessionId, requestedRowFields(info)),
   },
   SessionConnection: connectionResolvers,
   SessionEventConnection: connectionResolvers,
   Session: {
-    metadata: (session) => session.metadata as Record<string, unknown>,
-    state: (session) => session.state as Record<string, unknown>,
+    metadata: (session, _args, ctx) => sessionJson(ctx, session, 'metadata'),
+    state: (session, _args, ctx) => sessionJson(ctx, session, 'state'),
     user: (session, _args, ctx) => ctx.loaders.users.userById.load(session.userId).then((user) => user!),
-    teamSession: (session, _args, ctx) => teamSessionOf(ctx, session),
-    memberSessions: (session, args, ctx) => memberSessionConnection(ctx, session, args),
+    teamSession: (session, _args, ctx, info) => teamSessionOf(ctx, session, requestedRowFields(info)),
+    memberSessions: (session, args, ctx, info) => memberSessionConnection(ctx, session, args, listSelection(info).rowFields),
     eventCount: (session) => session.lastSequence,
-    events: (session, args, ctx) => eventConnection(ctx, session, args),
+    events: (session, args, ctx, info) => eventConnection(ctx, session, args, listSelection(info).rowFields),
   },
   SessionEvent: {
-    metadata: (event) => event.metadata as Record<string, unknown>,
-    session: (event, _args, ctx) => ctx.loaders.sessions.sessionById.load(event.sessionId).then((session) => session!),
+    content: (event, _args, ctx) => eventJson(ctx, event, 'content'),
+    actions: (event, _args, ctx) => eventJson(ctx, event, 'actions'),
+    metadata: (event, _args, ctx) => eventJson(ctx, event, 'metadata') as Promise<Record<string, unknown>>,
+    session: (event, _args, ctx, info) => sessionById(ctx, event.sessionId, requestedRowFields(info)),
   },
 };

@@ -1,20 +1,38 @@
 /**
  * Data access for sessions. Lists are raw SQL (jsonb containment and row-value keyset conditions are not
- * expressible with Prisma's query builder) with columns aliased to the Prisma model's field names, so rows are
- * `Session` values either way.
+ * expressible with Prisma's query builder) with columns aliased to the Prisma model's field names; the JSON columns
+ * (metadata, state) are read only when asked for (`SessionRow`).
  */
 import { Prisma, type PrismaClient, type Session, type SessionStatus } from '../../generated/prisma/client.js';
 import type { OrderDirection, SessionOrderField } from '../../generated/graphql.js';
 import { decodeCursor, encodeCursor } from '../shared/pagination.js';
 import { alignById } from '../shared/by-id.js';
+import { uuidv7 } from '../shared/ids.js';
 
 /** Prisma's client or an interactive transaction's client. */
 export type Db = PrismaClient | Prisma.TransactionClient;
 
-export const SESSION_COLUMNS = Prisma.sql`
-  s.id::text AS "id", s.app_name AS "appName", s.user_id::text AS "userId", s.agent_id AS "agentId",
-  s.status::text AS "status", s.metadata AS "metadata", s.state AS "state", s.team_session_id::text AS "teamSessionId",
-  s.version AS "version", s.last_sequence AS "lastSequence", s.created_at AS "createdAt", s.updated_at AS "updatedAt"`;
+/** A session's JSON columns: large (the state up to MAX_STATE_BYTES), read only when a query asks for them. */
+export const SESSION_JSON_FIELDS = ['metadata', 'state'] as const;
+export type SessionJsonField = (typeof SESSION_JSON_FIELDS)[number];
+
+/** A session as read: the JSON columns are present only when the read asked for them. */
+export type SessionRow = Omit<Session, SessionJsonField> & Partial<Pick<Session, SessionJsonField>>;
+
+/** The most JSON text a session's state may hold, measured as `octet_length(state::text)` (the same on both databases). */
+export const MAX_STATE_BYTES = 1024 * 1024;
+
+const LIGHT_COLUMNS = `s.id::text AS "id", s.app_name AS "appName", s.user_id::text AS "userId", s.agent_id AS "agentId",
+  s.status::text AS "status", s.team_session_id::text AS "teamSessionId", s.version AS "version",
+  s.last_sequence AS "lastSequence", s.created_at AS "createdAt", s.updated_at AS "updatedAt"`;
+
+/** The JSON fields named in `fields`, in model order (part of loader and page keys). */
+export const sessionJsonOf = (fields: ReadonlySet<string>, prefix = ''): SessionJsonField[] =>
+  SESSION_JSON_FIELDS.filter((field) => fields.has(prefix + field));
+
+/** The light columns and the JSON columns in `json`, aliased to the model's field names. */
+export const sessionColumns = (json: readonly SessionJsonField[]) =>
+  Prisma.raw([LIGHT_COLUMNS, ...json.map((field) => `s.${field} AS "${field}"`)].join(', '));
 
 export type SessionListFilter = {
   appName?: string | null;
@@ -37,6 +55,8 @@ export type SessionListQuery = {
   direction: OrderDirection;
   after?: string | null;
   size: number;
+  /** The JSON columns the page reads. */
+  json: readonly SessionJsonField[];
 };
 
 const COLUMN: Record<SessionOrderField, Prisma.Sql> = {
@@ -46,9 +66,9 @@ const COLUMN: Record<SessionOrderField, Prisma.Sql> = {
 
 export function sessionCursor(query: Pick<SessionListQuery, 'field' | 'direction'>) {
   const order = `sessions:${query.field}:${query.direction}`;
-  const valueOf = (session: Session) => (query.field === 'CREATED_AT' ? session.createdAt : session.updatedAt);
+  const valueOf = (session: SessionRow) => (query.field === 'CREATED_AT' ? session.createdAt : session.updatedAt);
   return {
-    encode: (session: Session) => encodeCursor(order, [valueOf(session), session.id]),
+    encode: (session: SessionRow) => encodeCursor(order, [valueOf(session), session.id]),
     decode: (cursor: string) => {
       const [value, id] = decodeCursor(cursor, order, ['date', 'uuid']);
       return { value, id };
@@ -80,7 +100,7 @@ const whereClause = (conditions: Prisma.Sql[]) =>
   conditions.length === 0 ? Prisma.empty : Prisma.sql`WHERE ${Prisma.join(conditions, ' AND ')}`;
 
 /** One page (`size + 1` rows, the extra one says whether more exist) in keyset order with the id as tie-breaker. */
-export async function listSessions(db: Db, query: SessionListQuery): Promise<Session[]> {
+export async function listSessions(db: Db, query: SessionListQuery): Promise<SessionRow[]> {
   const conditions = filterConditions(query);
   const column = COLUMN[query.field];
   const desc = query.direction === 'DESC';
@@ -95,8 +115,8 @@ export async function listSessions(db: Db, query: SessionListQuery): Promise<Ses
     );
   }
   const dir = desc ? Prisma.sql`DESC` : Prisma.sql`ASC`;
-  return db.$queryRaw<Session[]>`
-    SELECT ${SESSION_COLUMNS} FROM sessions s ${whereClause(conditions)}
+  return db.$queryRaw<SessionRow[]>`
+    SELECT ${sessionColumns(query.json)} FROM sessions s ${whereClause(conditions)}
     ORDER BY ${column} ${dir}, s.id ${dir} LIMIT ${query.size + 1}`;
 }
 
@@ -106,8 +126,10 @@ export async function countSessions(db: Db, query: Pick<SessionListQuery, 'owner
   return row?.count ?? 0;
 }
 
-export async function sessionsByIds(db: Db, ids: readonly string[]): Promise<Array<Session | null>> {
-  const rows = await db.session.findMany({ where: { id: { in: [...ids] } } });
+/** Sessions by id, with the JSON columns in `json`; null for ids that name none. */
+export async function sessionsByIds(db: Db, ids: readonly string[], json: readonly SessionJsonField[]): Promise<Array<SessionRow | null>> {
+  const rows = await db.$queryRaw<SessionRow[]>`
+    SELECT ${sessionColumns(json)} FROM sessions s WHERE s.id IN (${Prisma.join(ids.map((id) => Prisma.sql`${id}::uuid`))})`;
   return alignById(ids, rows);
 }
 
@@ -135,17 +157,20 @@ export type NewSession = {
   teamSessionId: string | null;
 };
 
-export function insertSession(db: Db, data: NewSession): Promise<Session> {
-  return db.session.create({
-    data: {
-      appName: data.appName,
-      userId: data.userId,
-      agentId: data.agentId,
-      metadata: data.metadata as Prisma.InputJsonObject,
-      state: data.state as Prisma.InputJsonObject,
-      teamSessionId: data.teamSessionId,
-    },
-  });
+const jsonb = (value: unknown) => Prisma.sql`${JSON.stringify(value)}::jsonb`;
+
+/** The state fits MAX_STATE_BYTES (measured in SQL, as PostgreSQL writes the jsonb). */
+const stateFits = (state: Prisma.Sql) => Prisma.sql`octet_length((${state})::text) <= ${MAX_STATE_BYTES}`;
+
+/** Inserts a session and returns it with the JSON columns in `json`; null (nothing written) when its state is too large. */
+export async function insertSession(db: Db, data: NewSession, json: readonly SessionJsonField[]): Promise<SessionRow | null> {
+  const [row] = await db.$queryRaw<SessionRow[]>`
+    INSERT INTO sessions AS s (id, app_name, user_id, agent_id, metadata, state, team_session_id, updated_at)
+    SELECT ${uuidv7()}::uuid, ${data.appName}, ${data.userId}::uuid, ${data.agentId}, ${jsonb(data.metadata)}, n.state,
+      ${data.teamSessionId}::uuid, now()
+    FROM (SELECT ${jsonb(data.state)} AS state) n WHERE ${stateFits(Prisma.sql`n.state`)}
+    RETURNING ${sessionColumns(json)}`;
+  return row ?? null;
 }
 
 export type SessionChanges = {
@@ -156,10 +181,26 @@ export type SessionChanges = {
   status?: SessionStatus;
 };
 
+/** Each change as `[column, new value]`, in SQL. */
+function changedColumns(changes: SessionChanges): Array<[Prisma.Sql, Prisma.Sql]> {
+  const columns: Array<[Prisma.Sql, Prisma.Sql]> = [];
+  if (changes.appName !== undefined) columns.push([Prisma.sql`app_name`, Prisma.sql`${changes.appName}`]);
+  if (changes.agentId !== undefined) columns.push([Prisma.sql`agent_id`, Prisma.sql`${changes.agentId}::text`]);
+  if (changes.metadata !== undefined) columns.push([Prisma.sql`metadata`, jsonb(changes.metadata)]);
+  if (changes.state !== undefined) columns.push([Prisma.sql`state`, jsonb(changes.state)]);
+  if (changes.status !== undefined) columns.push([Prisma.sql`status`, Prisma.sql`${changes.status}::"SessionStatus"`]);
+  return columns;
+}
+
+/** Whether `changes` would change the row `s` (jsonb compares by value, not by text). */
+const wouldChange = (columns: Array<[Prisma.Sql, Prisma.Sql]>) =>
+  Prisma.join(columns.map(([column, value]) => Prisma.sql`s.${column} IS DISTINCT FROM ${value}`), ' OR ');
+
 /**
  * Applies `changes` and bumps the version in one conditional statement: only when the row is the caller's
- * (`ownerId` null = anyone's), has one of `fromStatuses` and the expected version. Returns the updated row, or
- * null when no row qualified (the caller then finds out why).
+ * (`ownerId` null = anyone's), has one of `fromStatuses` and the expected version, a new state fits MAX_STATE_BYTES
+ * and something actually changes (an update to the same values is not a new version). Returns the updated row with
+ * the JSON columns in `json`, or null when no row qualified (the caller then finds out why: `whyUnchanged`).
  */
 export async function updateSessionIf(
   db: Db,
@@ -167,25 +208,37 @@ export async function updateSessionIf(
   ownerId: string | null,
   changes: SessionChanges,
   conditions: { expectedVersion?: number | null; fromStatuses?: readonly SessionStatus[] },
-): Promise<Session | null> {
-  const { count } = await db.session.updateMany({
-    where: {
-      id,
-      ...(ownerId ? { userId: ownerId } : {}),
-      ...(conditions.expectedVersion != null ? { version: conditions.expectedVersion } : {}),
-      ...(conditions.fromStatuses ? { status: { in: [...conditions.fromStatuses] } } : {}),
-    },
-    data: {
-      ...(changes.appName !== undefined ? { appName: changes.appName } : {}),
-      ...(changes.agentId !== undefined ? { agentId: changes.agentId } : {}),
-      ...(changes.metadata !== undefined ? { metadata: changes.metadata as Prisma.InputJsonObject } : {}),
-      ...(changes.state !== undefined ? { state: changes.state as Prisma.InputJsonObject } : {}),
-      ...(changes.status !== undefined ? { status: changes.status } : {}),
-      version: { increment: 1 },
-    },
-  });
-  if (count === 0) return null;
-  return db.session.findUnique({ where: { id } });
+  json: readonly SessionJsonField[],
+): Promise<SessionRow | null> {
+  const columns = changedColumns(changes);
+  if (columns.length === 0) return null;
+  const where = [Prisma.sql`s.id = ${id}::uuid`, Prisma.sql`(${wouldChange(columns)})`];
+  if (ownerId) where.push(Prisma.sql`s.user_id = ${ownerId}::uuid`);
+  if (conditions.expectedVersion != null) where.push(Prisma.sql`s.version = ${conditions.expectedVersion}`);
+  if (conditions.fromStatuses) where.push(Prisma.sql`s.status::text IN (${Prisma.join([...conditions.fromStatuses])})`);
+  if (changes.state !== undefined) where.push(stateFits(jsonb(changes.state)));
+  const set = Prisma.join(columns.map(([column, value]) => Prisma.sql`${column} = ${value}`));
+  const [row] = await db.$queryRaw<SessionRow[]>`
+    UPDATE sessions AS s SET ${set}, version = s.version + 1, updated_at = now()
+    WHERE ${Prisma.join(where, ' AND ')} RETURNING ${sessionColumns(json)}`;
+  return row ?? null;
+}
+
+/** A session as it is now, and of `changes`: whether they would change it and whether a new state fits. */
+export async function whyUnchanged(
+  db: Db,
+  id: string,
+  changes: SessionChanges,
+  json: readonly SessionJsonField[],
+): Promise<{ session: SessionRow; changes: boolean; stateFits: boolean } | null> {
+  const columns = changedColumns(changes);
+  const changed = columns.length === 0 ? Prisma.sql`false` : wouldChange(columns);
+  const fits = changes.state === undefined ? Prisma.sql`true` : stateFits(jsonb(changes.state));
+  const [row] = await db.$queryRaw<Array<SessionRow & { wouldChange: boolean; stateFits: boolean }>>`
+    SELECT ${sessionColumns(json)}, (${changed}) AS "wouldChange", (${fits}) AS "stateFits" FROM sessions s WHERE s.id = ${id}::uuid`;
+  if (!row) return null;
+  const { wouldChange: changesIt, stateFits: fitsIt, ...session } = row;
+  return { session, changes: changesIt, stateFits: fitsIt };
 }
 
 export async function deleteSessionById(db: Db, id: string, ownerId: string | null): Promise<boolean> {
