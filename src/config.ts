@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { RateLimitOptions } from './server/rate-limit.js';
 
 /** The project root, whichever file imports this (src/ under tsx, dist/src/ when built). */
 export const projectRoot = findProjectRoot(path.dirname(fileURLToPath(import.meta.url)));
@@ -21,6 +22,13 @@ export interface DatabaseConfig {
   poolMax: number;
   /** Named prepared statements on PostgreSQL (default on); off for poolers that cannot carry them across clients. */
   preparedStatements?: boolean;
+  /**
+   * PostgreSQL: every statement is cancelled by the server after this long (statement_timeout), and the client gives up
+   * on an answer a second later (a hung server never cancels anything); waiting for a pool connection is bounded by
+   * `connectTimeoutMs`. The server's defaults: 5,000 and 3,000 ms; unset (scripts, bulk loads): no statement timeout.
+   */
+  statementTimeoutMs?: number;
+  connectTimeoutMs?: number;
 }
 
 export interface AppConfig {
@@ -30,22 +38,45 @@ export interface AppConfig {
   database: DatabaseConfig;
   /** Apply pending migrations at boot. Always on for PGlite; PostgreSQL only when asked. */
   migrateOnStart: boolean;
-  /** Seed demo data into an empty embedded database on first boot. */
+  /** Seed demo data into an empty embedded database on first boot (not in production unless asked). */
   seedDemoData: boolean;
+  /** NODE_ENV=production: nothing open by default (see `introspection`), and never a pre-filled demo key. */
   isProduction: boolean;
-  /** Schema introspection and the /graphiql playground; both can be turned off for production. */
+  /**
+   * Schema introspection (with it, the "Did you mean …?" hints in error messages, which show the schema too) and the
+   * /graphiql playground. On for the embedded demo; off in production and on PostgreSQL unless INTROSPECTION=1 /
+   * PLAYGROUND=1.
+   */
   introspection: boolean;
   playground: boolean;
   /** Origins allowed to call the API from a browser (CORS); `*` for any. */
   corsOrigins: string[];
-  /** Requests per minute per API key (0 turns limiting off), and the burst allowed above that rate. */
-  rateLimit: { perMinute: number; burst: number };
+  /** Operations and estimated cost per minute per API key, failed authentications per minute per address (0: off). */
+  rateLimit: RateLimitOptions;
+  /** How long a request may execute before it is answered DEADLINE_EXCEEDED. */
+  requestTimeoutMs: number;
   /** Executions of a query document on graphql-js before it is compiled with graphql-jit (0: at once; `off`: never). */
   compileAfterUses: number;
 }
 
 function flag(value: string | undefined): boolean {
   return value === '1' || value === 'true' || value === 'yes';
+}
+
+/** An on/off switch: `1`/`true`/`yes` or `0`/`false`/`no`; unset or empty takes the default. */
+function onOff(name: string, value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined || value.trim() === '') return fallback;
+  if (flag(value.trim())) return true;
+  if (['0', 'false', 'no'].includes(value.trim())) return false;
+  throw new Error(`${name} must be 1 or 0, got ${value}`);
+}
+
+function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const value = env[name];
+  if (value === undefined || value === '') return fallback;
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 0) throw new Error(`${name} must be a whole number, got ${value}`);
+  return number;
 }
 
 function compileAfterUses(value: string | undefined): number {
@@ -58,6 +89,9 @@ function compileAfterUses(value: string | undefined): number {
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] = process.argv): AppConfig {
   const url = env.DATABASE_URL?.trim() || undefined;
+  const isProduction = env.NODE_ENV === 'production';
+  // Only the embedded demo outside production is open by default: a server others reach shows no schema or playground.
+  const openByDefault = !isProduction && !url;
   const port = Number(env.PORT ?? 4000);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number, got ${env.PORT}`);
   return {
@@ -69,14 +103,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
       pgliteDataDir: env.PGLITE_DATA_DIR ?? path.join(projectRoot, '.data', 'pglite'),
       poolMax: Number(env.DB_POOL_MAX ?? 10),
       preparedStatements: env.DB_PREPARED_STATEMENTS !== '0',
+      statementTimeoutMs: wholeNumber(env, 'DB_STATEMENT_TIMEOUT_MS', 5_000),
+      connectTimeoutMs: wholeNumber(env, 'DB_CONNECT_TIMEOUT_MS', 3_000),
     },
     migrateOnStart: !url || flag(env.MIGRATE_ON_START) || argv.includes('--migrate'),
-    seedDemoData: !url && env.SEED_DEMO_DATA !== '0',
-    isProduction: env.NODE_ENV === 'production',
-    introspection: env.INTROSPECTION !== '0',
-    playground: env.PLAYGROUND !== '0',
+    seedDemoData: !url && onOff('SEED_DEMO_DATA', env.SEED_DEMO_DATA, !isProduction),
+    isProduction,
+    introspection: onOff('INTROSPECTION', env.INTROSPECTION, openByDefault),
+    playground: onOff('PLAYGROUND', env.PLAYGROUND, openByDefault),
     corsOrigins: (env.CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
-    rateLimit: { perMinute: Number(env.RATE_LIMIT_PER_MINUTE ?? 6000), burst: Number(env.RATE_LIMIT_BURST ?? 1000) },
+    rateLimit: {
+      perMinute: wholeNumber(env, 'RATE_LIMIT_PER_MINUTE', 6_000),
+      burst: wholeNumber(env, 'RATE_LIMIT_BURST', 1_000),
+      costPerMinute: wholeNumber(env, 'RATE_LIMIT_COST_PER_MINUTE', 5_000_000),
+      costBurst: wholeNumber(env, 'RATE_LIMIT_COST_BURST', 1_000_000),
+      authFailuresPerMinute: wholeNumber(env, 'RATE_LIMIT_AUTH_FAILURES_PER_MINUTE', 60),
+      authFailuresBurst: wholeNumber(env, 'RATE_LIMIT_AUTH_FAILURES_BURST', 30),
+      replicas: Math.max(1, wholeNumber(env, 'RATE_LIMIT_REPLICAS', 1)),
+    },
+    requestTimeoutMs: wholeNumber(env, 'REQUEST_TIMEOUT_MS', 15_000),
     compileAfterUses: compileAfterUses(env.GRAPHQL_COMPILE_AFTER),
   };
 }

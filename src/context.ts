@@ -4,6 +4,12 @@ import type { ApiKeyCache } from './modules/auth/api-key-cache.js';
 import type { Viewer } from './modules/auth/viewer.js';
 import type { Loaders } from './modules/loaders.js';
 
+/**
+ * What one HTTP request has spent and until when it may run; the operations of a batch share it (Apollo copies the
+ * context per operation, this object by reference).
+ */
+export type RequestBudget = { spentCost: number; deadline: number };
+
 /** Built once per request in Apollo's `context` function; nothing here outlives the request. */
 export type GraphQLContext = {
   viewer: Viewer | null;
@@ -12,4 +18,6 @@ export type GraphQLContext = {
   log: Logger;
   /** The server's cache of verified API keys: a revocation must drop the key from it. */
   apiKeyCache?: ApiKeyCache;
+  /** Absent for contexts made outside an HTTP request (scripts, tests of services). */
+  budget?: RequestBudget;
 };

@@ -1,5 +1,5 @@
 import { loadConfig } from './config.js';
-import { boot } from './server/boot.js';
+import { boot, bootBanner } from './server/boot.js';
 import { createLogger } from './server/logger.js';
 
 const config = loadConfig();
@@ -7,12 +7,8 @@ const log = createLogger(config.logLevel);
 
 try {
   const running = await boot(config, log);
-  if (running.demo) {
-    // Printed plainly (not as a log line) so a person starting the demo sees where to go.
-    process.stdout.write(
-      `\nagentgraph demo on the embedded database\n  playground: ${running.url}/graphiql\n  API key (${running.demo.email}, admin): ${running.demo.key}\n\n`,
-    );
-  }
+  // Printed plainly (not as a log line) so a person starting the demo sees where to go.
+  process.stdout.write(bootBanner(config, running));
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
       log.info({ signal }, 'shutting down: draining requests');

@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import readline from 'node:readline/promises';
 import { loadConfig, projectRoot } from '../config.js';
 import { openDatabase } from '../db/database.js';
+import { acquireEmbeddedLock } from '../db/embedded-lock.js';
 import { applyMigrations, listMigrationNames, migrationStatus } from '../db/migrations.js';
 import { prismaBin, prismaCliEnv } from '../db/schema-engine/binary.js';
 import { runIfEntryPoint } from './run-main.js';
@@ -48,9 +49,9 @@ function redact(url: string): string {
   }
 }
 
-async function pgliteMigrate(dataDir: string): Promise<number> {
+async function pgliteMigrate(dataDir: string, purpose = 'npm run db:migrate'): Promise<number> {
   const started = Date.now();
-  const db = await openDatabase({ ...loadConfig().database, url: undefined, pgliteDataDir: dataDir });
+  const db = await openDatabase({ ...loadConfig().database, url: undefined, pgliteDataDir: dataDir }, { purpose });
   try {
     const { applied } = await applyMigrations(db);
     const ms = Date.now() - started;
@@ -63,7 +64,7 @@ async function pgliteMigrate(dataDir: string): Promise<number> {
 }
 
 async function pgliteStatus(dataDir: string): Promise<number> {
-  const db = await openDatabase({ ...loadConfig().database, url: undefined, pgliteDataDir: dataDir });
+  const db = await openDatabase({ ...loadConfig().database, url: undefined, pgliteDataDir: dataDir }, { purpose: 'npm run db:status' });
   try {
     const status = await migrationStatus(db);
     console.log(`PGlite database at ${dataDir}`);
@@ -122,9 +123,17 @@ export async function main(argv: string[]): Promise<number> {
     case 'status':
       return pgliteStatus(dataDir);
     case 'reset':
-      if (!dataDir.startsWith('memory://')) fs.rmSync(dataDir, { recursive: true, force: true });
+      if (!dataDir.startsWith('memory://')) {
+        // Never under a running server's feet: the directory is deleted only while its lock is held here.
+        const lock = await acquireEmbeddedLock(dataDir, 'npm run db:reset');
+        try {
+          fs.rmSync(dataDir, { recursive: true, force: true });
+        } finally {
+          lock.release();
+        }
+      }
       console.log(`Deleted ${dataDir}.`);
-      return pgliteMigrate(dataDir);
+      return pgliteMigrate(dataDir, 'npm run db:reset');
   }
 }
 

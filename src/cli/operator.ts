@@ -40,7 +40,7 @@ async function userCreate(argv: string[]): Promise<number> {
     return 1;
   }
   const config = loadConfig();
-  const db = await openDatabase(config.database);
+  const db = await openDatabase(config.database, { purpose: 'npm run cli -- user:create' });
   try {
     if (config.migrateOnStart) await applyMigrations(db);
     else await assertMigrationsApplied(db);

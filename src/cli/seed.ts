@@ -109,7 +109,8 @@ export async function main(argv: string[]): Promise<number> {
   const log = (msg: string) => console.error(msg);
   const config = loadConfig();
   const where = config.database.url ? 'PostgreSQL' : `PGlite at ${config.database.pgliteDataDir}`;
-  const db = await openDatabase(config.database);
+  // Bulk loads run as long as they need: no statement timeout (the server has one).
+  const db = await openDatabase({ ...config.database, statementTimeoutMs: 0 }, { purpose: 'npm run db:seed' });
   try {
     const { applied } = await applyMigrations(db);
     if (applied.length > 0) log(`Applied ${applied.length} migration(s): ${applied.join(', ')}`);

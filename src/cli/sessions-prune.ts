@@ -73,7 +73,8 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     return 2;
   }
   const cutoff = new Date(Date.now() - options.olderThanMs);
-  const db = await openDatabase(loadConfig().database);
+  // Batched deletes of old data run as long as they need: no statement timeout (the server has one).
+  const db = await openDatabase({ ...loadConfig().database, statementTimeoutMs: 0 }, { purpose: 'npm run sessions:prune' });
   try {
     await assertMigrationsApplied(db);
     const started = Date.now();

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { DatabaseConfig } from '../config.js';
 import { PrismaClient } from '../generated/prisma/client.js';
+import { acquireEmbeddedLock, type EmbeddedLock } from './embedded-lock.js';
 import { fastTypes } from './pg-types.js';
 import { pgliteSqlRunner, postgresSqlRunner, type SqlRunner } from './sql.js';
 
@@ -28,7 +29,16 @@ export type Database = {
   ping(): Promise<void>;
   /** Adds a listener for every statement (Prisma's query events); returns a function that removes it. */
   onQuery(listener: QueryListener): () => void;
-} & ({ kind: 'postgres'; pool: pg.Pool; url: string } | { kind: 'pglite'; pglite: PGlite; dataDir: string });
+} & (
+  | { kind: 'postgres'; pool: pg.Pool; url: string }
+  /** `lock`: this process's hold on a file-backed data directory (embedded-lock.ts); null for memory://. */
+  | { kind: 'pglite'; pglite: PGlite; dataDir: string; lock: EmbeddedLock | null }
+);
+
+export type OpenOptions = {
+  /** Who opens it, named to a second process that finds the embedded database locked (e.g. `agentgraph server`). */
+  purpose?: string;
+};
 
 /**
  * A new data directory is initialized in memory and then written out in one go: PGlite's initdb straight onto the
@@ -48,7 +58,10 @@ async function openPglite(dataDir: string): Promise<PGlite> {
 /** Connections for statements planned per call, besides the `poolMax` of the main pool. */
 export const perCallPlanPoolMax = (poolMax: number) => Math.max(1, Math.ceil(poolMax / 2));
 
-export async function openDatabase(config: DatabaseConfig): Promise<Database> {
+/** Connections for statistics, besides the other two pools. */
+export const statisticsPoolMax = (poolMax: number) => Math.max(1, Math.ceil(poolMax / 4));
+
+export async function openDatabase(config: DatabaseConfig, options: OpenOptions = {}): Promise<Database> {
   const listeners = new Set<QueryListener>();
   const onQuery = (listener: QueryListener) => {
     listeners.add(listener);
@@ -66,21 +79,35 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
 
   if (config.url) {
     const prepared = config.preparedStatements ?? true;
-    const pool = new pg.Pool({ connectionString: config.url, max: config.poolMax, connectionTimeoutMillis: 5_000, types: fastTypes });
+    const statementTimeoutMs = config.statementTimeoutMs ?? 0;
+    // Every statement ends: PostgreSQL cancels it at statement_timeout; a server that does not answer at all (hung,
+    // or a network that drops packets) is given up a second later, and the connection is discarded by the pool.
+    // Waiting for a connection (pool exhausted, or a server that does not accept) is bounded too.
+    const bounds = {
+      connectionTimeoutMillis: config.connectTimeoutMs ?? 5_000,
+      ...(statementTimeoutMs > 0 ? { statement_timeout: statementTimeoutMs, query_timeout: statementTimeoutMs + 1_000 } : {}),
+      idle_in_transaction_session_timeout: 60_000,
+    };
+    const pool = new pg.Pool({ connectionString: config.url, max: config.poolMax, types: fastTypes, ...bounds });
     // Sessions for statements planned on every call (sql.ts): at most half as many again as the main pool.
     const perCallPlanPool = prepared
-      ? new pg.Pool({ connectionString: config.url, max: perCallPlanPoolMax(config.poolMax), connectionTimeoutMillis: 5_000, types: fastTypes, options: '-c plan_cache_mode=force_custom_plan' })
+      ? new pg.Pool({ connectionString: config.url, max: perCallPlanPoolMax(config.poolMax), types: fastTypes, options: '-c plan_cache_mode=force_custom_plan', ...bounds })
+      : null;
+    // Statistics (long aggregates) on sessions of their own: a burst of them waits for these, not for the main pools.
+    const statisticsPool = prepared
+      ? new pg.Pool({ connectionString: config.url, max: statisticsPoolMax(config.poolMax), types: fastTypes, options: '-c plan_cache_mode=force_custom_plan', ...bounds })
       : null;
     // An idle client losing its connection (database restart) must not crash the process.
     pool.on('error', () => {});
     perCallPlanPool?.on('error', () => {});
+    statisticsPool?.on('error', () => {});
     const prisma = createPrisma(new PrismaPg(pool));
     return {
       kind: 'postgres',
       pool,
       url: config.url,
       prisma,
-      sql: postgresSqlRunner({ pool, perCallPlanPool }, notify, { prepared }),
+      sql: postgresSqlRunner({ pool, perCallPlanPool, statisticsPool }, notify, { prepared }),
       onQuery,
       async ping() {
         await pool.query('select 1');
@@ -89,17 +116,27 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
         await prisma.$disconnect();
         await pool.end();
         await perCallPlanPool?.end();
+        await statisticsPool?.end();
       },
     };
   }
 
   const dataDir = config.pgliteDataDir;
-  const pglite = await openPglite(dataDir);
+  // One process per data directory: the lock is taken before PGlite reads anything (embedded-lock.ts).
+  const lock = dataDir.startsWith('memory://') ? null : await acquireEmbeddedLock(dataDir, options.purpose ?? 'agentgraph');
+  let pglite: PGlite;
+  try {
+    pglite = await openPglite(dataDir);
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
   const prisma = createPrisma(new PrismaPGlite(pglite));
   return {
     kind: 'pglite',
     pglite,
     dataDir,
+    lock,
     prisma,
     sql: pgliteSqlRunner(pglite, notify),
     onQuery,
@@ -107,8 +144,12 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
       await pglite.query('select 1');
     },
     async close() {
-      await prisma.$disconnect();
-      await pglite.close();
+      try {
+        await prisma.$disconnect();
+        await pglite.close();
+      } finally {
+        lock?.release();
+      }
     },
   };
 }

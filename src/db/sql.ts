@@ -21,6 +21,11 @@ export type QueryOptions = {
   planPerCall?: boolean;
   /** false: an unnamed statement, parsed and planned for this call only (one-off statements such as DDL). */
   prepare?: boolean;
+  /**
+   * 'statistics': a long aggregate over a time range. On PostgreSQL it runs on sessions of its own (planned per call),
+   * so that many of them at once queue behind each other instead of taking the connections lists and writes need.
+   */
+  workload?: 'statistics';
 };
 
 export type SqlRunner = {
@@ -57,7 +62,11 @@ export type StatementListener = (event: { query: string; durationMs: number }) =
  * generic plan it would otherwise settle on; planning the large LATERAL read on every call instead would double its
  * cost (0.36 → 0.75 ms), hence two kinds of sessions rather than one setting for all.
  */
-export function postgresSqlRunner(pools: { pool: pg.Pool; perCallPlanPool: pg.Pool | null }, notify: StatementListener, options: { prepared: boolean } = { prepared: true }): SqlRunner {
+export function postgresSqlRunner(
+  pools: { pool: pg.Pool; perCallPlanPool: pg.Pool | null; statisticsPool?: pg.Pool | null },
+  notify: StatementListener,
+  options: { prepared: boolean } = { prepared: true },
+): SqlRunner {
   const names = new Map<string, string>();
   const nameOf = (text: string) => {
     let name = names.get(text);
@@ -70,7 +79,7 @@ export function postgresSqlRunner(pools: { pool: pg.Pool; perCallPlanPool: pg.Po
       const perCall = queryOptions?.planPerCall === true;
       // Without sessions that force custom plans, a statement planned per call can only be an unnamed one.
       const named = options.prepared && queryOptions?.prepare !== false && (!perCall || pools.perCallPlanPool !== null);
-      const pool = perCall && named ? pools.perCallPlanPool! : pools.pool;
+      const pool = queryOptions?.workload === 'statistics' && named && pools.statisticsPool ? pools.statisticsPool : perCall && named ? pools.perCallPlanPool! : pools.pool;
       const result = await pool.query({ name: named ? nameOf(statement.text) : undefined, text: statement.text, values: statement.values as unknown[] });
       notify({ query: statement.text, durationMs: performance.now() - started });
       return result.rows as Row[];

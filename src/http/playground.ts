@@ -20,7 +20,10 @@ import type { Request, Response } from 'express';
 export interface PlaygroundOptions {
   /** URL path of the GraphQL endpoint, e.g. `/graphql`. */
   graphqlPath: string;
-  /** Headers pre-filled in GraphiQL's headers editor, e.g. `{ Authorization: 'Bearer …' }`. */
+  /**
+   * Headers pre-filled in GraphiQL's headers editor, e.g. `{ Authorization: 'Bearer …' }`. Served only to a request
+   * from this machine that names this machine (`isLocalRequest`); everyone else gets the page without them.
+   */
   defaultHeaders?: Record<string, string>;
   /** Operation shown in the editor on first visit. */
   defaultQuery?: string;
@@ -85,6 +88,36 @@ function jsonForScript(value: unknown): string {
     .replace(/\u2029/g, '\\u2029');
 }
 
+const isLoopbackIPv4 = (address: string) => {
+  const octets = address.split('.');
+  return octets.length === 4 && octets[0] === '127' && octets.every((octet) => /^\d{1,3}$/.test(octet) && Number(octet) <= 255);
+};
+
+/** A loopback socket address: 127.0.0.0/8, ::1, or 127.x as an IPv4-mapped IPv6 address. */
+export function isLoopbackAddress(address: string | undefined): boolean {
+  if (!address) return false;
+  if (address === '::1') return true;
+  return isLoopbackIPv4(address.toLowerCase().startsWith('::ffff:') ? address.slice('::ffff:'.length) : address);
+}
+
+/** A Host header naming this machine by a loopback name: localhost, 127.x.x.x or [::1], with any port. */
+export function isLoopbackHost(host: string | undefined): boolean {
+  const match = /^(localhost|\[::1\]|[\d.]+)(?::\d{1,5})?$/i.exec(host?.trim() ?? '');
+  if (!match) return false;
+  const name = match[1]!.toLowerCase();
+  return name === 'localhost' || name === '[::1]' || isLoopbackIPv4(name);
+}
+
+/**
+ * Whether the page may carry the default headers (a demo key): the connection comes from this machine AND the
+ * browser asked for this machine by name. The Host check stops DNS rebinding (a web page whose own name resolves to
+ * 127.0.0.1 reads the answer as same-origin); a request relayed by a proxy on this machine is not local.
+ */
+export function isLocalRequest(req: Pick<Request, 'socket' | 'headers'>): boolean {
+  const relayed = req.headers['x-forwarded-for'] !== undefined || req.headers.forwarded !== undefined || req.headers['x-real-ip'] !== undefined;
+  return !relayed && isLoopbackAddress(req.socket.remoteAddress) && isLoopbackHost(req.headers.host);
+}
+
 export function createPlaygroundRouter(options: PlaygroundOptions): express.Router {
   const bundleDir = findBundleDir();
   const manifestPath = path.join(bundleDir, 'manifest.json');
@@ -136,7 +169,7 @@ export function createPlaygroundRouter(options: PlaygroundOptions): express.Rout
     const assets = `${req.baseUrl}/assets`;
     const config = {
       graphqlPath: options.graphqlPath,
-      defaultHeaders,
+      defaultHeaders: isLocalRequest(req) ? defaultHeaders : undefined,
       defaultQuery: options.defaultQuery ?? DEFAULT_QUERY,
       workers: {
         editor: `${assets}/${manifest.workers.editor}`,
@@ -167,7 +200,7 @@ export function createPlaygroundRouter(options: PlaygroundOptions): express.Rout
     res
       .status(200)
       .type('html')
-      // The page embeds default headers (e.g. a demo API key): keep it out of shared caches.
+      // The page may embed default headers (e.g. a demo API key), depending on who asks: no shared caches.
       .set('Cache-Control', 'private, no-cache')
       .set('X-Content-Type-Options', 'nosniff')
       .send(html);

@@ -16,7 +16,8 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { projectRoot } from '../config.js';
-import type { GraphQLContext } from '../context.js';
+import type { GraphQLContext, RequestBudget } from '../context.js';
+import { unauthenticated } from '../errors.js';
 import type { Database } from '../db/database.js';
 import { createPlaygroundRouter } from '../http/playground.js';
 import { PLAYGROUND_DEFAULT_QUERY } from '../http/playground-examples.js';
@@ -28,9 +29,10 @@ import { compiledExecutionGateway } from './compiled-execution.js';
 import { createErrorFormatter } from './errors.js';
 import { graphqlFastPath } from './graphql-fast-path.js';
 import { requestLogger } from './logger.js';
-import { createRateLimiter } from './rate-limit.js';
+import { createRateLimiter, type RateLimitOptions } from './rate-limit.js';
 import { cors, securityHeaders } from './security.js';
-import { REQUEST_LIMITS, batchLimit, bodyErrors, operationLimits, refuseInvalidUtf8 } from './limits.js';
+import { MAX_COMPILED_QUERY_LENGTH, REQUEST_LIMITS, batchLimit, bodyErrors, limitResponseSize, operationLimits, refuseInvalidUtf8 } from './limits.js';
+import { assertEveryListBounded } from './cost/field-costs.js';
 import { createHotOperations } from './hot-operations.js';
 
 /**
@@ -48,6 +50,7 @@ class RequestContext implements GraphQLContext {
     readonly db: GraphQLContext['db'],
     private readonly serverLog: Logger,
     readonly apiKeyCache: GraphQLContext['apiKeyCache'],
+    readonly budget: RequestBudget,
   ) {}
   get log(): Logger {
     return (this.lazyLog.logger ??= this.serverLog.child({ requestId: randomUUID() }));
@@ -64,8 +67,10 @@ export type ServerOptions = {
   corsOrigins?: string[];
   /** How long a verified API key is trusted without reading it again (0: every request reads it). */
   apiKeyCacheMs?: number;
-  /** Per-API-key request rate; absent or 0 turns limiting off. */
-  rateLimit?: { perMinute: number; burst: number };
+  /** Per-API-key operation and cost rates, per-address authentication failures; absent turns limiting off. */
+  rateLimit?: RateLimitOptions;
+  /** How long a request may execute before it is answered DEADLINE_EXCEEDED (default 15 s). */
+  requestTimeoutMs?: number;
   /** Executions of a document on graphql-js before it is compiled (graphql-jit); 0 compiles at once. Default 2. */
   compileAfterUses?: number;
 };
@@ -96,19 +101,26 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
   // A client that trickles its request cannot hold a connection for long.
   httpServer.headersTimeout = 10_000;
   httpServer.requestTimeout = 30_000;
-  const rateLimiter = options.rateLimit?.perMinute ? createRateLimiter(options.rateLimit) : null;
+  const rateLimiter = options.rateLimit ? createRateLimiter(options.rateLimit) : null;
+  const requestTimeoutMs = options.requestTimeoutMs ?? 15_000;
   const apiKeyCache = createApiKeyCache({ ttlMs: options.apiKeyCacheMs ?? 5_000, maxEntries: 10_000 });
 
   const schema = makeExecutableSchema({ typeDefs, resolvers });
-  const limits = operationLimits(REQUEST_LIMITS);
+  assertEveryListBounded(schema);
+  const limits = operationLimits(schema, REQUEST_LIMITS, rateLimiter);
   // Operations executed compiled are answered from then on without Apollo's pipeline (hot-operations.ts).
   const hotOperations = createHotOperations({
     maxEntries: 1_000,
     maxQueryLength: 20_000,
-    refusal: (document, operation, variables) => limits.refusal(schema, document, operation, variables),
+    check: limits.check,
   });
   const apollo = new ApolloServer<GraphQLContext>({
-    gateway: compiledExecutionGateway(schema, { compileAfterUses: options.compileAfterUses ?? 2, log, onCompiledExecution: hotOperations.remember }),
+    gateway: compiledExecutionGateway(schema, {
+      compileAfterUses: options.compileAfterUses ?? 2,
+      maxCompiledQueryLength: MAX_COMPILED_QUERY_LENGTH,
+      log,
+      onCompiledExecution: hotOperations.remember,
+    }),
     introspection: options.introspection ?? true,
     csrfPrevention: true,
     includeStacktraceInErrorResponses: false,
@@ -119,7 +131,8 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
     persistedQueries: false,
     // Bounds the parser's work on absurd documents before validation even starts.
     parseOptions: { maxTokens: 20_000 },
-    formatError: createErrorFormatter(log),
+    // "Did you mean …?" hints name schema members: they go with introspection.
+    formatError: createErrorFormatter(log, { schemaHints: options.introspection ?? true }),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
@@ -136,10 +149,24 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
   });
   await apollo.start();
 
+  // Every request needs a valid key: none and a bad one are refused alike (401) before anything executes, and an
+  // address that keeps failing is refused without a database lookup (a key verified moments ago still passes: it
+  // needs none). Operations are charged in the limits plugin.
   const context = async (req: http.IncomingMessage): Promise<GraphQLContext> => {
-    const viewer = await authenticate(db, req.headers.authorization, log, apiKeyCache);
-    if (viewer) rateLimiter?.take(viewer.apiKeyId);
-    return new RequestContext(viewer, createLoaders(db), db, log, apiKeyCache);
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const checkAddress = rateLimiter ? () => rateLimiter.checkAddress(address) : undefined;
+    if (!req.headers.authorization) checkAddress?.();
+    const viewer = await authenticate(db, req.headers.authorization, log, apiKeyCache, checkAddress).catch((err: unknown) => {
+      rateLimiter?.authenticationFailed(address);
+      throw err;
+    });
+    if (!viewer) {
+      rateLimiter?.authenticationFailed(address);
+      throw unauthenticated(undefined, 401);
+    }
+    // A key out of operations or cost is refused before its document is even parsed.
+    rateLimiter?.checkKey(viewer.apiKeyId);
+    return new RequestContext(viewer, createLoaders(db), db, log, apiKeyCache, { spentCost: 0, deadline: Date.now() + requestTimeoutMs });
   };
 
   app.get('/health', async (_req, res) => {
@@ -163,9 +190,13 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
     express.json({ limit: REQUEST_LIMITS.maxBodyBytes, verify: refuseInvalidUtf8 }),
     bodyErrors,
     batchLimit(REQUEST_LIMITS.maxBatch),
+    limitResponseSize(REQUEST_LIMITS.maxResponseBytes),
     expressMiddleware(apollo, { context: ({ req }) => context(req) }),
   );
-  fastPath = graphqlFastPath({ apollo, hotOperations, context, corsOrigins: options.corsOrigins ?? [], log, maxBodyBytes: REQUEST_LIMITS.maxBodyBytes, maxBatch: REQUEST_LIMITS.maxBatch });
+  fastPath = graphqlFastPath({ apollo, hotOperations, context, corsOrigins: options.corsOrigins ?? [], log,
+    limits: REQUEST_LIMITS,
+    admit: (context, hot) => limits.admit(context, hot.analysis),
+  });
 
   return {
     httpServer,

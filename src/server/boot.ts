@@ -1,12 +1,16 @@
+import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config.js';
 import { openDatabase, type Database } from '../db/database.js';
 import { applyMigrations, assertMigrationsApplied } from '../db/migrations.js';
 import { DEMO_SEED_OPTIONS, seedDatabase } from '../seed/index.js';
 import { createServer, type AppServer } from './app.js';
-import { readDemoCredentials, writeDemoCredentials, type DemoCredentials } from './demo-credentials.js';
+import { demoCredentialsFile, readDemoCredentials, writeDemoCredentials, type DemoCredentials } from './demo-credentials.js';
 
-export type RunningServer = { url: string; db: Database; server: AppServer; demo: DemoCredentials | null; shutdown(): Promise<void> };
+/** The embedded demo's key: `createdNow` on the boot that seeded it, `file` where it is kept (mode 0600). */
+export type DemoKey = DemoCredentials & { createdNow: boolean; file: string };
+
+export type RunningServer = { url: string; db: Database; server: AppServer; demo: DemoKey | null; shutdown(): Promise<void> };
 
 /** Brings the database to the state the server needs, or fails with the command that fixes it. */
 async function prepareDatabase(config: AppConfig, db: Database, log: Logger): Promise<void> {
@@ -20,9 +24,11 @@ async function prepareDatabase(config: AppConfig, db: Database, log: Logger): Pr
 }
 
 /** First boot of the embedded database: demo data and a demo key the playground opens with. */
-async function demoCredentials(config: AppConfig, db: Database, log: Logger): Promise<DemoCredentials | null> {
+async function demoCredentials(config: AppConfig, db: Database, log: Logger): Promise<DemoKey | null> {
   if (db.kind !== 'pglite') return null;
-  const existing = readDemoCredentials(db.dataDir);
+  const file = demoCredentialsFile(db.dataDir);
+  const stored = readDemoCredentials(db.dataDir);
+  const existing = stored && { ...stored, createdNow: false, file };
   if (!config.seedDemoData) return existing;
   if ((await db.prisma.user.count()) > 0) return existing;
   const summary = await seedDatabase(db, DEMO_SEED_OPTIONS, (msg) => log.debug(msg));
@@ -31,12 +37,26 @@ async function demoCredentials(config: AppConfig, db: Database, log: Logger): Pr
   const credentials = { email: demoUser.email, key: demoUser.key };
   writeDemoCredentials(db.dataDir, credentials);
   log.info({ counts: summary.counts, ms: summary.durationMs }, 'seeded demo data');
-  return credentials;
+  return { ...credentials, createdNow: true, file };
+}
+
+/**
+ * What a person starting the server reads on stdout. The demo key itself only on the boot that created it, and only
+ * with the playground on; later boots say where it is kept.
+ */
+export function bootBanner(config: AppConfig, running: Pick<RunningServer, 'url' | 'demo'>): string {
+  const { demo } = running;
+  if (!demo) return '';
+  const lines = ['', 'agentgraph demo on the embedded database'];
+  if (config.playground) lines.push(`  playground: ${running.url}/graphiql${config.isProduction ? '' : ' (opens with the demo key on this machine)'}`);
+  if (demo.createdNow && config.playground) lines.push(`  API key (${demo.email}, admin): ${demo.key}`, `  (kept in ${demo.file})`);
+  else lines.push(`  API key (${demo.email}, admin): in ${demo.file}`);
+  return `${lines.join('\n')}\n\n`;
 }
 
 export async function boot(config: AppConfig, log: Logger): Promise<RunningServer> {
   const started = Date.now();
-  const db = await openDatabase(config.database);
+  const db = await openDatabase(config.database, { purpose: 'agentgraph server' });
   log.info({ database: db.kind, ms: Date.now() - started }, 'database opened');
   try {
     await prepareDatabase(config, db, log);
@@ -44,14 +64,18 @@ export async function boot(config: AppConfig, log: Logger): Promise<RunningServe
     const server = await createServer({
       db,
       log,
-      playgroundHeaders: demo ? { Authorization: `Bearer ${demo.key}` } : undefined,
+      // Production never hands out a key, whoever asks.
+      playgroundHeaders: demo && !config.isProduction ? { Authorization: `Bearer ${demo.key}` } : undefined,
       introspection: config.introspection,
       playground: config.playground,
       corsOrigins: config.corsOrigins,
       rateLimit: config.rateLimit,
+      requestTimeoutMs: config.requestTimeoutMs,
       compileAfterUses: config.compileAfterUses,
     });
     const { url } = await server.listen(config.port, config.host);
+    // A second process refused the embedded database is told where this server answers.
+    if (db.kind === 'pglite') db.lock?.record({ url, port: (server.httpServer.address() as AddressInfo).port });
     log.info({ url, database: db.kind, bootMs: Date.now() - started }, 'agentgraph is listening');
     let stopping: Promise<void> | null = null;
     const shutdown = () =>

@@ -1,9 +1,20 @@
 import type { GatewayExecutor, GatewayInterface } from '@apollo/server-gateway-interface';
-import { execute, getVariableValues, isEnumType, printSchema, type DocumentNode, type ExecutionResult, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import {
+  execute,
+  getVariableValues,
+  GraphQLError,
+  isEnumType,
+  printSchema,
+  type DocumentNode,
+  type ExecutionResult,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+} from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import type { Logger } from 'pino';
 import type { GraphQLContext } from '../context.js';
 import { precomputedOf, type HotOperation } from './hot-operations.js';
+import { withinDeadline } from './limits.js';
 
 /**
  * Execution of hot operations through graphql-jit: a document that has been executed `compileAfterUses` times is
@@ -22,12 +33,32 @@ import { precomputedOf, type HotOperation } from './hot-operations.js';
 export type CompiledExecutionOptions = {
   /** Executions of a document on graphql-js before it is compiled; 0 compiles on first use, Infinity never. */
   compileAfterUses: number;
+  /** Query texts longer than this run on graphql-js, never compiled (compiling a long one-off blocks the event loop). */
+  maxCompiledQueryLength?: number;
   log: Logger;
   /** Told of every request executed compiled, with its query text and operation name (hot-operations.ts). */
   onCompiledExecution?(query: string | undefined, operationName: string | null | undefined, operation: HotOperation): void;
 };
 
 type DocumentPlans = { uses: number; byOperation: Map<string, HotOperation | 'not-compilable'> };
+
+/**
+ * graphql-jit reports a resolver's error without `extensions` when the thrown error had none (a driver error, a bug):
+ * Apollo's formatting then fails on it and answers a bare INTERNAL_SERVER_ERROR without a path or a log line. The same
+ * error as graphql-js makes it, so the error formatter (errors.ts) masks, codes and logs it as on every other path.
+ */
+function asGraphQLJsError(error: GraphQLError): GraphQLError {
+  if (error.extensions) return error;
+  const original = error.originalError ?? undefined;
+  const normalized = new GraphQLError(error.message, { path: error.path, originalError: original });
+  (normalized as { locations?: GraphQLError['locations'] }).locations = error.locations;
+  return normalized;
+}
+
+function withGraphQLJsErrors(result: ExecutionResult): ExecutionResult {
+  if (!result.errors?.some((error) => !error.extensions)) return result;
+  return { ...result, errors: result.errors.map(asGraphQLJsError) };
+}
 
 /**
  * Coercing an already coerced variable again must give the same value. It does for the built-in scalars, for this
@@ -53,10 +84,14 @@ export function compiledExecutionGateway(schema: GraphQLSchema, options: Compile
     const known = entry.byOperation.get(key);
     if (known) return known === 'not-compilable' ? null : known;
     if (entry.uses++ < options.compileAfterUses) return null;
+    if (options.maxCompiledQueryLength !== undefined && (document.loc?.end ?? 0) > options.maxCompiledQueryLength) {
+      entry.byOperation.set(key, 'not-compilable');
+      return null;
+    }
     const compiled = compileQuery(schema, document, operation.name?.value, { disablingCapturingStackErrors: true });
     if (isCompiledQuery(compiled)) {
       options.log.debug({ operationName, uses: entry.uses }, 'operation compiled');
-      const plan: HotOperation = { document, operation, execute: (context, variables) => executeCompiled(compiled, operation, context, variables) };
+      const plan: HotOperation = { document, operation, execute: (context, variables) => withinDeadline(executeCompiled(compiled, operation, context, variables), context.budget) };
       entry.byOperation.set(key, plan);
       return plan;
     }
@@ -67,7 +102,7 @@ export function compiledExecutionGateway(schema: GraphQLSchema, options: Compile
   };
 
   const executeCompiled = async (compiled: CompiledQuery, operation: OperationDefinitionNode, context: GraphQLContext, variables: Record<string, unknown>) => {
-    const result = (await compiled.query(undefined, context, variables)) as ExecutionResult;
+    const result = withGraphQLJsErrors((await compiled.query(undefined, context, variables)) as ExecutionResult);
     if ('data' in result || !result.errors) return result;
     // graphql-jit refused the variables (a result without data). graphql-js decides: its errors name the variable
     // definition, which Apollo answers with 400 and BAD_USER_INPUT as for interpreted operations; and where it
@@ -76,7 +111,7 @@ export function compiledExecutionGateway(schema: GraphQLSchema, options: Compile
     // (assertRecoercionIsIdentity).
     const coercion = getVariableValues(schema, operation.variableDefinitions ?? [], variables, { maxErrors: 50 });
     if (coercion.errors) return { errors: coercion.errors };
-    return (await compiled.query(undefined, context, coercion.coerced)) as ExecutionResult;
+    return withGraphQLJsErrors((await compiled.query(undefined, context, coercion.coerced)) as ExecutionResult);
   };
 
   const executor: GatewayExecutor = async (requestContext) => {
@@ -91,7 +126,8 @@ export function compiledExecutionGateway(schema: GraphQLSchema, options: Compile
     const plan = document && operation ? compiledFor(document, operation, request.operationName ?? undefined) : null;
     if (!plan || !operation) {
       // With the operation name the client sent: graphql-js reports an unknown or missing one as Apollo expects.
-      return execute({ schema, document: document!, contextValue: context, variableValues: variables, operationName: request.operationName });
+      const executed = execute({ schema, document: document!, contextValue: context, variableValues: variables, operationName: request.operationName });
+      return withinDeadline(Promise.resolve(executed), (context as GraphQLContext).budget);
     }
     options.onCompiledExecution?.(request.query, request.operationName, plan);
     return plan.execute(context as GraphQLContext, variables);

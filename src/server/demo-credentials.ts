@@ -6,11 +6,11 @@ import fs from 'node:fs';
  */
 export type DemoCredentials = { email: string; key: string };
 
-const fileFor = (dataDir: string) => `${dataDir.replace(/\/+$/, '')}.demo-credentials.json`;
+export const demoCredentialsFile = (dataDir: string) => `${dataDir.replace(/\/+$/, '')}.demo-credentials.json`;
 
 export function readDemoCredentials(dataDir: string): DemoCredentials | null {
   try {
-    return JSON.parse(fs.readFileSync(fileFor(dataDir), 'utf8')) as DemoCredentials;
+    return JSON.parse(fs.readFileSync(demoCredentialsFile(dataDir), 'utf8')) as DemoCredentials;
   } catch {
     return null;
   }
@@ -18,5 +18,5 @@ export function readDemoCredentials(dataDir: string): DemoCredentials | null {
 
 export function writeDemoCredentials(dataDir: string, credentials: DemoCredentials): void {
   if (dataDir.startsWith('memory://')) return;
-  fs.writeFileSync(fileFor(dataDir), JSON.stringify(credentials, null, 2), { mode: 0o600 });
+  fs.writeFileSync(demoCredentialsFile(dataDir), JSON.stringify(credentials, null, 2), { mode: 0o600 });
 }

@@ -16,9 +16,20 @@ function isDatabaseUnavailable(error: unknown): boolean {
     if (typeof candidate.code === 'string' && CONNECTION_ERROR_CODES.has(candidate.code)) return true;
     const cause = adapterCause(e);
     if (cause && ((cause.kind && ADAPTER_UNAVAILABLE_KINDS.has(cause.kind)) || (cause.originalCode && CONNECTION_ERROR_CODES.has(cause.originalCode)))) return true;
-    if (typeof candidate.message === 'string' && /ECONNREFUSED|Connection terminated|timeout exceeded when trying to connect|DatabaseNotReachable/i.test(candidate.message)) {
+    if (typeof candidate.message === 'string' && /ECONNREFUSED|Connection terminated|timeout exceeded when trying to connect|DatabaseNotReachable|Query read timeout/i.test(candidate.message)) {
       return true;
     }
+    e = candidate.cause;
+  }
+  return false;
+}
+
+/** PostgreSQL cancelled the statement at its statement_timeout (SQLSTATE 57014): the request asked too much. */
+function statementTimedOut(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e && depth < 5; depth++) {
+    const candidate = e as { code?: unknown; message?: unknown; cause?: unknown };
+    if (candidate.code === '57014' || adapterCause(e)?.originalCode === '57014') return true;
+    if (typeof candidate.message === 'string' && /canceling statement due to statement timeout/i.test(candidate.message)) return true;
     e = candidate.cause;
   }
   return false;
@@ -46,29 +57,42 @@ const CLIENT_REQUEST_CODES = new Set([
   'PERSISTED_QUERY_NOT_SUPPORTED',
 ]);
 
+/** graphql-js's hint at the end of validation and coercion messages: `… Did you mean "name"?` names schema members. */
+const SCHEMA_HINT = /\s*Did you mean .*\?$/;
+
+export type ErrorFormatterOptions = {
+  /** Keep "Did you mean …?" hints. They reveal the schema, so they go where introspection is off. Default on. */
+  schemaHints?: boolean;
+};
+
 /**
  * Errors the API raised on purpose (a GraphQLError with a code) go to the client as they are; anything else
  * is an internal error: logged with its detail, shown to the client only as a code and a generic message.
  */
-export function createErrorFormatter(log: Logger) {
+export function createErrorFormatter(log: Logger, options: ErrorFormatterOptions = {}) {
+  const clientMessage = options.schemaHints === false ? (message: string) => message.replace(SCHEMA_HINT, '') : (message: string) => message;
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const code = formatted.extensions?.code;
     // Apollo's own request-level codes (parse, validation, bad variables, …) are the client's errors, even when a
     // non-GraphQL error (say, a stack overflow on absurd input) sits underneath.
-    if (!formatted.path && typeof code === 'string' && CLIENT_REQUEST_CODES.has(code)) return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code } };
+    if (!formatted.path && typeof code === 'string' && CLIENT_REQUEST_CODES.has(code)) return { message: clientMessage(formatted.message), locations: formatted.locations, path: formatted.path, extensions: { code } };
     let original = unwrapResolverError(error);
     // Errors thrown while building the context arrive wrapped in another GraphQLError.
     while (original instanceof GraphQLError && original.originalError) original = original.originalError;
     if (original instanceof GraphQLError) {
-      if (typeof original.extensions?.code === 'string') return formatted;
+      if (typeof original.extensions?.code === 'string') return options.schemaHints === false ? { ...formatted, message: clientMessage(formatted.message) } : formatted;
       // Uncoded request-level errors (e.g. an unsupported operation type) are the client's; an uncoded error
       // at a field path is ours (say, null for a non-null field) and is masked below.
-      if (!formatted.path) return { ...formatted, extensions: { code: 'BAD_REQUEST' } };
+      if (!formatted.path) return { ...formatted, message: clientMessage(formatted.message), extensions: { code: 'BAD_REQUEST' } };
     }
     const conflictMessage = writeConflict(original);
     if (conflictMessage) {
       log.info({ err: original, path: formatted.path }, 'write conflict');
       return { message: conflictMessage, path: formatted.path, extensions: { code: 'CONFLICT' } };
+    }
+    if (statementTimedOut(original)) {
+      log.warn({ err: original, path: formatted.path }, 'statement timeout');
+      return { message: 'A database statement of this request ran past its time limit; ask for less, or retry later.', path: formatted.path, extensions: { code: 'DEADLINE_EXCEEDED' } };
     }
     if (isDatabaseUnavailable(original)) {
       log.warn({ err: original, path: formatted.path }, 'database unavailable');

@@ -1,5 +1,7 @@
-import type { DocumentNode, ExecutionResult, GraphQLError, OperationDefinitionNode } from 'graphql';
+import type { DocumentNode, ExecutionResult, OperationDefinitionNode } from 'graphql';
 import type { GraphQLContext } from '../context.js';
+import type { Analysis } from './cost/operation-cost.js';
+import type { Admission } from './limits.js';
 
 /**
  * Hot operations: a request whose query text and operation name are those of an operation already compiled
@@ -13,7 +15,8 @@ import type { GraphQLContext } from '../context.js';
  * - the document was parsed and validated by Apollo when it was compiled, and the operation was resolved from the
  *   same text and name, so neither can turn out differently;
  * - the operation limits (limits.ts) are checked with this request's variables; a refused operation goes to Apollo,
- *   which refuses it;
+ *   which refuses it; an admitted one is charged to the client's rate limits here, as Apollo's plugin does;
+ * - the request's deadline applies as on Apollo's path (compiled-execution.ts);
  * - only an answer without errors is written here (200, `application/json; charset=utf-8`, Apollo's JSON); a result
  *   with errors, or a failure, is handed to Apollo's pipeline as if it had executed it (`precomputed`), so that
  *   errors are formatted, masked, logged and given their status codes by Apollo alone — and nothing runs twice;
@@ -29,7 +32,7 @@ export type HotOperation = {
   execute(context: GraphQLContext, variables: Record<string, unknown>): Promise<ExecutionResult>;
 };
 
-export type HotRequest = { operation: HotOperation; variables: Record<string, unknown> };
+export type HotRequest = { operation: HotOperation; variables: Record<string, unknown>; analysis: Analysis };
 
 /** The outcome of a hot execution handed to Apollo's pipeline, which reports it instead of executing again. */
 export type Precomputed = { result: ExecutionResult } | { error: unknown };
@@ -60,7 +63,7 @@ export type HotOperationsOptions = {
   /** Query texts longer than this are not kept (they are keys held in memory). */
   maxQueryLength: number;
   /** The operation limits' check (limits.ts) with the request's variables. */
-  refusal(document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>): GraphQLError | null;
+  check(document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>): Admission;
 };
 
 export function createHotOperations(options: HotOperationsOptions) {
@@ -91,14 +94,16 @@ export function createHotOperations(options: HotOperationsOptions) {
       if (!open || !isRecord(body) || !JSON_ACCEPTS.has(accept)) return null;
       const { query, operationName, variables, extensions } = body;
       if (typeof query !== 'string' || (extensions !== undefined && extensions !== null)) return null;
-      if (operationName !== undefined && operationName !== null && typeof operationName !== 'string') return null;
+      // An empty name names no operation: Apollo refuses it (OPERATION_RESOLUTION_FAILURE), unlike an absent one.
+      if (operationName !== undefined && operationName !== null && (typeof operationName !== 'string' || operationName === '')) return null;
       if (variables !== undefined && variables !== null && !isRecord(variables)) return null;
       const operation = byName.get(operationName ?? '')?.get(query);
       if (!operation) return null;
       const vars = (variables ?? {}) as Record<string, unknown>;
-      if (options.refusal(operation.document, operation.operation, vars)) return null;
+      const { analysis, refusal } = options.check(operation.document, operation.operation, vars);
+      if (refusal) return null;
       requests++;
-      return { operation, variables: vars };
+      return { operation, variables: vars, analysis };
     },
 
     /** Operations kept, and requests executed on this path so far (answered here or, with errors, by Apollo). */

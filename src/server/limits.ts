@@ -1,144 +1,159 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { isUtf8 } from 'node:buffer';
-import {
-  GraphQLError,
-  getNamedType,
-  isObjectType,
-  isInterfaceType,
-  Kind,
-  type DocumentNode,
-  type FragmentDefinitionNode,
-  type GraphQLCompositeType,
-  type GraphQLSchema,
-  type OperationDefinitionNode,
-  type SelectionSetNode,
-  type ValueNode,
-} from 'graphql';
-import { DEFAULT_PAGE_SIZE } from '../modules/shared/pagination.js';
+import { GraphQLError, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import type { GraphQLContext, RequestBudget } from '../context.js';
+import { createCostModel, type Analysis } from './cost/operation-cost.js';
+import type { RateLimiter } from './rate-limit.js';
 
 export const REQUEST_LIMITS = {
   /** Nesting of selection sets, fragments included. */
   maxDepth: 12,
-  /** Estimated fields resolved: each connection multiplies what is below it by its page size. */
+  /** Estimated cost (cost/operation-cost.ts): fields resolved, every list multiplying what is below it, plus weights. */
   maxCost: 250_000,
   maxBatch: 10,
   maxBodyBytes: 1_000_000,
+  /** A serialized answer larger than this is replaced by RESPONSE_TOO_LARGE (the cost model keeps most far below). */
+  maxResponseBytes: 16_000_000,
 };
+
+/**
+ * Query texts longer than this are never compiled with graphql-jit: compiling is ~20 µs per character of the document
+ * (a unique 65 KB document blocked the event loop 1.2 s), and long documents are one-offs, not the hot queries
+ * compiling is for.
+ */
+export const MAX_COMPILED_QUERY_LENGTH = 20_000;
+
+const DEADLINE_RETRY_SECONDS = 5;
+
+export const deadlineExceeded = () =>
+  new GraphQLError('The request ran past its deadline and was stopped; ask for less, or retry later.', {
+    extensions: { code: 'DEADLINE_EXCEEDED', http: { status: 503, headers: new Map([['retry-after', String(DEADLINE_RETRY_SECONDS)]]) } },
+  });
+
+/**
+ * The request's execution, refused with DEADLINE_EXCEEDED once its deadline passes. What it had started goes on in
+ * the background until its statements end (every statement has a statement_timeout), but the client is answered.
+ */
+export function withinDeadline<T>(work: Promise<T>, budget: RequestBudget | undefined): Promise<T> {
+  if (!budget) return work;
+  const remaining = budget.deadline - Date.now();
+  if (remaining <= 0) {
+    work.catch(() => {});
+    return Promise.reject(deadlineExceeded());
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(deadlineExceeded()), remaining);
+  });
+  return Promise.race([work, expired]).finally(() => clearTimeout(timer));
+}
+
+/** The body answered instead of one over `maxResponseBytes`, or null when the answer may go out as it is. */
+export function oversizedAnswer(bytes: number, maxResponseBytes: number): string | null {
+  if (bytes <= maxResponseBytes) return null;
+  return JSON.stringify(jsonError('RESPONSE_TOO_LARGE', `The answer would be ${bytes} bytes; at most ${maxResponseBytes} are sent. Ask for fewer items or fields.`));
+}
+
+/** The same limit on answers written by Express (GET requests and the rest of what the fast path leaves to it). */
+export function limitResponseSize(maxResponseBytes: number): RequestHandler {
+  return (_req, res, next) => {
+    const send = res.send.bind(res);
+    res.send = (body?: unknown) => {
+      const bytes = typeof body === 'string' ? Buffer.byteLength(body) : Buffer.isBuffer(body) ? body.length : 0;
+      const replacement = oversizedAnswer(bytes, maxResponseBytes);
+      if (!replacement) return send(body);
+      res.status(400).setHeader('content-type', 'application/json; charset=utf-8');
+      return send(replacement);
+    };
+    next();
+  };
+}
+
+/**
+ * What a refused operation costs its key (a tenth of the largest operation): refusals are cheap but not free, and a
+ * client hammering the server with refused documents runs out of cost like one running expensive ones.
+ */
+const REFUSAL_COST = 25_000;
+/** Parsing and validating a document not seen before: about a millisecond per 10 KB, in cost units. */
+const PARSE_COST_PER_CHARACTER = 0.1;
 
 const rejection = (code: string, message: string, status = 400) => new GraphQLError(message, { extensions: { code, http: { status } } });
 
-function argumentNumber(value: ValueNode | undefined, variables: Record<string, unknown>): number | null {
-  const raw = !value ? null : value.kind === Kind.INT ? Number(value.value) : value.kind === Kind.VARIABLE ? variables[value.name.value] : null;
-  // Out-of-range values are left to GraphQL's own argument checks, which answer BAD_USER_INPUT.
-  return typeof raw === 'number' && Number.isInteger(raw) && raw >= 0 && raw <= 2_147_483_647 ? raw : null;
-}
-
-type Analysis = { depth: number; cost: number };
-
-/**
- * Depth and estimated cost of an operation: 1 per field, times the page size under connections (`first`/`last`,
- * default 20). Each fragment is analysed once (memoized), so fragments that spread each other many times cannot
- * make the analysis itself expensive; cost stops being added once it is over the limit. Introspection fields
- * (GraphiQL's schema query nests `ofType` deeply) are governed by the introspection switch instead.
- */
-export function analyzeOperation(
-  schema: GraphQLSchema,
-  document: DocumentNode,
-  operation: OperationDefinitionNode,
-  variables: Record<string, unknown>,
-  maxCost: number,
-): Analysis {
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const definition of document.definitions) {
-    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
-  }
-  const memo = new Map<string, Analysis>();
-  const inProgress = new Set<string>();
-
-  const analyzeSet = (selectionSet: SelectionSetNode, parentType: GraphQLCompositeType | undefined): Analysis => {
-    let depth = 0;
-    let cost = 0;
-    for (const selection of selectionSet.selections) {
-      if (cost > maxCost) break;
-      let child: Analysis;
-      if (selection.kind === Kind.FIELD) {
-        cost += 1;
-        if (!selection.selectionSet || selection.name.value.startsWith('__')) continue;
-        const fields = parentType && (isObjectType(parentType) || isInterfaceType(parentType)) ? parentType.getFields() : {};
-        const field = fields[selection.name.value];
-        const childType = field ? (getNamedType(field.type) as GraphQLCompositeType) : undefined;
-        const inner = analyzeSet(selection.selectionSet, childType);
-        const pageArgument = selection.arguments?.find((a) => a.name.value === 'first' || a.name.value === 'last');
-        const multiplier = childType?.name.endsWith('Connection') ? Math.max(1, argumentNumber(pageArgument?.value, variables) ?? DEFAULT_PAGE_SIZE) : 1;
-        child = { depth: inner.depth + 1, cost: multiplier * inner.cost };
-      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-        const type = selection.typeCondition ? (schema.getType(selection.typeCondition.name.value) as GraphQLCompositeType | undefined) : parentType;
-        child = analyzeSet(selection.selectionSet, type);
-      } else {
-        const name = selection.name.value;
-        const fragment = fragments.get(name);
-        if (!fragment || inProgress.has(name)) continue; // cycles are reported by GraphQL's own validation
-        let cached = memo.get(name);
-        if (!cached) {
-          inProgress.add(name);
-          cached = analyzeSet(fragment.selectionSet, schema.getType(fragment.typeCondition.name.value) as GraphQLCompositeType | undefined);
-          inProgress.delete(name);
-          memo.set(name, cached);
-        }
-        child = cached;
-      }
-      depth = Math.max(depth, child.depth);
-      cost += child.cost;
-    }
-    return { depth, cost };
-  };
-
-  return analyzeSet(operation.selectionSet, schema.getRootType(operation.operation) ?? undefined);
-}
+export type Admission = { analysis: Analysis; refusal: GraphQLError | null };
 
 export type OperationLimits = {
-  /** Why the operation may not run with these variables, or null when it may. */
-  refusal(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>): GraphQLError | null;
-  /** The same check in Apollo's pipeline. */
-  plugin: ApolloServerPlugin;
+  /** The operation's depth and cost with these variables, and why it may not run (null when it may). */
+  check(document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>): Admission;
+  /**
+   * Charges an admitted operation to its request (a batch's operations together stay under the cost limit) and to its
+   * client's rate limits; throws QUERY_TOO_COMPLEX or RATE_LIMITED.
+   */
+  admit(context: Pick<GraphQLContext, 'viewer' | 'budget'>, analysis: Analysis): void;
+  /** The same checks in Apollo's pipeline, for every operation of every request (batches included). */
+  plugin: ApolloServerPlugin<GraphQLContext>;
 };
 
 /**
- * Refuses operations nested deeper than `maxDepth` or estimated to cost more than `maxCost`, once variables
- * are known and before anything executes. (A plugin rather than a validation rule: Apollo would replace a
- * validation rule's error code with GRAPHQL_VALIDATION_FAILED.) `refusal` is the check itself, for the hot-operation
- * path that answers without Apollo's pipeline.
+ * Refuses operations nested deeper than `maxDepth` or estimated to cost more than `maxCost` (cost/operation-cost.ts),
+ * once variables are known and before anything executes, and charges what runs to the client's rate limits. (A plugin
+ * rather than a validation rule: Apollo would replace a validation rule's error code with GRAPHQL_VALIDATION_FAILED.)
+ * `check` and `admit` are the same steps for the hot-operation path, which answers without Apollo's pipeline.
  */
-export function operationLimits(limits: { maxDepth: number; maxCost: number }): OperationLimits {
+export function operationLimits(schema: GraphQLSchema, limits: { maxDepth: number; maxCost: number }, rateLimiter?: RateLimiter | null): OperationLimits {
+  const model = createCostModel(schema);
   // An operation without variables always analyses the same: once per parsed document (Apollo keeps parsed
   // documents, so a hot query is analysed once, not on every request).
-  const withoutVariables = new WeakMap<OperationDefinitionNode, Analysis>();
-  const analyze = (schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>) => {
-    if (operation.variableDefinitions?.length) return analyzeOperation(schema, document, operation, variables, limits.maxCost);
-    let analysis = withoutVariables.get(operation);
-    if (!analysis) withoutVariables.set(operation, (analysis = analyzeOperation(schema, document, operation, {}, limits.maxCost)));
-    return analysis;
+  const withoutVariables = new WeakMap<OperationDefinitionNode, Admission>();
+  const judge = (document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>): Admission => {
+    const analysis = model.analyze(document, operation, variables, limits.maxCost);
+    let refusal: GraphQLError | null = null;
+    if (analysis.depth > limits.maxDepth) {
+      refusal = rejection('QUERY_TOO_DEEP', `The operation nests ${analysis.depth} levels deep; at most ${limits.maxDepth} are allowed.`);
+    } else if (analysis.cost > limits.maxCost) {
+      refusal = rejection('QUERY_TOO_COMPLEX', `The operation's estimated cost exceeds ${limits.maxCost}. Ask for smaller pages or fewer nested lists.`);
+    }
+    return { analysis, refusal };
   };
-  const refusal: OperationLimits['refusal'] = (schema, document, operation, variables) => {
-    const { depth, cost } = analyze(schema, document, operation, variables);
-    if (depth > limits.maxDepth) {
-      return rejection('QUERY_TOO_DEEP', `The operation nests ${depth} levels deep; at most ${limits.maxDepth} are allowed.`);
+  const check: OperationLimits['check'] = (document, operation, variables) => {
+    if (operation.variableDefinitions?.length) return judge(document, operation, variables);
+    let admission = withoutVariables.get(operation);
+    if (!admission) withoutVariables.set(operation, (admission = judge(document, operation, {})));
+    return admission;
+  };
+  // Documents charged for their parsing: Apollo hands the same DocumentNode for a text it has parsed before, so a new
+  // object is a document parsed and validated for this request (a stream of unique documents is work the estimate
+  // of what they execute does not see).
+  const parsed = new WeakSet<DocumentNode>();
+  const chargeParsing = (context: Pick<GraphQLContext, 'viewer'>, document: DocumentNode) => {
+    if (parsed.has(document)) return;
+    parsed.add(document);
+    if (context.viewer) rateLimiter?.chargeCost(context.viewer.apiKeyId, Math.ceil((document.loc?.end ?? 0) * PARSE_COST_PER_CHARACTER));
+  };
+  const admit: OperationLimits['admit'] = (context, analysis) => {
+    if (context.budget) {
+      context.budget.spentCost += analysis.cost;
+      if (context.budget.spentCost > limits.maxCost) {
+        throw rejection('QUERY_TOO_COMPLEX', `The operations of this request together exceed the estimated cost of ${limits.maxCost}.`);
+      }
     }
-    if (cost > limits.maxCost) {
-      return rejection('QUERY_TOO_COMPLEX', `The operation's estimated cost exceeds ${limits.maxCost}. Ask for smaller pages or fewer nested lists.`);
-    }
-    return null;
+    if (context.viewer) rateLimiter?.takeOperation(context.viewer.apiKeyId, analysis.cost);
   };
   return {
-    refusal,
+    check,
+    admit,
     plugin: {
       async requestDidStart() {
         return {
-          async didResolveOperation({ document, operation, request, schema }) {
+          async didResolveOperation({ document, operation, request, contextValue }) {
             if (!operation) return;
-            const refused = refusal(schema, document, operation, request.variables ?? {});
-            if (refused) throw refused;
+            chargeParsing(contextValue, document);
+            const { analysis, refusal } = check(document, operation, request.variables ?? {});
+            if (refusal) {
+              if (contextValue.viewer) rateLimiter?.takeRefusedOperation(contextValue.viewer.apiKeyId, REFUSAL_COST);
+              throw refusal;
+            }
+            admit(contextValue, analysis);
           },
         };
       },

@@ -76,7 +76,7 @@ describe('GraphQL fast path', () => {
 
   it('answers errors with the same codes and statuses', async () => {
     const cases: Array<[string, Record<string, string>, number]> = [
-      [query('{ viewer { id } }'), {}, 200], // anonymous: the field refuses
+      [query('{ viewer { id } }'), {}, 401], // anonymous: refused like a bad key, before execution
       [query('{ viewer { id } }'), { authorization: 'Bearer agk_nope_nope' }, 401],
       [query('query($id: ID!) { graph(id: $id) { id } }', { id: 5.5 }), auth(), 400],
       [query('{ graph(id: "00000000-0000-4000-8000-000000000000") { id } }'), auth(), 200],

@@ -15,7 +15,8 @@ const CHILDREN = `
   ...Pages`;
 const FRAGMENT = `fragment Pages on GraphExecution { viaFragment: nodeExecutions(first: 3) { edges { cursor node { id inputs graphExecution { id } } } } }`;
 const BY_ID = `query($id: ID!, $after: String) { graphExecution(id: $id) { id status cost ${CHILDREN} } } ${FRAGMENT}`;
-const THROUGH_LIST = `query($filter: GraphExecutionFilter, $after: String) { graphExecutions(first: 100, filter: $filter) { nodes { id status cost ${CHILDREN} } } } ${FRAGMENT}`;
+// 12 runs: each is priced at its 100 node executions with their JSON, and 12 are what the comparison walks.
+const THROUGH_LIST = `query($filter: GraphExecutionFilter, $after: String) { graphExecutions(first: 12, filter: $filter) { nodes { id status cost ${CHILDREN} } } } ${FRAGMENT}`;
 
 type Run = { id: string; first: { pageInfo: { endCursor: string | null } }; all: { nodes: unknown[] } };
 

@@ -45,10 +45,10 @@ describe.each(testDatabaseKinds)('statement count of the dashboard query on %s',
   it('issues a fixed number of statements, whatever the number of rows', async () => {
     const { statements, data } = await measure();
     const graphs = data.graphs.nodes;
-    expect(graphs).toHaveLength(50);
+    expect(graphs).toHaveLength(10);
     const runs = graphs.flatMap((g) => g.executions.nodes);
-    expect(runs.length).toBeGreaterThan(200);
-    expect(runs.flatMap((r) => r.nodeExecutions.nodes).length).toBeGreaterThan(1000);
+    expect(runs.length).toBeGreaterThan(30);
+    expect(runs.flatMap((r) => r.nodeExecutions.nodes).length).toBeGreaterThan(100);
     expect(statements, statements.join('\n---\n')).toHaveLength(EXPECTED_STATEMENTS);
   });
 

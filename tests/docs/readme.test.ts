@@ -1,6 +1,8 @@
 import fs from 'node:fs';
-import { buildSchema, parse, specifiedRules, validate, LoneAnonymousOperationRule, UniqueOperationNamesRule } from 'graphql';
+import { buildSchema, Kind, parse, specifiedRules, validate, LoneAnonymousOperationRule, UniqueOperationNamesRule } from 'graphql';
 import { describe, expect, it } from 'vitest';
+import { createCostModel } from '../../src/server/cost/operation-cost.js';
+import { REQUEST_LIMITS } from '../../src/server/limits.js';
 
 /** Every GraphQL example in the README is valid against schema.graphql (the docs cannot drift from the API). */
 const schema = buildSchema(fs.readFileSync(new URL('../../schema.graphql', import.meta.url), 'utf8'));
@@ -12,7 +14,16 @@ const rules = specifiedRules.filter((rule) => rule !== LoneAnonymousOperationRul
 describe('README', () => {
   it('has GraphQL examples', () => expect(blocks.length).toBeGreaterThanOrEqual(3));
   it.each(blocks.map((text, i) => [i, text] as const))('example block %i is valid against the schema', (_i, text) => {
-    const errors = validate(schema, parse(text), rules);
+    const document = parse(text);
+    const errors = validate(schema, document, rules);
     expect(errors.map((e) => e.message)).toEqual([]);
+    // …and each operation is one the server runs: within the depth and cost limits, with its variables omitted.
+    const model = createCostModel(schema);
+    for (const operation of document.definitions) {
+      if (operation.kind !== Kind.OPERATION_DEFINITION) continue;
+      const { depth, cost } = model.analyze(document, operation, {}, Number.MAX_SAFE_INTEGER);
+      expect(depth).toBeLessThanOrEqual(REQUEST_LIMITS.maxDepth);
+      expect(cost, operation.name?.value).toBeLessThanOrEqual(REQUEST_LIMITS.maxCost);
+    }
   });
 });

@@ -79,7 +79,74 @@ export class PrivatePostgres {
     this.run(postgresBin('pg_ctl'), ['-D', this.dir, '-m', mode, '-w', 'stop']);
   }
 
+  /** Pids SIGSTOPped by `freeze` and not yet continued. */
+  private readonly frozen = new Set<number>();
+
+  /** The instance's processes: the postmaster (first line of the data dir's postmaster.pid) and its children. */
+  pids(): number[] {
+    let postmaster: number;
+    try {
+      postmaster = Number(fs.readFileSync(path.join(this.dir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    } catch {
+      return []; // not running
+    }
+    if (!Number.isInteger(postmaster) || postmaster <= 0) return [];
+    const children: number[] = [];
+    for (const entry of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        // /proc/<pid>/stat: `pid (comm) state ppid …`; comm may hold spaces and parentheses, so read after the last `)`.
+        const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        if (ppid === postmaster) children.push(Number(entry));
+      } catch {
+        // the process ended meanwhile
+      }
+    }
+    return [postmaster, ...children];
+  }
+
+  /**
+   * SIGSTOPs every process of the instance, the postmaster first (so it forks no new backend), then its children
+   * until none is left running: a hung database that still accepts TCP connections (the kernel completes the
+   * handshake) but never answers. `thaw` (also called by `destroy`, and at process exit) continues them.
+   */
+  freeze(): number[] {
+    if (this.frozen.size === 0) process.once('exit', this.thawOnExit);
+    for (let round = 0; round < 5; round++) {
+      const fresh = this.pids().filter((pid) => !this.frozen.has(pid));
+      if (fresh.length === 0) break;
+      for (const pid of fresh) {
+        try {
+          process.kill(pid, 'SIGSTOP');
+          this.frozen.add(pid);
+        } catch {
+          // ended meanwhile
+        }
+      }
+    }
+    return [...this.frozen];
+  }
+
+  /** SIGCONTs every process `freeze` stopped and every current process of the instance; safe to call any time. */
+  thaw(): void {
+    const pids = new Set([...this.frozen, ...this.pids()]);
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        // already gone
+      }
+    }
+    this.frozen.clear();
+    process.removeListener('exit', this.thawOnExit);
+  }
+
+  private readonly thawOnExit = () => this.thaw();
+
   async destroy(): Promise<void> {
+    // A stopped postmaster would never act on pg_ctl's signal.
+    this.thaw();
     try {
       await this.stop('immediate');
     } catch {
@@ -92,14 +159,18 @@ export class PrivatePostgres {
 /** `exited` resolves to the exit code, or `signal:<name>` when a signal killed the process. */
 export type ServerProcess = { url: string; child: ChildProcess; pid: number; output: () => string; exited: Promise<number | string> };
 
-/** The real server (`node --import tsx src/main.ts`) on a free port, resolved once /health answers. */
-export async function spawnServer(env: Record<string, string>): Promise<ServerProcess> {
+/**
+ * The real server (`node --import tsx src/main.ts`) on a free port, resolved once /health answers. A variable given
+ * as `undefined` is removed from the child's environment (e.g. `RATE_LIMIT_PER_MINUTE: undefined` keeps the
+ * server's own rate limit).
+ */
+export async function spawnServer(env: Record<string, string | undefined>): Promise<ServerProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: projectRoot,
     // NODE_ENV as in production: vitest sets it to `test`, which changes Apollo's signal handling.
     // The per-key rate limit is off: these tests drive one key far past it on purpose.
-    env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1', RATE_LIMIT_PER_MINUTE: '0', ...env },
+    env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1', RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_COST_PER_MINUTE: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

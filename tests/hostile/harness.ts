@@ -29,6 +29,9 @@ export const STABLE_CODES = new Set([
   'QUERY_TOO_COMPLEX',
   'BATCH_TOO_LARGE',
   'PAYLOAD_TOO_LARGE',
+  'RATE_LIMITED',
+  'DEADLINE_EXCEEDED',
+  'RESPONSE_TOO_LARGE',
 ]);
 
 /** A request that got no answer within this time is a hang. */

@@ -183,8 +183,9 @@ describe.each(testDatabaseKinds)('schema evolution on %s', (kind) => {
     };
     const userId = '00000000-0000-4000-8000-000000000002';
     const expectedGraphs = Number((await sql<{ n: number }>(db, `SELECT count(*)::int AS n FROM graphs WHERE user_id = $1 AND is_active`, [userId]))[0]!.n);
+    // A page of 4: each graph is priced at the schema's maxima (500 nodes, 2,000 links); totalCount still counts all.
     const graphs = await gql<{ graphs: { totalCount: number; nodes: Array<{ id: string; version: number; nodes: unknown[]; links: unknown[]; versions: { totalCount: number } }> } }>(
-      '{ graphs(first: 100) { totalCount nodes { id version name nodes { id blockId inputDefault } links { id source { id } sink { id } } versions { totalCount } } } }',
+      '{ graphs(first: 4) { totalCount nodes { id version name nodes { id blockId inputDefault } links { id source { id } sink { id } } versions { totalCount } } } }',
     );
     expect(graphs.graphs.totalCount).toBe(expectedGraphs);
     for (const g of graphs.graphs.nodes) {

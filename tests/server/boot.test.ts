@@ -4,7 +4,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { boot } from '../../src/server/boot.js';
+import { boot, bootBanner } from '../../src/server/boot.js';
 import { createPostgresDatabase } from '../helpers/databases.js';
 
 const log = pino({ level: 'silent' });
@@ -43,9 +43,17 @@ describe('booting the server', () => {
       expect(answer.data?.graphs.totalCount).toBeGreaterThan(0);
       const page = await (await fetch(`${first.url}/graphiql`)).text();
       expect(page).toContain(key);
+      // The key is printed by the boot that created it, and not at all with the playground off.
+      expect(first.demo?.createdNow).toBe(true);
+      const banner = bootBanner(config({ PGLITE_DATA_DIR: dataDir }), first);
+      expect(banner).toContain(`${first.url}/graphiql`);
+      expect(banner).toContain(key);
+      expect(bootBanner(config({ PGLITE_DATA_DIR: dataDir, PLAYGROUND: '0' }), first)).not.toContain(key);
     } finally {
       await first.shutdown();
     }
+    const credentialsFile = `${dataDir}.demo-credentials.json`;
+    expect(fs.statSync(credentialsFile).mode & 0o777).toBe(0o600);
 
     const warm = Date.now();
     const second = await boot(config({ PGLITE_DATA_DIR: dataDir }), log);
@@ -54,11 +62,28 @@ describe('booting the server', () => {
       expect(second.demo?.key).toBe(key);
       const users = await second.db.prisma.user.count();
       expect(users).toBe(3);
+      // Later boots say where the key is kept, never the key.
+      expect(second.demo?.createdNow).toBe(false);
+      const banner = bootBanner(config({ PGLITE_DATA_DIR: dataDir }), second);
+      expect(banner).toContain(`${second.url}/graphiql`);
+      expect(banner).toContain(credentialsFile);
+      expect(banner).not.toContain(key);
     } finally {
       await second.shutdown();
     }
+
+    // In production, even with the playground turned on and asked from this machine, the page carries no key.
+    const production = await boot(config({ PGLITE_DATA_DIR: dataDir, NODE_ENV: 'production', PLAYGROUND: '1' }), log);
+    try {
+      const page = await fetch(`${production.url}/graphiql`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).not.toContain(key);
+      expect(bootBanner(config({ PGLITE_DATA_DIR: dataDir, NODE_ENV: 'production', PLAYGROUND: '1' }), production)).not.toContain(key);
+    } finally {
+      await production.shutdown();
+    }
     console.log(`[boot] embedded PGlite: cold ${coldMs} ms (migrations + demo seed), warm ${warmMs} ms`);
-  });
+  }, 120_000);
 
   it('refuses a PostgreSQL database behind the migrations, naming the command that fixes it', async () => {
     const database = await createPostgresDatabase('agentgraph_boot');

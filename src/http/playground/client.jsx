@@ -41,6 +41,15 @@ const config = readConfig();
   },
 };
 
+/** The headers the page was served with (the demo key on a loopback request), parsed; {} when none or unreadable. */
+function defaultHeaders() {
+  try {
+    return config.defaultHeaders ? JSON.parse(config.defaultHeaders) : {};
+  } catch {
+    return {};
+  }
+}
+
 /**
  * Minimal same-origin fetcher (POST + JSON), enough for queries and mutations.
  * @param {{ query: string; variables?: unknown; operationName?: string | null }} params
@@ -53,7 +62,8 @@ async function fetcher(params, options) {
     headers: {
       accept: 'application/graphql-response+json, application/json',
       'content-type': 'application/json',
-      ...(options?.headers ?? {}),
+      // GraphiQL's first schema request may come before its headers editor has a value: the page's own headers then.
+      ...(options?.headers ?? defaultHeaders()),
     },
     body: JSON.stringify(params),
   });

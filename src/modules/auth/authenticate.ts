@@ -10,23 +10,36 @@ import { makeViewer, type Viewer } from './viewer.js';
 const LAST_USED_RESOLUTION_MS = 60_000;
 
 /**
- * Resolves the `Authorization` header to a viewer. No header means an anonymous request (each field then
- * decides); a header with a wrong, unknown or revoked key is refused outright.
+ * Resolves the `Authorization` header to a viewer: null without one (the server refuses such a request as it refuses a
+ * bad key); a header with a wrong, unknown or revoked key is refused outright.
  */
-export async function authenticate(db: Database, authorization: string | undefined, log: Logger, cache?: ApiKeyCache): Promise<Viewer | null> {
+export async function authenticate(
+  db: Database,
+  authorization: string | undefined,
+  log: Logger,
+  cache?: ApiKeyCache,
+  /** Called before a key not verified lately is read from the database: may refuse by throwing. */
+  beforeLookup?: () => void,
+): Promise<Viewer | null> {
   if (!authorization) return null;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
   const key = match?.[1];
   const prefix = key ? apiKeyPrefix(key) : null;
   if (!key || !prefix) throw unauthenticated('The Authorization header must be `Bearer <api key>`.', 401);
 
+  if (cache?.isUnknown(prefix)) throw unauthenticated('The API key is not valid.', 401);
   const cached = cache?.get(prefix);
+  if (!cached && !cache?.recentlyVerified(prefix)) beforeLookup?.();
   const apiKey = cached ?? (await findApiKeyByPrefix(db.prisma, prefix));
+  if (!apiKey) cache?.rememberUnknown(prefix);
   if (!apiKey || !apiKeyMatchesHash(key, apiKey.secretHash)) throw unauthenticated('The API key is not valid.', 401);
   if (apiKey.status !== 'ACTIVE') throw unauthenticated('The API key has been revoked.', 401);
   // Cached only when read: a hit must not extend the entry, or a key in constant use would never be read again and
   // a revocation made through another server instance would never be seen here.
-  if (!cached) cache?.set(apiKey);
+  if (!cached) {
+    cache?.set(apiKey);
+    cache?.rememberVerified(prefix);
+  }
 
   const now = new Date();
   if (!apiKey.lastUsedAt || now.getTime() - apiKey.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {

@@ -1,5 +1,6 @@
 import type { Resolvers } from '../../generated/graphql.js';
 import type { Node } from '../../generated/prisma/client.js';
+import { answerReadableFirst } from '../auth/readable-answers.js';
 import { connectionResolvers } from '../shared/connection.js';
 import { childFields, listSelection, requestedRowFields } from '../shared/selection.js';
 import { deleteGraphExecution, executeGraph, updateGraphExecution, updateNodeExecution } from './execution-mutations.js';
@@ -11,13 +12,14 @@ export const executionResolvers: Resolvers = {
     graphExecution: (_root, { id }, ctx, info) => graphExecutionWithPages(ctx, id, childFields(info, 'GraphExecution', 'nodeExecutions'), requestedRowFields(info)),
     nodeExecution: (_root, { id }, ctx) => visibleNodeExecution(ctx, id),
   },
+  // What the selection asks back is checked before the write (an EXECUTE-only key reads no related graph data).
   Mutation: {
-    executeGraph: (_root, args, ctx) => executeGraph(ctx, args),
-    updateGraphExecution: (_root, args, ctx) => updateGraphExecution(ctx, args),
-    updateNodeExecution: (_root, args, ctx) => updateNodeExecution(ctx, args),
-    deleteGraphExecution: (_root, { id }, ctx) => deleteGraphExecution(ctx, id),
+    executeGraph: answerReadableFirst('EXECUTE_GRAPHS', (args, ctx) => executeGraph(ctx, args)),
+    updateGraphExecution: answerReadableFirst('EXECUTE_GRAPHS', (args, ctx) => updateGraphExecution(ctx, args)),
+    updateNodeExecution: answerReadableFirst('EXECUTE_GRAPHS', (args, ctx) => updateNodeExecution(ctx, args)),
+    deleteGraphExecution: answerReadableFirst('EXECUTE_GRAPHS', ({ id }, ctx) => deleteGraphExecution(ctx, id)),
   },
-  // The mutation checked access with its own permission (an EXECUTE-only key may not READ): load, do not re-check.
+  // The mutation checked access with its own permission, and the selection before writing: load, do not re-check.
   GraphExecutionPayload: {
     graphExecution: (ref, _args, ctx) => ctx.loaders.executions.graphExecutionById.load(ref.graphExecutionId).then((run) => run!),
   },

@@ -1,4 +1,5 @@
 import type { Resolvers } from '../../generated/graphql.js';
+import { answerReadableFirst } from '../auth/readable-answers.js';
 import { executionsOfGraph, graphRunsLookAhead } from '../executions/execution-service.js';
 import { connectionResolvers } from '../shared/connection.js';
 import { childFields, listSelection } from '../shared/selection.js';
@@ -13,13 +14,14 @@ export const graphResolvers: Resolvers = {
     graphs: (_root, args, ctx, info) => graphConnection(ctx, args, listSelection(info), undefined, graphRunsLookAhead(ctx, childFields(info, 'Graph', 'executions'))),
     graph: (_root, { id, version }, ctx) => visibleGraph(ctx, id, version),
   },
+  // What the selection asks back is checked before the write (a WRITE-only key reads no related graph data).
   Mutation: {
-    createGraph: (_root, { input }, ctx) => createGraph(ctx, input),
-    updateGraph: (_root, { id, input }, ctx) => updateGraph(ctx, id, input),
-    setActiveGraphVersion: (_root, { id, version }, ctx) => setActiveGraphVersion(ctx, id, version),
-    deleteGraph: (_root, { id }, ctx) => deleteGraph(ctx, id),
+    createGraph: answerReadableFirst('WRITE_GRAPHS', ({ input }, ctx) => createGraph(ctx, input)),
+    updateGraph: answerReadableFirst('WRITE_GRAPHS', ({ id, input }, ctx) => updateGraph(ctx, id, input)),
+    setActiveGraphVersion: answerReadableFirst('WRITE_GRAPHS', ({ id, version }, ctx) => setActiveGraphVersion(ctx, id, version)),
+    deleteGraph: answerReadableFirst('WRITE_GRAPHS', ({ id }, ctx) => deleteGraph(ctx, id)),
   },
-  // The mutation checked access with its own permission (a WRITE-only key may not READ): load, do not re-check.
+  // The mutation checked access with its own permission, and the selection before writing: load, do not re-check.
   GraphPayload: {
     graph: (ref, _args, ctx) => ctx.loaders.graphs.graphByKey.load({ id: ref.graphId, version: ref.version }).then((graph) => graph!),
   },

@@ -17,6 +17,15 @@ export const MAX_BUCKETS = 10_000;
 export const MAX_LIMIT = 100;
 const DAY = 86_400_000;
 
+/**
+ * The earliest `filter.from` of `executionStats`: a week after the start of year 1 (a Monday). From there the first
+ * bucket — the local hour, day or week holding `from`, in any zone (offsets, local mean time included, stay within
+ * ±16 h) — starts in year 1 or later, where PostgreSQL's timestamps and the DateTime scalar are defined; earlier, it
+ * can start in year 0 (tests/stats/time-buckets.test.ts checks every zone at this bound).
+ */
+export const EARLIEST_STATS_FROM = '0001-01-08T00:00:00Z';
+const EARLIEST_STATS_FROM_MS = Date.parse(EARLIEST_STATS_FROM);
+
 /** The parent object of every ExecutionStats field: a validated, scoped query. */
 export type StatsQuery = {
   scope: StatsScope;
@@ -47,6 +56,9 @@ export function executionStatsQuery(
   if (filter.userId != null && !isUuid(filter.userId)) throw badUserInput('`userId` must be a user id.', 'filter');
   const userId = ownerScope(viewer, filter.userId ?? null);
   checkRange(filter.from, filter.to, 'filter');
+  if (filter.from.getTime() < EARLIEST_STATS_FROM_MS) {
+    throw badUserInput(`\`from\` must be on or after ${EARLIEST_STATS_FROM}: an earlier range's first bucket can start before year 1.`, 'filter');
+  }
   if (filter.graphId != null && !isUuid(filter.graphId)) throw badUserInput('`graphId` must be a graph id.', 'filter');
   if (filter.graphVersion !== null && filter.graphVersion !== undefined && !filter.graphId) {
     throw badUserInput('`graphVersion` needs `graphId`.', 'filter');

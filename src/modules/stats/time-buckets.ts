@@ -30,6 +30,7 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
       hour: 'numeric',
       minute: 'numeric',
       second: 'numeric',
+      era: 'short',
     });
     formatters.set(timeZone, f);
   }
@@ -51,12 +52,26 @@ type Local = { y: number; m: number; d: number; h: number; min: number; s: numbe
 
 function localParts(timeZone: string, at: number): Local {
   const parts: Record<string, number> = {};
-  for (const p of formatter(timeZone).formatToParts(at)) if (p.type !== 'literal') parts[p.type] = Number(p.value);
-  return { y: parts.year!, m: parts.month!, d: parts.day!, h: parts.hour!, min: parts.minute!, s: parts.second! };
+  let beforeChrist = false;
+  for (const p of formatter(timeZone).formatToParts(at)) {
+    if (p.type === 'era') beforeChrist = p.value === 'BC';
+    else if (p.type !== 'literal') parts[p.type] = Number(p.value);
+  }
+  // ICU counts years of eras (1 BC, 2 BC, …); as an astronomical year 1 BC is year 0.
+  const y = beforeChrist ? 1 - parts.year! : parts.year!;
+  return { y, m: parts.month!, d: parts.day!, h: parts.hour!, min: parts.minute!, s: parts.second! };
+}
+
+/** Date.UTC without its rule that years 0–99 mean 1900–1999 (the local days of year 1 start in year 1). */
+function utc(y: number, monthIndex: number, d: number, h = 0, min = 0, s = 0): number {
+  if (y >= 100) return Date.UTC(y, monthIndex, d, h, min, s);
+  const date = new Date(0);
+  date.setUTCFullYear(y, monthIndex, d);
+  return date.setUTCHours(h, min, s, 0);
 }
 
 /** Local wall time read as if it were UTC, in ms: comparable across instants of one zone. */
-const wall = (l: Local) => Date.UTC(l.y, l.m - 1, l.d, l.h, l.min, l.s);
+const wall = (l: Local) => utc(l.y, l.m - 1, l.d, l.h, l.min, l.s);
 
 /** First instant whose local wall time is ≥ the given wall time (exact at DST gaps and overlaps). */
 function firstInstantAtOrAfter(timeZone: string, target: number): number {
@@ -82,19 +97,19 @@ function firstInstantAtOrAfter(timeZone: string, target: number): number {
 /** Local midnight of the local day containing `at`, as an instant. */
 function startOfLocalDay(timeZone: string, at: number): number {
   const l = localParts(timeZone, at);
-  return firstInstantAtOrAfter(timeZone, Date.UTC(l.y, l.m - 1, l.d));
+  return firstInstantAtOrAfter(timeZone, utc(l.y, l.m - 1, l.d));
 }
 
 function startOfLocalWeek(timeZone: string, at: number): number {
   const l = localParts(timeZone, at);
-  const weekday = (new Date(Date.UTC(l.y, l.m - 1, l.d)).getUTCDay() + 6) % 7; // Monday = 0
-  return firstInstantAtOrAfter(timeZone, Date.UTC(l.y, l.m - 1, l.d) - weekday * DAY);
+  const weekday = (new Date(utc(l.y, l.m - 1, l.d)).getUTCDay() + 6) % 7; // Monday = 0
+  return firstInstantAtOrAfter(timeZone, utc(l.y, l.m - 1, l.d) - weekday * DAY);
 }
 
 /** The next local calendar boundary after `start` (a bucket start) for DAY and WEEK. */
 function nextCalendarStart(timeZone: string, start: number, days: number): number {
   const l = localParts(timeZone, start);
-  return firstInstantAtOrAfter(timeZone, Date.UTC(l.y, l.m - 1, l.d) + days * DAY);
+  return firstInstantAtOrAfter(timeZone, utc(l.y, l.m - 1, l.d) + days * DAY);
 }
 
 /** UTC offset (ms) at an instant. */

@@ -1,0 +1,174 @@
+import {
+  getNamedType,
+  isInterfaceType,
+  isObjectType,
+  Kind,
+  valueFromASTUntyped,
+  type DocumentNode,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type GraphQLCompositeType,
+  type GraphQLField,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+} from 'graphql';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../modules/shared/pagination.js';
+import { FIELD_COSTS, JSON_VALUE_WEIGHT, TOTAL_COUNT_WEIGHT, introspectionCosts, isConnectionType, type Arguments, type FieldCost } from './field-costs.js';
+
+/**
+ * The cost of an operation: an upper bound of the fields it resolves, objects times fields, plus the declared weight of
+ * fields that scan (field-costs.ts). Every list multiplies what is below it by its bound: a connection by its page
+ * (`first`/`last`, default 20), a plain list by its declared maximum or its `limit` argument. Variables take their
+ * definitions' defaults when omitted, arguments their schema defaults, so what runs is what was priced. Aliases are
+ * fields like any other; introspection is priced from the schema's own sizes. Depth counts nesting, fragments included,
+ * introspection excluded (GraphiQL's schema query nests `ofType` a dozen levels).
+ *
+ * The analysis is linear in the document: each fragment is analysed once (memoized) per count of objects, so
+ * fragments spreading each other cannot make it expensive, and cost stops being added once over the limit.
+ */
+export type Analysis = { depth: number; cost: number };
+
+/** A list whose total is pooled over the objects of its parent list (Node.inputLinks over Graph.nodes). */
+type Pooled = { via: string; perParent: number; total: number; innerCost: number };
+type SetAnalysis = { depth: number; cost: number; pooled: Pooled[] };
+
+export type CostModel = {
+  analyze(document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>, maxCost: number): Analysis;
+};
+
+function withDefaults(operation: OperationDefinitionNode, variables: Record<string, unknown>): Record<string, unknown> {
+  const definitions = operation.variableDefinitions;
+  if (!definitions?.length) return variables;
+  let values = variables;
+  for (const definition of definitions) {
+    const name = definition.variable.name.value;
+    if (definition.defaultValue && (values[name] === undefined || !(name in values))) {
+      if (values === variables) values = { ...variables };
+      values[name] = valueFromASTUntyped(definition.defaultValue);
+    }
+  }
+  return values;
+}
+
+function argumentsOf(node: FieldNode, field: GraphQLField<unknown, unknown> | undefined, variables: Record<string, unknown>): Arguments {
+  const args: Arguments = {};
+  for (const definition of field?.args ?? []) if (definition.defaultValue !== undefined) args[definition.name] = definition.defaultValue;
+  for (const argument of node.arguments ?? []) {
+    const value = valueFromASTUntyped(argument.value, variables);
+    if (value !== undefined && value !== null) args[argument.name.value] = value;
+  }
+  return args;
+}
+
+const wholeNumber = (value: unknown): number | null => (typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : null);
+
+/** A connection's page: `first` or `last` (the larger if both), default 20; past 100 the resolver refuses it anyway. */
+function pageSize(args: Arguments): number {
+  const first = wholeNumber(args.first);
+  const last = wholeNumber(args.last);
+  if (first === null && last === null) return DEFAULT_PAGE_SIZE;
+  return Math.min(MAX_PAGE_SIZE, Math.max(first ?? 0, last ?? 0));
+}
+
+function listSize(cost: FieldCost, args: Arguments, parentArgs: Arguments): number {
+  const bound = cost.list!;
+  let size = bound.max;
+  const limit = bound.limitArgument ? wholeNumber(args[bound.limitArgument]) : null;
+  if (limit !== null) size = Math.min(size, limit);
+  const computed = bound.sizeOf?.(args, parentArgs);
+  if (computed !== null && computed !== undefined) size = Math.min(size, computed);
+  return Math.max(0, size);
+}
+
+const weightOf = (cost: FieldCost | undefined, args: Arguments) => (typeof cost?.weight === 'function' ? cost.weight(args) : (cost?.weight ?? 0));
+
+export function createCostModel(schema: GraphQLSchema): CostModel {
+  const costs: Record<string, FieldCost> = { ...FIELD_COSTS, ...introspectionCosts(schema) };
+  // Sizes computed from the parent field's arguments (a time series' buckets) make a fragment's cost depend on them.
+  const typesSizedByParent = new Set(Object.entries(costs).filter(([, c]) => c.list?.sizeOf).map(([key]) => key.split('.')[0]));
+  const jsonScalars = new Set(['JSON', 'JSONObject']);
+  const schemaType = schema.getType('__Schema') as GraphQLCompositeType;
+  const typeType = schema.getType('__Type') as GraphQLCompositeType;
+
+  const analyze: CostModel['analyze'] = (document, operation, rawVariables, maxCost) => {
+    const variables = withDefaults(operation, rawVariables);
+    const fragments = new Map<string, FragmentDefinitionNode>();
+    for (const definition of document.definitions) if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+    // Keyed by fragment and the page its connection gives (the only context a selection's cost depends on).
+    const memo = new Map<string, SetAnalysis>();
+    const inProgress = new Set<string>();
+
+    /** `page`: the page size when this set is a connection's; `parentArgs`: the arguments of the field that returned it. */
+    const analyzeSet = (selectionSet: SelectionSetNode, parentType: GraphQLCompositeType | undefined, page: number, parentArgs: Arguments): SetAnalysis => {
+      let depth = 0;
+      let cost = 0;
+      const pooled: Pooled[] = [];
+      const add = (child: SetAnalysis) => {
+        depth = Math.max(depth, child.depth);
+        cost += child.cost;
+        pooled.push(...child.pooled);
+      };
+      for (const selection of selectionSet.selections) {
+        if (cost > maxCost) break;
+        if (selection.kind === Kind.FIELD) {
+          const name = selection.name.value;
+          const fields = parentType && (isObjectType(parentType) || isInterfaceType(parentType)) ? parentType.getFields() : undefined;
+          const field = fields?.[name];
+          const key = `${parentType?.name ?? ''}.${name}`;
+          const declared = costs[key];
+          const args = argumentsOf(selection, field, variables);
+          const isCount = name === 'totalCount' && parentType !== undefined && isConnectionType(parentType.name);
+          cost += 1 + weightOf(declared, args) + (isCount ? TOTAL_COUNT_WEIGHT : 0);
+          if (!selection.selectionSet) {
+            if (field && jsonScalars.has(getNamedType(field.type).name)) cost += JSON_VALUE_WEIGHT;
+            continue;
+          }
+          const childType = name === '__schema' ? schemaType : name === '__type' ? typeType : field ? (getNamedType(field.type) as GraphQLCompositeType) : undefined;
+          const isIntrospection = name.startsWith('__');
+          const childPage = childType && isConnectionType(childType.name) ? pageSize(args) : DEFAULT_PAGE_SIZE;
+          const inner = analyzeSet(selection.selectionSet, childType, childPage, args);
+          // Depth: introspection is governed by its own switch and this cost, not by nesting.
+          const childDepth = isIntrospection ? 0 : inner.depth + 1;
+          let size = 1;
+          if (parentType && isConnectionType(parentType.name) && (name === 'edges' || name === 'nodes')) size = page;
+          else if (declared?.list) size = listSize(declared, args, parentArgs);
+          if (declared?.list?.pooledUnder) {
+            // Priced where the list it is pooled under is known (below); elsewhere at its full per-object bound.
+            // Its own pooled children are priced per item at their full bound (its count of items is not fixed).
+            const innerCost = inner.cost + inner.pooled.reduce((sum, p) => sum + p.perParent * p.innerCost, 0);
+            pooled.push({ via: declared.list.pooledUnder.via, perParent: Math.min(size, declared.list.pooledUnder.max), total: declared.list.pooledUnder.max, innerCost });
+            depth = Math.max(depth, childDepth);
+            continue;
+          }
+          let total = size * inner.cost;
+          for (const p of inner.pooled) total += (p.via === key ? Math.min(size * p.perParent, p.total) : size * p.perParent) * p.innerCost;
+          depth = Math.max(depth, childDepth);
+          cost += total;
+        } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+          const type = selection.typeCondition ? (schema.getType(selection.typeCondition.name.value) as GraphQLCompositeType | undefined) : parentType;
+          add(analyzeSet(selection.selectionSet, type, page, parentArgs));
+        } else {
+          const name = selection.name.value;
+          const fragment = fragments.get(name);
+          if (!fragment || inProgress.has(name)) continue; // cycles are reported by GraphQL's own validation
+          const memoKey = typesSizedByParent.has(fragment.typeCondition.name.value) ? `${name}:${page}:${JSON.stringify(parentArgs)}` : `${name}:${page}`;
+          let cached = memo.get(memoKey);
+          if (!cached) {
+            inProgress.add(name);
+            cached = analyzeSet(fragment.selectionSet, schema.getType(fragment.typeCondition.name.value) as GraphQLCompositeType | undefined, page, parentArgs);
+            inProgress.delete(name);
+            memo.set(memoKey, cached);
+          }
+          add(cached);
+        }
+      }
+      return { depth, cost, pooled };
+    };
+
+    const root = analyzeSet(operation.selectionSet, schema.getRootType(operation.operation) ?? undefined, DEFAULT_PAGE_SIZE, {});
+    const cost = root.cost + root.pooled.reduce((sum, p) => sum + p.perParent * p.innerCost, 0);
+    return { depth: root.depth, cost };
+  };
+  return { analyze };
+}

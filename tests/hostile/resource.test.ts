@@ -1,0 +1,197 @@
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer } from '../../src/server/app.js';
+import { createUser, createGraph } from '../helpers/factories.js';
+import { snapshot } from '../helpers/authz.js';
+import { testDatabaseKinds } from '../helpers/databases.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { CaseCounter, codesOf } from './harness.js';
+
+/**
+ * Requests that look ordinary but ask for unbounded work (the resource findings): each is refused before it runs,
+ * quickly, and changes nothing. Budgets on work already running (deadlines, statement timeouts) are in
+ * resource-budgets.test.ts; estimated cost against the work really done in resource-properties.test.ts.
+ */
+const counter = new CaseCounter('resource');
+const FAST_MS = 1_000;
+
+type Raw = { status: number; json: unknown; ms: number };
+
+async function post(url: string, body: unknown, key: string | null): Promise<Raw> {
+  const started = performance.now();
+  const res = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  counter.count++;
+  return { status: res.status, json: JSON.parse(text) as unknown, ms: performance.now() - started };
+}
+
+const aliases = (count: number, field: string) => Array.from({ length: count }, (_, i) => `a${i}: ${field}`).join(' ');
+const STATS_400_DAYS_HOURLY = 'executionStats(filter: { from: "2025-01-01T00:00:00Z", to: "2026-02-05T00:00:00Z" }, bucket: HOUR) { total timeSeries { bucketStart total } }';
+
+describe.each(testDatabaseKinds)('resource limits on %s', (kind) => {
+  let server: TestServer;
+  let bigGraphId: string;
+
+  beforeAll(async () => {
+    server = await startTestServer({ database: kind });
+    const nodes = Array.from({ length: 500 }, (_, i) => ({ key: `n${i}` }));
+    bigGraphId = (await createGraph(server.db, server.userId, { name: 'five hundred nodes', nodes })).graph.id;
+  });
+  afterAll(async () => {
+    counter.report();
+    await server?.close();
+  });
+
+  const refusedFast = async (body: unknown, code: string, status = 400, key: string | null = server.apiKey) => {
+    const before = await snapshot(server.db);
+    const res = await post(server.url, body, key);
+    expect(codesOf(res.json), JSON.stringify(res.json).slice(0, 300)).toContain(code);
+    expect(res.status).toBe(status);
+    expect(res.ms).toBeLessThan(FAST_MS);
+    expect(await snapshot(server.db)).toEqual(before);
+    return res;
+  };
+
+  it('1. fan-out through plain lists (Node.graph → Graph.nodes, 500 nodes a level) is refused before it runs', async () => {
+    const query = 'query($id: ID!) { graph(id: $id) { nodes { graph { nodes { graph { nodes { id } } } } } } }';
+    await refusedFast({ query, variables: { id: bigGraphId } }, 'QUERY_TOO_COMPLEX');
+    // One level of the same runs: 500 nodes.
+    const one = await post(server.url, { query: 'query($id: ID!) { graph(id: $id) { nodes { id graph { id } } } }', variables: { id: bigGraphId } }, server.apiKey);
+    expect((one.json as { data: { graph: { nodes: unknown[] } } }).data.graph.nodes).toHaveLength(500);
+  });
+
+  it('1. links are priced per graph, not per node times links (a graph’s nodes share its 2,000 links)', async () => {
+    const query = 'query($id: ID!) { graph(id: $id) { nodes { id inputLinks { id sourceName } outputLinks { id } } links { id source { id } sink { id } } } }';
+    const res = await post(server.url, { query, variables: { id: bigGraphId } }, server.apiKey);
+    expect(codesOf(res.json)).toEqual([]);
+  });
+
+  it('2. variable defaults are priced: the same document refused with and without the variable', async () => {
+    const query = 'query($n: Int = 100) { graphs(first: $n) { nodes { executions(first: $n) { nodes { nodeExecutions(first: $n) { nodes { id } } } } } } }';
+    await refusedFast({ query }, 'QUERY_TOO_COMPLEX');
+    await refusedFast({ query, variables: { n: 100 } }, 'QUERY_TOO_COMPLEX');
+    const small = await post(server.url, { query, variables: { n: 5 } }, server.apiKey);
+    expect(codesOf(small.json)).toEqual([]);
+  });
+
+  it('3. statistics are priced by the range they scan: 700 aliases of a 400-day hourly series are refused', async () => {
+    await refusedFast({ query: `{ ${aliases(700, STATS_400_DAYS_HOURLY)} }` }, 'QUERY_TOO_COMPLEX');
+    await refusedFast({ query: `{ ${aliases(10, STATS_400_DAYS_HOURLY)} }` }, 'QUERY_TOO_COMPLEX');
+    const one = await post(server.url, { query: `{ ${STATS_400_DAYS_HOURLY} }` }, server.apiKey);
+    expect(codesOf(one.json)).toEqual([]);
+  });
+
+  it('3. the operations of a batch add up: past the limit the rest are refused, not executed', async () => {
+    const heavy = `{ ${aliases(5, STATS_400_DAYS_HOURLY)} }`;
+    const before = await snapshot(server.db);
+    const res = await post(server.url, Array.from({ length: 10 }, () => ({ query: heavy })), server.apiKey);
+    const results = res.json as Array<{ data?: unknown; errors?: Array<{ extensions: { code: string } }> }>;
+    expect(results).toHaveLength(10);
+    expect(results[0]!.errors).toBeUndefined();
+    const refused = results.filter((r) => r.errors?.[0]?.extensions.code === 'QUERY_TOO_COMPLEX');
+    expect(refused.length).toBeGreaterThanOrEqual(8);
+    expect(res.ms).toBeLessThan(5 * FAST_MS);
+    expect(await snapshot(server.db)).toEqual(before);
+  });
+
+  it('4. introspection is priced too, and needs a key', async () => {
+    const flood = { query: `{ ${aliases(600, '__schema { types { fields { name } } }')} }` };
+    await refusedFast(flood, 'UNAUTHENTICATED', 401, null);
+    await refusedFast(flood, 'QUERY_TOO_COMPLEX');
+    const wide = { query: `{ ${aliases(40, '__schema { types { fields { name args { name type { name } } } } }')} }` };
+    await refusedFast(wide, 'QUERY_TOO_COMPLEX');
+  });
+
+  it('10. a request without credentials is refused like one with bad credentials (401), before execution', async () => {
+    const missing = await refusedFast({ query: '{ viewer { id } }' }, 'UNAUTHENTICATED', 401, null);
+    const bad = await refusedFast({ query: '{ viewer { id } }' }, 'UNAUTHENTICATED', 401, 'agk_AAAAAAAA_bad');
+    expect((missing.json as { data?: unknown }).data ?? null).toBeNull();
+    expect((bad.json as { data?: unknown }).data ?? null).toBeNull();
+  });
+
+  it('12. an empty operation name is refused on the hot path as Apollo refuses it', async () => {
+    const query = 'query Named { viewer { id } }';
+    for (let i = 0; i < 3; i++) expect(codesOf((await post(server.url, { query }, server.apiKey)).json)).toEqual([]);
+    const res = await post(server.url, { query, operationName: '' }, server.apiKey);
+    expect(res.status).toBe(400);
+    expect(codesOf(res.json)).toEqual(['OPERATION_RESOLUTION_FAILURE']);
+  });
+});
+
+describe('rate limits by operation, cost and address', () => {
+  const log = pino({ level: 'silent' });
+  let server: TestServer;
+  let limited: { url: string; stop(): Promise<void>; hotOperations(): number };
+  let statements = 0;
+
+  beforeAll(async () => {
+    server = await startTestServer({ database: 'pglite' });
+    const app = await createServer({
+      db: server.db,
+      log,
+      apiKeyCacheMs: 0,
+      compileAfterUses: 2,
+      rateLimit: { perMinute: 60, burst: 5, costPerMinute: 60_000, costBurst: 300_000, authFailuresPerMinute: 60, authFailuresBurst: 10 },
+    });
+    const { url } = await app.listen(0, '127.0.0.1');
+    limited = { url, stop: () => app.stop(), hotOperations: () => app.hotOperationStats().operations };
+    server.db.onQuery(() => statements++);
+  });
+  afterAll(async () => {
+    await limited?.stop();
+    await server?.close();
+  });
+
+  it('a batch of 10 operations takes 10 operation tokens', async () => {
+    const { apiKey } = await createUser(server.db);
+    const res = await post(limited.url, Array.from({ length: 10 }, () => ({ query: '{ viewer { id } }' })), apiKey);
+    const codes = (res.json as Array<{ errors?: Array<{ extensions: { code: string } }> }>).map((r) => r.errors?.[0]?.extensions.code ?? 'ok');
+    expect(codes.filter((c) => c === 'ok')).toHaveLength(5);
+    expect(codes.filter((c) => c === 'RATE_LIMITED')).toHaveLength(5);
+  });
+
+  it('expensive operations run out of cost before they run out of operations', async () => {
+    const { apiKey } = await createUser(server.db);
+    const heavy = { query: `{ ${aliases(5, STATS_400_DAYS_HOURLY)} }` };
+    const first = await post(limited.url, heavy, apiKey);
+    expect(codesOf(first.json)).toEqual([]);
+    let refusedAt = 0;
+    for (let i = 2; i <= 5 && !refusedAt; i++) if (codesOf((await post(limited.url, heavy, apiKey)).json).includes('RATE_LIMITED')) refusedAt = i;
+    expect(refusedAt).toBeGreaterThan(1);
+    expect(refusedAt).toBeLessThanOrEqual(3);
+    // Cheap operations of the same key still have operation tokens but no cost left only while the cost refills.
+    const cheap = await post(limited.url, { query: '{ viewer { id } }' }, apiKey);
+    expect(codesOf(cheap.json)).toEqual([]);
+  });
+
+  it('a long one-off document is never compiled (compiling blocks the event loop), however often it is sent', async () => {
+    const { apiKey } = await createUser(server.db);
+    const query = `{ ${aliases(2_800, 'viewer { id }')} }`;
+    expect(query.length).toBeGreaterThan(50_000);
+    const hotBefore = limited.hotOperations();
+    for (let i = 0; i < 4; i++) {
+      const res = await post(limited.url, { query }, apiKey);
+      expect(codesOf(res.json)).toEqual([]);
+      expect(res.ms).toBeLessThan(2 * FAST_MS);
+    }
+    expect(limited.hotOperations()).toBe(hotBefore);
+  });
+
+  it('made-up keys: one lookup per unknown prefix, and an address that keeps failing is refused without a lookup', async () => {
+    const before = statements;
+    for (let i = 0; i < 5; i++) expect((await post(limited.url, { query: '{ viewer { id } }' }, `agk_ZZZZZZZZ_${'s'.repeat(42)}${i}`)).status).toBe(401);
+    expect(statements - before).toBe(1);
+    const codes: number[] = [];
+    for (let i = 0; i < 10; i++) codes.push((await post(limited.url, { query: '{ viewer { id } }' }, `agk_Y${String(i).padStart(7, '0')}_${'s'.repeat(43)}`)).status);
+    expect(codes).toContain(429);
+    const afterRefusals = statements;
+    const refused = await post(limited.url, { query: '{ viewer { id } }' }, `agk_XXXXXXXX_${'s'.repeat(43)}`);
+    expect(refused.status).toBe(429);
+    expect(codesOf(refused.json)).toEqual(['RATE_LIMITED']);
+    expect(statements).toBe(afterRefusals);
+  });
+});
