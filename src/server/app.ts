@@ -29,9 +29,9 @@ import { compiledExecutionGateway } from './compiled-execution.js';
 import { createErrorFormatter } from './errors.js';
 import { graphqlFastPath } from './graphql-fast-path.js';
 import { requestLogger } from './logger.js';
-import { createRateLimiter, type RateLimitOptions } from './rate-limit.js';
+import { createRateLimiter, createTarpit, type RateLimitOptions } from './rate-limit.js';
 import { cors, securityHeaders } from './security.js';
-import { MAX_COMPILED_QUERY_LENGTH, REQUEST_LIMITS, batchLimit, bodyErrors, limitResponseSize, operationLimits, refuseInvalidUtf8 } from './limits.js';
+import { MAX_COMPILED_QUERY_LENGTH, REQUEST_LIMITS, batchLimit, bodyErrors, limitResponses, operationLimits, refuseInvalidUtf8 } from './limits.js';
 import { assertEveryListBounded } from './cost/field-costs.js';
 import { createHotOperations } from './hot-operations.js';
 
@@ -69,6 +69,8 @@ export type ServerOptions = {
   apiKeyCacheMs?: number;
   /** Per-API-key operation and cost rates, per-address authentication failures; absent turns limiting off. */
   rateLimit?: RateLimitOptions;
+  /** How long a 429 answer waits before it is written (default 1 s; rate-limit.ts's tarpit). */
+  rateLimitDelayMs?: number;
   /** How long a request may execute before it is answered DEADLINE_EXCEEDED (default 15 s). */
   requestTimeoutMs?: number;
   /** Executions of a document on graphql-js before it is compiled (graphql-jit); 0 compiles at once. Default 2. */
@@ -102,6 +104,7 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
   httpServer.headersTimeout = 10_000;
   httpServer.requestTimeout = 30_000;
   const rateLimiter = options.rateLimit ? createRateLimiter(options.rateLimit) : null;
+  const tarpit = createTarpit({ delayMs: options.rateLimitDelayMs ?? 1_000, maxPending: 1_000 });
   const requestTimeoutMs = options.requestTimeoutMs ?? 15_000;
   const apiKeyCache = createApiKeyCache({ ttlMs: options.apiKeyCacheMs ?? 5_000, maxEntries: 10_000 });
 
@@ -190,12 +193,13 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
     express.json({ limit: REQUEST_LIMITS.maxBodyBytes, verify: refuseInvalidUtf8 }),
     bodyErrors,
     batchLimit(REQUEST_LIMITS.maxBatch),
-    limitResponseSize(REQUEST_LIMITS.maxResponseBytes),
+    limitResponses(REQUEST_LIMITS.maxResponseBytes, tarpit),
     expressMiddleware(apollo, { context: ({ req }) => context(req) }),
   );
   fastPath = graphqlFastPath({ apollo, hotOperations, context, corsOrigins: options.corsOrigins ?? [], log,
     limits: REQUEST_LIMITS,
     admit: (context, hot) => limits.admit(context, hot.analysis),
+    tarpit,
   });
 
   return {

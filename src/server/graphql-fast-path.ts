@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { GraphQLContext } from '../context.js';
 import { withPrecomputed, type HotOperations, type HotRequest, type Precomputed } from './hot-operations.js';
 import { oversizedAnswer } from './limits.js';
+import type { Tarpit } from './rate-limit.js';
 import { logRequestWhenFinished } from './logger.js';
 import { API_SECURITY_HEADERS, corsAllowedOrigin } from './security.js';
 
@@ -27,6 +28,8 @@ export type GraphQLFastPathOptions = {
   limits: { maxBodyBytes: number; maxBatch: number; maxResponseBytes: number };
   /** Charges an admitted hot operation to its request and client (limits.ts); throws when it may not run. */
   admit(context: GraphQLContext, hot: HotRequest): void;
+  /** Where 429 answers wait before they are written (rate-limit.ts). */
+  tarpit?: Tarpit;
 };
 
 const JSON_CONTENT_TYPE = /^application\/json\s*(?:;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
@@ -86,8 +89,13 @@ export function graphqlFastPath(options: GraphQLFastPathOptions): (req: Incoming
     const all: Array<readonly [string, string]> = [...API_SECURITY_HEADERS, ...headers];
     if (allowOrigin) all.push(['Access-Control-Allow-Origin', allowOrigin], ['Vary', 'Origin']);
     all.push(['Content-Length', String(bytes.length)]);
-    res.writeHead(status, all.flat());
-    res.end(bytes);
+    const write = () => {
+      if (res.destroyed) return;
+      res.writeHead(status, all.flat());
+      res.end(bytes);
+    };
+    if (status === 429 && options.tarpit) options.tarpit(write);
+    else write();
   };
   const refuse = (req: IncomingMessage, res: ServerResponse, status: number, code: string, message: string) =>
     answer(req, res, status, JSON_ANSWER_HEADERS, jsonError(code, message));

@@ -4,7 +4,7 @@ import { isUtf8 } from 'node:buffer';
 import { GraphQLError, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import type { GraphQLContext, RequestBudget } from '../context.js';
 import { createCostModel, type Analysis } from './cost/operation-cost.js';
-import type { RateLimiter } from './rate-limit.js';
+import type { RateLimiter, Tarpit } from './rate-limit.js';
 
 export const REQUEST_LIMITS = {
   /** Nesting of selection sets, fragments included. */
@@ -55,16 +55,25 @@ export function oversizedAnswer(bytes: number, maxResponseBytes: number): string
   return JSON.stringify(jsonError('RESPONSE_TOO_LARGE', `The answer would be ${bytes} bytes; at most ${maxResponseBytes} are sent. Ask for fewer items or fields.`));
 }
 
-/** The same limit on answers written by Express (GET requests and the rest of what the fast path leaves to it). */
-export function limitResponseSize(maxResponseBytes: number): RequestHandler {
+/**
+ * The same limits on answers written by Express (GET requests and the rest of what the fast path leaves to it): the
+ * size limit, and 429s through the tarpit (rate-limit.ts).
+ */
+export function limitResponses(maxResponseBytes: number, tarpit?: Tarpit): RequestHandler {
   return (_req, res, next) => {
     const send = res.send.bind(res);
     res.send = (body?: unknown) => {
       const bytes = typeof body === 'string' ? Buffer.byteLength(body) : Buffer.isBuffer(body) ? body.length : 0;
       const replacement = oversizedAnswer(bytes, maxResponseBytes);
-      if (!replacement) return send(body);
-      res.status(400).setHeader('content-type', 'application/json; charset=utf-8');
-      return send(replacement);
+      if (replacement) {
+        res.status(400).setHeader('content-type', 'application/json; charset=utf-8');
+        return send(replacement);
+      }
+      if (res.statusCode === 429 && tarpit) {
+        tarpit(() => send(body));
+        return res;
+      }
+      return send(body);
     };
     next();
   };
@@ -75,8 +84,25 @@ export function limitResponseSize(maxResponseBytes: number): RequestHandler {
  * client hammering the server with refused documents runs out of cost like one running expensive ones.
  */
 const REFUSAL_COST = 25_000;
-/** Parsing and validating a document not seen before: about a millisecond per 10 KB, in cost units. */
-const PARSE_COST_PER_CHARACTER = 0.1;
+/** Sets of cost-relevant variable values whose analysis is kept per operation (page sizes: a handful). */
+const MAX_ANALYSES_PER_OPERATION = 16;
+const OMITTED = '\u0000omitted';
+/** Parsing and validating a document not seen before: measured ~30 ms for a unique 65 KB document, in cost units. */
+const PARSE_COST_PER_CHARACTER = 0.5;
+
+/**
+ * The cost-relevant variables' values as a key, or null when they are not worth keeping (long, or nested too deep to
+ * serialize: JSON variables are checked by their scalars, after this).
+ */
+function valuesKey(names: string[], variables: Record<string, unknown>): string | null {
+  try {
+    // An omitted variable takes its default, unlike an explicit null: they must not share an analysis.
+    const key = JSON.stringify(names.map((name) => (variables[name] === undefined ? OMITTED : variables[name])));
+    return key.length <= 1_000 ? key : null;
+  } catch {
+    return null;
+  }
+}
 
 const rejection = (code: string, message: string, status = 400) => new GraphQLError(message, { extensions: { code, http: { status } } });
 
@@ -102,9 +128,10 @@ export type OperationLimits = {
  */
 export function operationLimits(schema: GraphQLSchema, limits: { maxDepth: number; maxCost: number }, rateLimiter?: RateLimiter | null): OperationLimits {
   const model = createCostModel(schema);
-  // An operation without variables always analyses the same: once per parsed document (Apollo keeps parsed
-  // documents, so a hot query is analysed once, not on every request).
-  const withoutVariables = new WeakMap<OperationDefinitionNode, Admission>();
+  // An operation's analysis is kept per values of the variables it depends on (costVariables): a query whose pages
+  // are literals is analysed once per parsed document, whatever ids its variables carry (Apollo keeps parsed
+  // documents, so a hot query is analysed once, not on every request). A few sets of values per operation at most.
+  const analyses = new WeakMap<OperationDefinitionNode, { variables: string[]; byValues: Map<string, Admission> }>();
   const judge = (document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>): Admission => {
     const analysis = model.analyze(document, operation, variables, limits.maxCost);
     let refusal: GraphQLError | null = null;
@@ -116,9 +143,14 @@ export function operationLimits(schema: GraphQLSchema, limits: { maxDepth: numbe
     return { analysis, refusal };
   };
   const check: OperationLimits['check'] = (document, operation, variables) => {
-    if (operation.variableDefinitions?.length) return judge(document, operation, variables);
-    let admission = withoutVariables.get(operation);
-    if (!admission) withoutVariables.set(operation, (admission = judge(document, operation, {})));
+    let known = analyses.get(operation);
+    if (!known) analyses.set(operation, (known = { variables: operation.variableDefinitions?.length ? model.costVariables(document, operation) : [], byValues: new Map() }));
+    const key = known.variables.length ? valuesKey(known.variables, variables) : '';
+    let admission = key === null ? undefined : known.byValues.get(key);
+    if (!admission) {
+      admission = judge(document, operation, variables);
+      if (key !== null && known.byValues.size < MAX_ANALYSES_PER_OPERATION) known.byValues.set(key, admission);
+    }
     return admission;
   };
   // Documents charged for their parsing: Apollo hands the same DocumentNode for a text it has parsed before, so a new

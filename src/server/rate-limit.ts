@@ -117,3 +117,22 @@ export function createRateLimiter(options: RateLimitOptions) {
 }
 
 export type RateLimiter = ReturnType<typeof createRateLimiter>;
+
+/**
+ * Answers of 429 go out after a pause (a tarpit): a client looping on refused requests, as a script does, then sends
+ * one a second per connection instead of hundreds, and the event loop stays the other clients'. The pause holds no
+ * CPU, only a timer and the socket; past `maxPending` paused answers, answers go out at once.
+ */
+export function createTarpit(options: { delayMs: number; maxPending: number }) {
+  let pending = 0;
+  return (send: () => void): void => {
+    if (options.delayMs <= 0 || pending >= options.maxPending) return send();
+    pending++;
+    setTimeout(() => {
+      pending--;
+      send();
+    }, options.delayMs).unref();
+  };
+}
+
+export type Tarpit = ReturnType<typeof createTarpit>;

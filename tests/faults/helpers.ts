@@ -3,7 +3,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { projectRoot } from '../../src/config.js';
+import { openDatabase } from '../../src/db/database.js';
+import { createUser } from '../helpers/factories.js';
 
 /** Shared by the fault tests and the soak benchmark: a private PostgreSQL, the real server as a child process, load. */
 
@@ -236,4 +239,30 @@ export function rssMb(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+/**
+ * The fault tests' world: a private PostgreSQL with a database `name`, the real server on it (pool of 8), a user's API
+ * key and a three-node graph of theirs.
+ */
+export async function serverOnPrivatePostgres(name: string): Promise<{ postgres: PrivatePostgres; server: ServerProcess; url: string; key: string; graphId: string }> {
+  const postgres = await PrivatePostgres.create();
+  const admin = new pg.Client({ connectionString: postgres.url });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = postgres.urlFor(name);
+  const server = await spawnServer({ DATABASE_URL: url, MIGRATE_ON_START: '1', DB_POOL_MAX: '8' });
+  const db = await openDatabase({ url, pgliteDataDir: '', poolMax: 1 });
+  const key = (await createUser(db)).apiKey;
+  await db.close();
+  const created = await request(
+    server.url,
+    key,
+    'createGraph',
+    `mutation { createGraph(input: { name: "${name}", nodes: [{ key: "a", blockId: "in" }, { key: "b", blockId: "llm" }, { key: "c", blockId: "out" }], links: [{ source: "a", sink: "b", sourceName: "o", sinkName: "i" }, { source: "b", sink: "c", sourceName: "o", sinkName: "i" }] }) { graph { id } } }`,
+    {},
+  );
+  if (!created.ok) throw new Error(`createGraph failed: ${JSON.stringify(created)}`);
+  return { postgres, server, url, key, graphId: created.data.createGraph.graph.id };
 }

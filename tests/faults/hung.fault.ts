@@ -1,8 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/db/database.js';
-import { createUser } from '../helpers/factories.js';
-import { percentile, PrivatePostgres, request, sleep, spawnServer, type Outcome, type ServerProcess } from './helpers.js';
+import { percentile, request, serverOnPrivatePostgres, sleep, type Outcome, type PrivatePostgres, type ServerProcess } from './helpers.js';
 
 /**
  * A hung PostgreSQL under a steady light load, on a private instance: the postmaster and every backend are
@@ -32,19 +30,7 @@ describe('PostgreSQL hung (SIGSTOP)', () => {
   let url: string;
 
   beforeAll(async () => {
-    postgres = await PrivatePostgres.create();
-    const admin = new pg.Client({ connectionString: postgres.url });
-    await admin.connect();
-    await admin.query('CREATE DATABASE agentgraph_hung');
-    await admin.end();
-    url = postgres.urlFor('agentgraph_hung');
-    server = await spawnServer({ DATABASE_URL: url, MIGRATE_ON_START: '1', DB_POOL_MAX: '8' });
-    const db = await openDatabase({ url, pgliteDataDir: '', poolMax: 1 });
-    key = (await createUser(db)).apiKey;
-    await db.close();
-    const created = await request(server.url, key, 'createGraph', 'mutation { createGraph(input: { name: "hung", nodes: [{ key: "a", blockId: "in" }, { key: "b", blockId: "llm" }, { key: "c", blockId: "out" }], links: [{ source: "a", sink: "b", sourceName: "o", sinkName: "i" }, { source: "b", sink: "c", sourceName: "o", sinkName: "i" }] }) { graph { id } } }', {});
-    expect(created.ok, JSON.stringify(created)).toBe(true);
-    graphId = created.data.createGraph.graph.id;
+    ({ postgres, server, url, key, graphId } = await serverOnPrivatePostgres('agentgraph_hung'));
   }, 120_000);
 
   afterAll(async () => {

@@ -76,6 +76,9 @@ describe.each(testDatabaseKinds)('resource limits on %s', (kind) => {
     await refusedFast({ query, variables: { n: 100 } }, 'QUERY_TOO_COMPLEX');
     const small = await post(server.url, { query, variables: { n: 5 } }, server.apiKey);
     expect(codesOf(small.json)).toEqual([]);
+    // An explicit null is not the default (pages of 20 run); it shares no cached analysis with an omitted variable.
+    expect(codesOf((await post(server.url, { query, variables: { n: null } }, server.apiKey)).json)).toEqual([]);
+    await refusedFast({ query }, 'QUERY_TOO_COMPLEX');
   });
 
   it('3. statistics are priced by the range they scan: 700 aliases of a 400-day hourly series are refused', async () => {
@@ -135,6 +138,7 @@ describe('rate limits by operation, cost and address', () => {
       log,
       apiKeyCacheMs: 0,
       compileAfterUses: 2,
+      rateLimitDelayMs: 200,
       rateLimit: { perMinute: 60, burst: 5, costPerMinute: 60_000, costBurst: 300_000, authFailuresPerMinute: 60, authFailuresBurst: 10 },
     });
     const { url } = await app.listen(0, '127.0.0.1');
@@ -168,6 +172,26 @@ describe('rate limits by operation, cost and address', () => {
     expect(codesOf(cheap.json)).toEqual([]);
   });
 
+  it('an answer over 16 MB is replaced by RESPONSE_TOO_LARGE, on the fast path and through Express', async () => {
+    const { user, apiKey } = await createUser(server.db);
+    const { graph } = await createGraph(server.db, user.id, { name: 'big answers' });
+    const blob = { text: 'x'.repeat(180_000) };
+    await server.db.prisma.graphExecution.createMany({
+      data: Array.from({ length: 100 }, () => ({ graphId: graph.id, graphVersion: graph.version, userId: user.id, inputs: blob })),
+    });
+    const query = '{ graphExecutions(first: 100) { nodes { id inputs } } }';
+    for (let i = 0; i < 2; i++) {
+      const res = await post(server.url, { query }, apiKey);
+      expect(res.status).toBe(400);
+      expect(codesOf(res.json)).toEqual(['RESPONSE_TOO_LARGE']);
+    }
+    const viaGet = await fetch(`${server.url}/graphql?query=${encodeURIComponent(query)}`, { headers: { authorization: `Bearer ${apiKey}`, 'apollo-require-preflight': 'true' } });
+    expect(viaGet.status).toBe(400);
+    expect(codesOf(await viaGet.json())).toEqual(['RESPONSE_TOO_LARGE']);
+    const smaller = await post(server.url, { query: '{ graphExecutions(first: 50) { nodes { id inputs } } }' }, apiKey);
+    expect(codesOf(smaller.json)).toEqual([]);
+  });
+
   it('a long one-off document is never compiled (compiling blocks the event loop), however often it is sent', async () => {
     const { apiKey } = await createUser(server.db);
     const query = `{ ${aliases(2_800, 'viewer { id }')} }`;
@@ -192,6 +216,7 @@ describe('rate limits by operation, cost and address', () => {
     const refused = await post(limited.url, { query: '{ viewer { id } }' }, `agk_XXXXXXXX_${'s'.repeat(43)}`);
     expect(refused.status).toBe(429);
     expect(codesOf(refused.json)).toEqual(['RATE_LIMITED']);
+    expect(refused.ms).toBeGreaterThanOrEqual(190); // answered after the tarpit's pause
     expect(statements).toBe(afterRefusals);
   });
 });

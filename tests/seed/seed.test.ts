@@ -2,11 +2,8 @@
  * The seeder against a fresh PostgreSQL database and against PGlite (memory://): counts, data invariants
  * (checked in SQL), determinism across databases, API keys that authenticate, and the operator CLI.
  */
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { projectRoot } from '../../src/config.js';
 import { openDatabase, type Database } from '../../src/db/database.js';
 import { applyMigrations } from '../../src/db/migrations.js';
 import { apiKeyMatchesHash, apiKeyPrefix } from '../../src/modules/auth/api-key-secret.js';
@@ -14,6 +11,7 @@ import { Rng } from '../../src/seed/random.js';
 import { ADMIN_PERMISSIONS, USER_PERMISSIONS } from '../../src/seed/users.js';
 import { seedDatabase, type SeedOptions, type SeedSummary } from '../../src/seed/index.js';
 import { createPostgresDatabase, testDatabaseKinds } from '../helpers/databases.js';
+import { runOperatorCli } from '../helpers/cli.js';
 
 const OPTIONS: SeedOptions = {
   users: 4,
@@ -309,20 +307,7 @@ describe('seedDatabase on PGlite (memory://)', () => {
     });
 
     describe('operator CLI', () => {
-      function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-        return new Promise((resolve, reject) => {
-          const child = spawn('npx', ['tsx', path.join('src', 'cli', 'operator.ts'), ...args], {
-            cwd: projectRoot,
-            env: { ...process.env, DATABASE_URL: url, MIGRATE_ON_START: '' },
-          });
-          let stdout = '';
-          let stderr = '';
-          child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-          child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-          child.on('error', reject);
-          child.on('close', (code) => resolve({ code, stdout, stderr }));
-        });
-      }
+      const runCli = (args: string[]) => runOperatorCli(args, { ...process.env, DATABASE_URL: url, MIGRATE_ON_START: '' });
 
       it('user:create prints a user id and an API key that authenticates', async () => {
         const result = await runCli(['user:create', '--email', 'Operator@Example.com', '--name', 'Op Erator', '--admin']);

@@ -8,6 +8,7 @@ import { loadConfig, projectRoot } from '../../src/config.js';
 import { openDatabase } from '../../src/db/database.js';
 import { EmbeddedDatabaseLockedError, lockPathFor, type EmbeddedLockHolder } from '../../src/db/embedded-lock.js';
 import { boot } from '../../src/server/boot.js';
+import { runOperatorCli } from '../helpers/cli.js';
 
 /** One writer per embedded database: a second process on a PGlite data directory is refused, never silently lost. */
 const log = pino({ level: 'silent' });
@@ -26,17 +27,7 @@ function newDataDir(): string {
 
 const embeddedEnv = (dataDir: string) => ({ ...process.env, PGLITE_DATA_DIR: dataDir, DATABASE_URL: '' });
 
-function runCli(dataDir: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('npx', ['tsx', path.join('src', 'cli', 'operator.ts'), ...args], { cwd: projectRoot, env: embeddedEnv(dataDir) });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const runCli = (dataDir: string, args: string[]) => runOperatorCli(args, embeddedEnv(dataDir));
 
 /** Another process that opens the database and keeps it open until killed. */
 function holdInAnotherProcess(dataDir: string): Promise<ChildProcess> {

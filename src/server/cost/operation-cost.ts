@@ -12,6 +12,8 @@ import {
   type GraphQLSchema,
   type OperationDefinitionNode,
   type SelectionSetNode,
+  type ValueNode,
+  visit,
 } from 'graphql';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../modules/shared/pagination.js';
 import { FIELD_COSTS, JSON_VALUE_WEIGHT, TOTAL_COUNT_WEIGHT, introspectionCosts, isConnectionType, type Arguments, type FieldCost } from './field-costs.js';
@@ -35,6 +37,11 @@ type SetAnalysis = { depth: number; cost: number; pooled: Pooled[] };
 
 export type CostModel = {
   analyze(document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>, maxCost: number): Analysis;
+  /**
+   * The variables the cost can depend on: those inside page sizes, `limit`s and the arguments of priced fields (and
+   * of fields whose lists are sized by them). An operation's analysis holds for any values of the others.
+   */
+  costVariables(document: DocumentNode, operation: OperationDefinitionNode): string[];
 };
 
 function withDefaults(operation: OperationDefinitionNode, variables: Record<string, unknown>): Record<string, unknown> {
@@ -170,5 +177,34 @@ export function createCostModel(schema: GraphQLSchema): CostModel {
     const cost = root.cost + root.pooled.reduce((sum, p) => sum + p.perParent * p.innerCost, 0);
     return { depth: root.depth, cost };
   };
-  return { analyze };
+  // Arguments the analysis reads: pages and limits everywhere, every argument of a field whose cost or whose
+  // children's sizes are computed from its arguments.
+  const pricedByArguments = new Set(Object.entries(costs).filter(([, c]) => typeof c.weight === 'function').map(([key]) => key));
+  const limitArguments = new Set(['first', 'last', ...Object.values(costs).flatMap((c) => (c.list?.limitArgument ? [c.list.limitArgument] : []))]);
+  const costVariables: CostModel['costVariables'] = (document, operation) => {
+    const names = new Set<string>();
+    const collect = (node: ValueNode) => {
+      visit(node, { Variable: (variable) => void names.add(variable.name.value) });
+    };
+    const walk = (selectionSet: SelectionSetNode, parentType: GraphQLCompositeType | undefined, seen: Set<string>) => {
+      for (const selection of selectionSet.selections) {
+        if (selection.kind === Kind.FIELD) {
+          const fields = parentType && (isObjectType(parentType) || isInterfaceType(parentType)) ? parentType.getFields() : undefined;
+          const field = fields?.[selection.name.value];
+          const childType = field ? (getNamedType(field.type) as GraphQLCompositeType) : undefined;
+          const allArguments = pricedByArguments.has(`${parentType?.name}.${selection.name.value}`) || (childType !== undefined && typesSizedByParent.has(childType.name));
+          for (const argument of selection.arguments ?? []) if (allArguments || limitArguments.has(argument.name.value)) collect(argument.value);
+          if (selection.selectionSet) walk(selection.selectionSet, childType, seen);
+        } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+          walk(selection.selectionSet, selection.typeCondition ? (schema.getType(selection.typeCondition.name.value) as GraphQLCompositeType | undefined) : parentType, seen);
+        } else if (!seen.has(selection.name.value)) {
+          const fragment = document.definitions.find((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION && d.name.value === selection.name.value);
+          if (fragment) walk(fragment.selectionSet, schema.getType(fragment.typeCondition.name.value) as GraphQLCompositeType | undefined, seen.add(fragment.name.value));
+        }
+      }
+    };
+    walk(operation.selectionSet, schema.getRootType(operation.operation) ?? undefined, new Set());
+    return [...names];
+  };
+  return { analyze, costVariables };
 }

@@ -1,0 +1,18 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { projectRoot } from '../../src/config.js';
+
+export type CliResult = { code: number | null; stdout: string; stderr: string };
+
+/** Runs `npm run cli -- <args>` (src/cli/operator.ts) as a real process with `env`, and collects what it printed. */
+export function runOperatorCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('npx', ['tsx', path.join('src', 'cli', 'operator.ts'), ...args], { cwd: projectRoot, env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
