@@ -116,7 +116,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
       perMinute: wholeNumber(env, 'RATE_LIMIT_PER_MINUTE', 6_000),
       burst: wholeNumber(env, 'RATE_LIMIT_BURST', 1_000),
       costPerMinute: wholeNumber(env, 'RATE_LIMIT_COST_PER_MINUTE', 1_500_000),
-      costBurst: wholeNumber(env, 'RATE_LIMIT_COST_BURST', 500_000),
+      costBurst: wholeNumber(env, 'RATE_LIMIT_COST_BURST', 250_000),
       authFailuresPerMinute: wholeNumber(env, 'RATE_LIMIT_AUTH_FAILURES_PER_MINUTE', 60),
       authFailuresBurst: wholeNumber(env, 'RATE_LIMIT_AUTH_FAILURES_BURST', 30),
       replicas: Math.max(1, wholeNumber(env, 'RATE_LIMIT_REPLICAS', 1)),
