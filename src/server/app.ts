@@ -196,9 +196,14 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
     limitResponses(REQUEST_LIMITS.maxResponseBytes, tarpit),
     expressMiddleware(apollo, { context: ({ req }) => context(req) }),
   );
-  fastPath = graphqlFastPath({ apollo, hotOperations, context, corsOrigins: options.corsOrigins ?? [], log,
+  fastPath = graphqlFastPath({
+    apollo,
+    hotOperations,
+    context,
+    corsOrigins: options.corsOrigins ?? [],
+    log,
     limits: REQUEST_LIMITS,
-    admit: (context, hot) => limits.admit(context, hot.analysis),
+    admit: (requestContext, hot) => limits.admit(requestContext, hot.analysis),
     tarpit,
   });
 

@@ -10,30 +10,36 @@ type AdapterCause = { kind?: string; originalCode?: string };
 const adapterCause = (error: unknown): AdapterCause | undefined =>
   (error as { meta?: { driverAdapterError?: { cause?: AdapterCause } } })?.meta?.driverAdapterError?.cause;
 
-function isDatabaseUnavailable(error: unknown): boolean {
+type ErrorLike = { code?: unknown; message?: unknown; cause?: unknown };
+
+/** Whether the error or one of its causes (a few levels down: driver, adapter, Prisma) matches. */
+function anyCause(error: unknown, matches: (candidate: ErrorLike) => boolean): boolean {
   for (let e: unknown = error, depth = 0; e && depth < 5; depth++) {
-    const candidate = e as { code?: unknown; message?: unknown; cause?: unknown };
-    if (typeof candidate.code === 'string' && CONNECTION_ERROR_CODES.has(candidate.code)) return true;
-    const cause = adapterCause(e);
-    if (cause && ((cause.kind && ADAPTER_UNAVAILABLE_KINDS.has(cause.kind)) || (cause.originalCode && CONNECTION_ERROR_CODES.has(cause.originalCode)))) return true;
-    if (typeof candidate.message === 'string' && /ECONNREFUSED|Connection terminated|timeout exceeded when trying to connect|DatabaseNotReachable|Query read timeout/i.test(candidate.message)) {
-      return true;
-    }
-    e = candidate.cause;
+    if (matches(e as ErrorLike)) return true;
+    e = (e as ErrorLike).cause;
   }
   return false;
 }
 
+const UNAVAILABLE_MESSAGE = /ECONNREFUSED|Connection terminated|timeout exceeded when trying to connect|DatabaseNotReachable|Query read timeout/i;
+
+const isDatabaseUnavailable = (error: unknown) =>
+  anyCause(error, (candidate) => {
+    if (typeof candidate.code === 'string' && CONNECTION_ERROR_CODES.has(candidate.code)) return true;
+    const cause = adapterCause(candidate);
+    if (cause && ((cause.kind && ADAPTER_UNAVAILABLE_KINDS.has(cause.kind)) || (cause.originalCode && CONNECTION_ERROR_CODES.has(cause.originalCode)))) return true;
+    return typeof candidate.message === 'string' && UNAVAILABLE_MESSAGE.test(candidate.message);
+  });
+
 /** PostgreSQL cancelled the statement at its statement_timeout (SQLSTATE 57014): the request asked too much. */
-function statementTimedOut(error: unknown): boolean {
-  for (let e: unknown = error, depth = 0; e && depth < 5; depth++) {
-    const candidate = e as { code?: unknown; message?: unknown; cause?: unknown };
-    if (candidate.code === '57014' || adapterCause(e)?.originalCode === '57014') return true;
-    if (typeof candidate.message === 'string' && /canceling statement due to statement timeout/i.test(candidate.message)) return true;
-    e = candidate.cause;
-  }
-  return false;
-}
+const statementTimedOut = (error: unknown) =>
+  anyCause(
+    error,
+    (candidate) =>
+      candidate.code === '57014' ||
+      adapterCause(candidate)?.originalCode === '57014' ||
+      (typeof candidate.message === 'string' && /canceling statement due to statement timeout/i.test(candidate.message)),
+  );
 
 /** Races the database settled (a unique key taken meanwhile, a serialization failure or deadlock) are the client's to retry. */
 function writeConflict(error: unknown): string | null {

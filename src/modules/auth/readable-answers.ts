@@ -1,22 +1,8 @@
-import {
-  getDirectiveValues,
-  getNamedType,
-  GraphQLIncludeDirective,
-  GraphQLSkipDirective,
-  isLeafType,
-  isObjectType,
-  Kind,
-  type FieldNode,
-  type FragmentSpreadNode,
-  type GraphQLField,
-  type GraphQLObjectType,
-  type GraphQLResolveInfo,
-  type InlineFragmentNode,
-  type SelectionSetNode,
-} from 'graphql';
+import { getNamedType, isLeafType, isObjectType, type FieldNode, type GraphQLField, type GraphQLObjectType, type GraphQLResolveInfo } from 'graphql';
 import type { GraphQLContext } from '../../context.js';
 import type { ApiKeyPermission } from '../../generated/prisma/client.js';
 import { forbidden } from '../../errors.js';
+import { visitRowFields } from '../shared/selection.js';
 import { requirePermission } from './guards.js';
 import type { Viewer } from './viewer.js';
 
@@ -77,26 +63,15 @@ function forEachField(
   onField: (field: FieldNode, definition: GraphQLField<unknown, unknown>) => void,
 ): void {
   const fields = type.getFields();
-  const visit = (selectionSet: SelectionSetNode | undefined, seenFragments: ReadonlySet<string>) => {
-    for (const selection of selectionSet?.selections ?? []) {
-      if (!isIncluded(selection, info.variableValues)) continue;
-      if (selection.kind === Kind.FIELD) {
-        const definition = fields[selection.name.value];
-        if (definition) onField(selection, definition);
-      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-        visit(selection.selectionSet, seenFragments);
-      } else {
-        const name = selection.name.value;
-        const fragment = info.fragments[name];
-        if (fragment && !seenFragments.has(name)) visit(fragment.selectionSet, new Set([...seenFragments, name]));
-      }
-    }
-  };
-  for (const parent of parents) visit(parent.selectionSet, new Set());
-}
-
-function isIncluded(node: FieldNode | InlineFragmentNode | FragmentSpreadNode, variables: GraphQLResolveInfo['variableValues']): boolean {
-  if (!node.directives?.length) return true;
-  if (getDirectiveValues(GraphQLSkipDirective, node, variables)?.if === true) return false;
-  return getDirectiveValues(GraphQLIncludeDirective, node, variables)?.if !== false;
+  visitRowFields(
+    parents,
+    info.fragments,
+    false,
+    (field) => {
+      const definition = fields[field.name.value];
+      if (definition) onField(field, definition);
+    },
+    undefined,
+    info.variableValues,
+  );
 }

@@ -1,4 +1,17 @@
-import { getArgumentValues, Kind, type FieldNode, type GraphQLField, type GraphQLObjectType, type GraphQLOutputType, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
+import {
+  getArgumentValues,
+  getDirectiveValues,
+  GraphQLIncludeDirective,
+  GraphQLSkipDirective,
+  Kind,
+  type FieldNode,
+  type GraphQLField,
+  type GraphQLObjectType,
+  type GraphQLOutputType,
+  type GraphQLResolveInfo,
+  type SelectionNode,
+  type SelectionSetNode,
+} from 'graphql';
 
 /**
  * The names of the fields a query asks of the rows a resolver returns: for a connection, the fields under `nodes`
@@ -9,18 +22,21 @@ type Level = 'connection' | 'edge' | 'row';
 
 /**
  * Walks the row-level fields under `fieldNodes` (a connection's `nodes` / `edges { node }` rows, or the object
- * itself), following fragments.
+ * itself), following fragments. With `variables`, selections that `@skip`/`@include` leave out are not visited;
+ * without, every selection counts as asked.
  */
-function visitRowFields(
+export function visitRowFields(
   fieldNodes: readonly FieldNode[],
   fragments: GraphQLResolveInfo['fragments'],
   isConnection: boolean,
   onRowField: (field: FieldNode) => void,
   onConnectionField?: (field: FieldNode) => void,
+  variables?: GraphQLResolveInfo['variableValues'],
 ): void {
   const visit = (selectionSet: SelectionSetNode | undefined, level: Level, seen: Set<string>) => {
     if (!selectionSet) return;
     for (const selection of selectionSet.selections) {
+      if (variables && !isIncluded(selection, variables)) continue;
       if (selection.kind === Kind.INLINE_FRAGMENT) {
         visit(selection.selectionSet, level, seen);
       } else if (selection.kind === Kind.FRAGMENT_SPREAD) {
@@ -37,6 +53,12 @@ function visitRowFields(
     }
   };
   for (const node of fieldNodes) visit(node.selectionSet, isConnection ? 'connection' : 'row', new Set());
+}
+
+function isIncluded(node: SelectionNode, variables: GraphQLResolveInfo['variableValues']): boolean {
+  if (!node.directives?.length) return true;
+  if (getDirectiveValues(GraphQLSkipDirective, node, variables)?.if === true) return false;
+  return getDirectiveValues(GraphQLIncludeDirective, node, variables)?.if !== false;
 }
 
 const isConnectionType = (type: GraphQLOutputType) => type.toString().replace(/!$/, '').endsWith('Connection');
