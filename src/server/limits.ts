@@ -26,7 +26,7 @@ export const MAX_COMPILED_QUERY_LENGTH = 20_000;
 
 const DEADLINE_RETRY_SECONDS = 5;
 
-export const deadlineExceeded = () =>
+const deadlineExceeded = () =>
   new GraphQLError('The request ran past its deadline and was stopped; ask for less, or retry later.', {
     extensions: { code: 'DEADLINE_EXCEEDED', http: { status: 503, headers: new Map([['retry-after', String(DEADLINE_RETRY_SECONDS)]]) } },
   });

@@ -18,7 +18,7 @@ function rateLimited(message: string, retryAfterSeconds: number): GraphQLError {
   });
 }
 
-export function createTokenBuckets(options: BucketOptions, what: string) {
+function createTokenBuckets(options: BucketOptions, what: string) {
   const buckets = new Map<string, { tokens: number; updatedAt: number }>();
   const refillPerMs = options.perMinute / 60_000;
   let lastSweep = Date.now();
@@ -62,7 +62,6 @@ export function createTokenBuckets(options: BucketOptions, what: string) {
   };
 }
 
-export type TokenBuckets = ReturnType<typeof createTokenBuckets>;
 
 export type RateLimitOptions = {
   /** Operations per minute per API key (a batch of 10 is 10); 0 turns this limit off. */

@@ -98,7 +98,7 @@ function unwrap(type: GraphQLOutputType): { list: boolean; named: GraphQLOutputT
 export const isConnectionType = (name: string) => name.endsWith('Connection');
 
 /** Plain lists of objects the cost model has no bound for (connections' edges/nodes are bounded by their page). */
-export function unboundedLists(schema: GraphQLSchema): string[] {
+function unboundedLists(schema: GraphQLSchema): string[] {
   const missing: string[] = [];
   for (const type of Object.values(schema.getTypeMap())) {
     if (!isObjectType(type) || type.name.startsWith('__') || isConnectionType(type.name)) continue;
