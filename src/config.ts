@@ -118,7 +118,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
       costPerMinute: wholeNumber(env, 'RATE_LIMIT_COST_PER_MINUTE', 1_500_000),
       costBurst: wholeNumber(env, 'RATE_LIMIT_COST_BURST', 250_000),
       authFailuresPerMinute: wholeNumber(env, 'RATE_LIMIT_AUTH_FAILURES_PER_MINUTE', 60),
-      authFailuresBurst: wholeNumber(env, 'RATE_LIMIT_AUTH_FAILURES_BURST', 30),
+      authFailuresBurst: wholeNumber(env, 'RATE_LIMIT_AUTH_FAILURES_BURST', 10),
       replicas: Math.max(1, wholeNumber(env, 'RATE_LIMIT_REPLICAS', 1)),
     },
     requestTimeoutMs: wholeNumber(env, 'REQUEST_TIMEOUT_MS', 15_000),

@@ -8,7 +8,16 @@ import type { Loaders } from './modules/loaders.js';
  * What one HTTP request has spent and until when it may run; the operations of a batch share it (Apollo copies the
  * context per operation, this object by reference).
  */
-export type RequestBudget = { spentCost: number; deadline: number };
+export type RequestBudget = {
+  spentCost: number;
+  deadline: number;
+  /**
+   * Work measured while executing that no estimate could know in advance (a session state rewritten: its size is in
+   * the database), in cost units: taken from the key's cost rate after the fact, so the key's next request is refused
+   * once it has run out.
+   */
+  chargeWork(cost: number): void;
+};
 
 /** Built once per request in Apollo's `context` function; nothing here outlives the request. */
 export type GraphQLContext = {

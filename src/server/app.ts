@@ -132,8 +132,7 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
     stopOnTerminationSignals: false,
     // Automatic persisted queries are not offered: every request carries its document.
     persistedQueries: false,
-    // Bounds the parser's work on absurd documents before validation even starts.
-    parseOptions: { maxTokens: 20_000 },
+    parseOptions: { maxTokens: REQUEST_LIMITS.maxTokens },
     // "Did you mean …?" hints name schema members: they go with introspection.
     formatError: createErrorFormatter(log, { schemaHints: options.introspection ?? true }),
     plugins: [
@@ -169,7 +168,12 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
     }
     // A key out of operations or cost is refused before its document is even parsed.
     rateLimiter?.checkKey(viewer.apiKeyId);
-    return new RequestContext(viewer, createLoaders(db), db, log, apiKeyCache, { spentCost: 0, deadline: Date.now() + requestTimeoutMs });
+    const budget: RequestBudget = {
+      spentCost: 0,
+      deadline: Date.now() + requestTimeoutMs,
+      chargeWork: (cost) => rateLimiter?.chargeCost(viewer.apiKeyId, cost),
+    };
+    return new RequestContext(viewer, createLoaders(db), db, log, apiKeyCache, budget);
   };
 
   app.get('/health', async (_req, res) => {

@@ -96,7 +96,7 @@ export function createRateLimiter(options: RateLimitOptions) {
       operations.charge(apiKeyId);
       cost.charge(apiKeyId, penalty);
     },
-    /** Work done for the key outside an operation's estimate (parsing and validating a new document). */
+    /** Work done for the key outside an operation's estimate (parsing a new document, rewriting a session's state). */
     chargeCost(apiKeyId: string, amount: number): void {
       cost.charge(apiKeyId, amount);
     },

@@ -165,11 +165,12 @@ export type ServerProcess = { url: string; child: ChildProcess; pid: number; out
 /**
  * The real server (`node --import tsx src/main.ts`) on a free port, resolved once /health answers. A variable given
  * as `undefined` is removed from the child's environment (e.g. `RATE_LIMIT_PER_MINUTE: undefined` keeps the
- * server's own rate limit).
+ * server's own rate limit). SERVER_NODE_ARGS adds Node options for the child (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`
+ * to profile the server of a benchmark; NODE_OPTIONS refuses --cpu-prof).
  */
 export async function spawnServer(env: Record<string, string | undefined>): Promise<ServerProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, [...(process.env.SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', 'src/main.ts'], {
     cwd: projectRoot,
     // NODE_ENV as in production: vitest sets it to `test`, which changes Apollo's signal handling.
     // The per-key rate limit is off: these tests drive one key far past it on purpose.

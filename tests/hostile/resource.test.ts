@@ -6,6 +6,7 @@ import { snapshot } from '../helpers/authz.js';
 import { testDatabaseKinds } from '../helpers/databases.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { CaseCounter, codesOf } from './harness.js';
+import { insertSession } from '../sessions/helpers.js';
 
 /**
  * Requests that look ordinary but ask for unbounded work (the resource findings): each is refused before it runs,
@@ -82,7 +83,9 @@ describe.each(testDatabaseKinds)('resource limits on %s', (kind) => {
   });
 
   it('3. statistics are priced by the range they scan: 700 aliases of a 400-day hourly series are refused', async () => {
-    await refusedFast({ query: `{ ${aliases(700, STATS_400_DAYS_HOURLY)} }` }, 'QUERY_TOO_COMPLEX');
+    // 700 aliases pass the token limit: refused while parsing, before validation.
+    await refusedFast({ query: `{ ${aliases(700, STATS_400_DAYS_HOURLY)} }` }, 'GRAPHQL_PARSE_FAILED');
+    await refusedFast({ query: `{ ${aliases(100, STATS_400_DAYS_HOURLY)} }` }, 'QUERY_TOO_COMPLEX');
     await refusedFast({ query: `{ ${aliases(10, STATS_400_DAYS_HOURLY)} }` }, 'QUERY_TOO_COMPLEX');
     const one = await post(server.url, { query: `{ ${STATS_400_DAYS_HOURLY} }` }, server.apiKey);
     expect(codesOf(one.json)).toEqual([]);
@@ -104,9 +107,15 @@ describe.each(testDatabaseKinds)('resource limits on %s', (kind) => {
   it('4. introspection is priced too, and needs a key', async () => {
     const flood = { query: `{ ${aliases(600, '__schema { types { fields { name } } }')} }` };
     await refusedFast(flood, 'UNAUTHENTICATED', 401, null);
-    await refusedFast(flood, 'QUERY_TOO_COMPLEX');
+    await refusedFast(flood, 'GRAPHQL_PARSE_FAILED');
     const wide = { query: `{ ${aliases(40, '__schema { types { fields { name args { name type { name } } } } }')} }` };
     await refusedFast(wide, 'QUERY_TOO_COMPLEX');
+  });
+
+  it('8. a long unique document is refused while parsing (5,000 tokens), before validation spends the event loop on it', async () => {
+    const fields = Array.from({ length: 1_100 }, (_, i) => `u${i}: viewer { id }`).join(' ');
+    const res = await refusedFast({ query: `{ ${fields} }` }, 'GRAPHQL_PARSE_FAILED');
+    expect(JSON.stringify(res.json)).toContain('5000 tokens');
   });
 
   it('10. a request without credentials is refused like one with bad credentials (401), before execution', async () => {
@@ -172,6 +181,17 @@ describe('rate limits by operation, cost and address', () => {
     expect(codesOf(cheap.json)).toEqual([]);
   });
 
+  it('documents that fail to parse or validate are charged like refused operations, then refused before parsing', async () => {
+    const { apiKey } = await createUser(server.db);
+    const codes: Array<string | undefined> = [];
+    for (let i = 0; i < 4; i++) codes.push(...codesOf((await post(limited.url, { query: `{ viewer { id ${i}` }, apiKey)).json));
+    for (let i = 0; i < 4; i++) codes.push(...codesOf((await post(limited.url, { query: `{ viewer { nope${i} } }` }, apiKey)).json));
+    // 5 operations of burst: the sixth document is refused without being read.
+    expect(codes.slice(0, 4)).toEqual(Array(4).fill('GRAPHQL_PARSE_FAILED'));
+    expect(codes[4]).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(codes.slice(5)).toEqual(Array(3).fill('RATE_LIMITED'));
+  });
+
   it('an answer over 16 MB is replaced by RESPONSE_TOO_LARGE, on the fast path and through Express', async () => {
     const { user, apiKey } = await createUser(server.db);
     const { graph } = await createGraph(server.db, user.id, { name: 'big answers' });
@@ -194,8 +214,9 @@ describe('rate limits by operation, cost and address', () => {
 
   it('a long one-off document is never compiled (compiling blocks the event loop), however often it is sent', async () => {
     const { apiKey } = await createUser(server.db);
-    const query = `{ ${aliases(2_800, 'viewer { id }')} }`;
-    expect(query.length).toBeGreaterThan(50_000);
+    // Under the token limit (4,000 tokens), over the length compiled documents may have: long alias names.
+    const query = `{ ${Array.from({ length: 800 }, (_, i) => `a_long_alias_name_that_makes_the_text_long_${i}: viewer { id }`).join(' ')} }`;
+    expect(query.length).toBeGreaterThan(40_000);
     const hotBefore = limited.hotOperations();
     for (let i = 0; i < 4; i++) {
       const res = await post(limited.url, { query }, apiKey);
@@ -218,5 +239,54 @@ describe('rate limits by operation, cost and address', () => {
     expect(codesOf(refused.json)).toEqual(['RATE_LIMITED']);
     expect(refused.ms).toBeGreaterThanOrEqual(190); // answered after the tarpit's pause
     expect(statements).toBe(afterRefusals);
+  });
+});
+
+describe('appends are charged by the session state they rewrite', () => {
+  let server: TestServer;
+  let limited: { url: string; stop(): Promise<void> };
+
+  beforeAll(async () => {
+    server = await startTestServer({ database: 'pglite' });
+    const app = await createServer({
+      db: server.db,
+      log: pino({ level: 'silent' }),
+      apiKeyCacheMs: 0,
+      rateLimitDelayMs: 0,
+      rateLimit: { perMinute: 10_000, burst: 1_000, costPerMinute: 60_000, costBurst: 100_000 },
+    });
+    const { url } = await app.listen(0, '127.0.0.1');
+    limited = { url, stop: () => app.stop() };
+  });
+  afterAll(async () => {
+    await limited?.stop();
+    await server?.close();
+  });
+
+  const APPEND = 'mutation($id: ID!, $e: [SessionEventInput!]!) { appendSessionEvents(sessionId: $id, events: $e) { session { id } } }';
+  /** Appends one small state delta at a time until the key is refused; how many went through (at most `max`). */
+  async function appendsUntilRefused(apiKey: string, sessionId: string, max: number): Promise<{ appended: number; codes: Array<string | undefined> }> {
+    for (let i = 0; i < max; i++) {
+      const res = await post(limited.url, { query: APPEND, variables: { id: sessionId, e: [{ author: 'a', actions: { stateDelta: { [`k${i}`]: i } } }] } }, apiKey);
+      const codes = codesOf(res.json);
+      if (codes.length > 0) return { appended: i, codes };
+    }
+    return { appended: max, codes: [] };
+  }
+
+  it('a key appending to a state near 1 MiB runs out of cost after a few appends; one with a small state does not', async () => {
+    const big = await createUser(server.db);
+    const bigSession = await insertSession(server.db, { userId: big.user.id, state: { filler: 'x'.repeat(1_000_000) } });
+    const refused = await appendsUntilRefused(big.apiKey, bigSession.id, 20);
+    // ~24,400 units per append of a 1 MB state against a burst of 100,000: the fifth request finds the key spent.
+    expect(refused.codes).toEqual(['RATE_LIMITED']);
+    expect(refused.appended).toBeGreaterThanOrEqual(3);
+    expect(refused.appended).toBeLessThanOrEqual(5);
+    const rows = await server.db.prisma.sessionEvent.count({ where: { sessionId: bigSession.id } });
+    expect(rows).toBe(refused.appended);
+
+    const small = await createUser(server.db);
+    const smallSession = await insertSession(server.db, { userId: small.user.id, state: { note: 'small' } });
+    expect(await appendsUntilRefused(small.apiKey, smallSession.id, 20)).toEqual({ appended: 20, codes: [] });
   });
 });

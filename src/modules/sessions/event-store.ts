@@ -135,11 +135,11 @@ export type NewEvent = {
 type LockedSession = { id: string; userId: string; status: string; version: number; lastSequence: number };
 
 export type AppendOutcome =
-  | { kind: 'appended'; events: SessionEventRow[]; stored: number }
+  | { kind: 'appended'; events: SessionEventRow[]; stored: number; stateBytesRewritten: number }
   | { kind: 'not-found' }
   | { kind: 'stale-version'; version: number }
   | { kind: 'not-active'; status: string }
-  | { kind: 'state-too-large' };
+  | { kind: 'state-too-large'; stateBytesRewritten: number };
 
 const json = (value: unknown) => (value === null || value === undefined ? Prisma.sql`NULL` : Prisma.sql`${JSON.stringify(value)}::jsonb`);
 
@@ -173,7 +173,7 @@ function foldStateDeltas(events: readonly NewEvent[]): { set: Record<string, unk
  * 4. `UPDATE sessions SET last_sequence = last_sequence + n, version = version + 1, state = …` hands out the
  *    sequences `last_sequence + 1 … + n` and merges the state deltas in SQL (jsonb `||`, then `-` of the removed
  *    keys): the state never leaves the database. When the merged state would pass MAX_STATE_BYTES, no row is
- *    updated and nothing is written;
+ *    updated and nothing is written; either way the outcome says how large the merged state was (the work done);
  * 5. the new events are inserted with those sequences.
  * Any failure rolls everything back. Events come back with the JSON columns in `eventJson`; the session is not read
  * (the caller loads what its answer asks for).
@@ -203,22 +203,32 @@ export async function appendEvents(
         for (const row of rows) existing.set(row.clientEventId!, row);
       }
       const fresh = events.filter((e) => e.clientEventId === null || !existing.has(e.clientEventId));
-      if (fresh.length === 0) return { kind: 'appended', events: events.map((e) => existing.get(e.clientEventId!)!), stored: 0 } as const;
+      if (fresh.length === 0) return { kind: 'appended', events: events.map((e) => existing.get(e.clientEventId!)!), stored: 0, stateBytesRewritten: 0 } as const;
       if (expectedVersion !== null && locked.version !== expectedVersion) return { kind: 'stale-version', version: locked.version } as const;
       if (locked.status !== 'ACTIVE') return { kind: 'not-active', status: locked.status } as const;
 
       const delta = foldStateDeltas(fresh);
+      // The merged state is measured once (the limit, and the work the caller is charged for: every append with a
+      // delta rewrites the whole state, fitting or not).
       const [updated] = delta
-        ? await tx.$queryRaw<Array<{ lastSequence: number }>>`
-            UPDATE sessions s SET last_sequence = s.last_sequence + ${fresh.length}, version = s.version + 1, updated_at = now(), state = m.state
-            FROM (SELECT (state || ${JSON.stringify(delta.set)}::jsonb) - ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(delta.removed)}::jsonb)) AS state FROM sessions WHERE id = ${sessionId}::uuid) m
-            WHERE s.id = ${sessionId}::uuid AND octet_length(m.state::text) <= ${MAX_STATE_BYTES}
-            RETURNING s.last_sequence AS "lastSequence"`
-        : await tx.$queryRaw<Array<{ lastSequence: number }>>`
+        ? await tx.$queryRaw<Array<{ lastSequence: number | null; stateBytes: number }>>`
+            WITH m AS (
+              SELECT merged AS state, octet_length(merged::text) AS bytes
+              FROM (SELECT (state || ${JSON.stringify(delta.set)}::jsonb) - ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(delta.removed)}::jsonb)) AS merged
+                    FROM sessions WHERE id = ${sessionId}::uuid) merge
+            ), u AS (
+              UPDATE sessions s SET last_sequence = s.last_sequence + ${fresh.length}, version = s.version + 1, updated_at = now(), state = m.state
+              FROM m WHERE s.id = ${sessionId}::uuid AND m.bytes <= ${MAX_STATE_BYTES}
+              RETURNING s.last_sequence
+            )
+            SELECT (SELECT last_sequence FROM u) AS "lastSequence", bytes AS "stateBytes" FROM m`
+        : await tx.$queryRaw<Array<{ lastSequence: number | null; stateBytes: number }>>`
             UPDATE sessions SET last_sequence = last_sequence + ${fresh.length}, version = version + 1, updated_at = now()
-            WHERE id = ${sessionId}::uuid RETURNING last_sequence AS "lastSequence"`;
-      if (!updated) return { kind: 'state-too-large' } as const;
-      const first = updated.lastSequence - fresh.length + 1;
+            WHERE id = ${sessionId}::uuid RETURNING last_sequence AS "lastSequence", 0 AS "stateBytes"`;
+      const stateBytesRewritten = Number(updated?.stateBytes ?? 0);
+      if (updated?.lastSequence == null) return { kind: 'state-too-large', stateBytesRewritten } as const;
+      const lastSequence = Number(updated.lastSequence);
+      const first = lastSequence - fresh.length + 1;
 
       const values = fresh.map(
         (e, i) => Prisma.sql`(${uuidv7()}::uuid, ${sessionId}::uuid, ${first + i}, ${e.invocationId}, ${e.agentId}, ${e.author},
@@ -232,7 +242,7 @@ export async function appendEvents(
       const bySequence = new Map(inserted.map((row) => [row.sequence, row]));
       let next = first;
       const result = events.map((e) => (e.clientEventId !== null && existing.has(e.clientEventId) ? existing.get(e.clientEventId)! : bySequence.get(next++)!));
-      return { kind: 'appended', events: result, stored: fresh.length } as const;
+      return { kind: 'appended', events: result, stored: fresh.length, stateBytesRewritten } as const;
     },
     { maxWait: 15_000, timeout: 30_000 },
   );
