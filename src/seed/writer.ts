@@ -6,39 +6,44 @@
 import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { Transaction } from '@electric-sql/pglite';
+import type { ModelTable } from '../db/columns.js';
+import { API_KEY_TABLE } from '../modules/auth/columns.js';
+import { GRAPH_EXECUTION_TABLE, NODE_EXECUTION_TABLE } from '../modules/executions/columns.js';
+import { GRAPH_TABLE, LINK_TABLE, NODE_TABLE } from '../modules/graphs/columns.js';
+import { SESSION_EVENT_TABLE, SESSION_TABLE } from '../modules/sessions/columns.js';
+import { USER_TABLE } from '../modules/users/columns.js';
 
 /** A value of one column: JSON columns are passed already serialized, timestamps as ISO strings. */
 export type Cell = string | number | boolean | null;
 
 export type TableSpec = { name: string; columns: readonly string[] };
 
-const t = (name: string, columns: string[]): TableSpec => ({ name, columns });
+/** The model fields the seeder writes, in the order of its rows' cells; the columns come from the model's declaration. */
+const copyOf = <Model>(table: ModelTable<Model>, keys: ReadonlyArray<keyof Model & string>): TableSpec => ({ name: table.table, columns: table.columnNames(keys) });
 
 /** In foreign-key order. */
 export const TABLES = {
-  users: t('users', ['id', 'email', 'name', 'metadata', 'created_at', 'updated_at']),
-  apiKeys: t('api_keys', ['id', 'user_id', 'name', 'prefix', 'secret_hash', 'permissions', 'status', 'created_at', 'last_used_at', 'revoked_at']),
-  graphs: t('graphs', ['id', 'version', 'name', 'description', 'is_active', 'user_id', 'created_at', 'updated_at']),
-  nodes: t('nodes', ['id', 'graph_id', 'graph_version', 'block_id', 'label', 'node_type', 'input_default', 'metadata']),
-  links: t('links', ['id', 'graph_id', 'graph_version', 'source_id', 'sink_id', 'source_name', 'sink_name', 'is_static']),
-  graphExecutions: t('graph_executions', [
-    'id', 'graph_id', 'graph_version', 'user_id', 'status', 'inputs', 'outputs', 'stats', 'cost', 'error_message', 'is_deleted',
-    'parent_id', 'created_at', 'updated_at', 'started_at', 'ended_at',
+  users: copyOf(USER_TABLE, ['id', 'email', 'name', 'metadata', 'createdAt', 'updatedAt']),
+  apiKeys: copyOf(API_KEY_TABLE, ['id', 'userId', 'name', 'prefix', 'secretHash', 'permissions', 'status', 'createdAt', 'lastUsedAt', 'revokedAt']),
+  graphs: copyOf(GRAPH_TABLE, ['id', 'version', 'name', 'description', 'isActive', 'userId', 'createdAt', 'updatedAt']),
+  nodes: copyOf(NODE_TABLE, ['id', 'graphId', 'graphVersion', 'blockId', 'label', 'nodeType', 'inputDefault', 'metadata']),
+  links: copyOf(LINK_TABLE, ['id', 'graphId', 'graphVersion', 'sourceId', 'sinkId', 'sourceName', 'sinkName', 'isStatic']),
+  graphExecutions: copyOf(GRAPH_EXECUTION_TABLE, [
+    'id', 'graphId', 'graphVersion', 'userId', 'status', 'inputs', 'outputs', 'stats', 'cost', 'errorMessage', 'isDeleted',
+    'parentId', 'createdAt', 'updatedAt', 'startedAt', 'endedAt',
   ]),
-  nodeExecutions: t('node_executions', [
-    'id', 'graph_execution_id', 'node_id', 'status', 'inputs', 'outputs', 'stats', 'cost', 'error_message', 'added_at', 'queued_at',
-    'started_at', 'ended_at',
+  nodeExecutions: copyOf(NODE_EXECUTION_TABLE, [
+    'id', 'graphExecutionId', 'nodeId', 'status', 'inputs', 'outputs', 'stats', 'cost', 'errorMessage', 'addedAt', 'queuedAt',
+    'startedAt', 'endedAt',
     // Copies of the run's and node's fields (see the node_execution_stats_copies migration); supplied here so the
     // fill trigger is skipped.
-    'user_id', 'run_created_at', 'run_is_deleted', 'block_id',
+    'userId', 'runCreatedAt', 'runIsDeleted', 'blockId',
   ]),
-  sessions: t('sessions', [
-    'id', 'app_name', 'user_id', 'agent_id', 'status', 'metadata', 'state', 'team_session_id', 'version', 'last_sequence', 'created_at',
-    'updated_at',
+  sessions: copyOf(SESSION_TABLE, [
+    'id', 'appName', 'userId', 'agentId', 'status', 'metadata', 'state', 'teamSessionId', 'version', 'lastSequence', 'createdAt', 'updatedAt',
   ]),
-  sessionEvents: t('session_events', [
-    'id', 'session_id', 'sequence', 'invocation_id', 'agent_id', 'author', 'content', 'actions', 'metadata', 'branch', 'timestamp',
-    'client_event_id',
+  sessionEvents: copyOf(SESSION_EVENT_TABLE, [
+    'id', 'sessionId', 'sequence', 'invocationId', 'agentId', 'author', 'content', 'actions', 'metadata', 'branch', 'timestamp', 'clientEventId',
   ]),
 } as const;
 

@@ -58,7 +58,7 @@ export async function graphExecutionConnection(ctx: GraphQLContext, args: Execut
   }
   const { page, size } = executionPage(viewer, args, selection, forUserId);
   const rows = await listGraphExecutions(ctx.db.sql, page);
-  ctx.loaders.executions.rememberRuns(rows, page.withPayload);
+  ctx.loaders.executions.rememberRuns(rows, page.wholeRow);
   return connectionFromPage(rows, size, Boolean(args.after), graphExecutionCursor(page.direction).encode, () =>
     countGraphExecutions(ctx.db.sql, scopeOf(page)),
   );
@@ -128,7 +128,7 @@ export function graphRunsLookAhead(ctx: GraphQLContext, children: ChildField[]):
 
 /** What a node-execution page reads, from the fields asked of its rows: payloads and columns, and each row's node. */
 // Memoized like `runPageSelection`: the set of fields is kept per field of a document.
-const nodeRowSelection = memoizeByObject((rowFields: ReadonlySet<string>): Pick<NodeExecutionPage, 'withPayload' | 'optional' | 'node'> => ({
+const nodeRowSelection = memoizeByObject((rowFields: ReadonlySet<string>): Pick<NodeExecutionPage, 'wholeRow' | 'optional' | 'node'> => ({
   ...nodeExecutionPageSelection(rowFields),
   node: rowFields.has('node') ? nodeFormFor(new Set([...rowFields].filter((f) => f.startsWith('node.')).map((f) => f.slice('node.'.length)))) : 'none',
 }));
@@ -176,7 +176,7 @@ export async function graphExecutionWithPages(ctx: GraphQLContext, id: string, c
   return run;
 }
 
-const WHOLE_RUN = { withPayload: true, optional: [] } as const;
+const WHOLE_RUN = { wholeRow: true, optional: [] } as const;
 
 /** A run the viewer may see (their own, or any for ADMIN) and that is not deleted; NOT_FOUND otherwise. */
 export async function visibleGraphExecution(ctx: GraphQLContext, id: string, permission: 'READ_GRAPHS' | 'EXECUTE_GRAPHS' = 'READ_GRAPHS') {

@@ -1,19 +1,17 @@
 import { Prisma } from '../../generated/prisma/client.js';
 import { memoizeByObject } from '../shared/memo.js';
+import { columnValue, type Column } from '../../db/columns.js';
+import { GRAPH_EXECUTION_TABLE, NODE_EXECUTION_TABLE } from './columns.js';
+import { NODE_TABLE } from '../graphs/columns.js';
 import type { ExecutionStatus, GraphExecutionFilter, NodeExecutionFilter } from '../../generated/graphql.js';
 
+const jsonKeys = (columns: readonly Column[]) => columns.filter((column) => column.kind === 'json').map((column) => column.key);
 /** The JSON payload fields of executions: large, and left out of a read when the query does not ask for them. */
-export const PAYLOAD_FIELDS = ['inputs', 'outputs', 'stats'] as const;
+export const PAYLOAD_FIELDS: readonly string[] = jsonKeys(GRAPH_EXECUTION_TABLE.columns);
 /** A node's JSON columns: read along with node-execution pages only when the query asks for them. */
-export const NODE_PAYLOAD_FIELDS = ['inputDefault', 'metadata'] as const;
+export const NODE_PAYLOAD_FIELDS: readonly string[] = jsonKeys(NODE_TABLE.columns);
 
-/**
- * A model field read from a column: its key in the row, the column (`status::text` for an enum), and whether it is a
- * timestamp (read as epoch milliseconds in rows read as JSON, which turn back into Dates without parsing text) or a
- * JSON payload.
- */
-type Column = { key: string; column: string; kind?: 'time' | 'payload' };
-type RenderOptions = { alias: string; withPayload: boolean; epochMs: boolean };
+type RenderOptions = { alias: string; wholeRow: boolean; epochMs: boolean };
 
 /**
  * Raw reads return rows in the Prisma model's shape, so loaders and resolvers see one type either way. Without
@@ -22,94 +20,75 @@ type RenderOptions = { alias: string; withPayload: boolean; epochMs: boolean };
 const PAYLOAD_PLACEHOLDERS: Record<string, string> = { inputs: `'{}'::jsonb`, outputs: 'NULL::jsonb', stats: 'NULL::jsonb' };
 
 /** A column's value expression. */
-function renderValue({ key, column, kind }: Column, { alias, withPayload, epochMs }: RenderOptions): string {
-  if (kind === 'time' && epochMs) return `round(date_part('epoch', ${alias}.${column}) * 1000)`;
-  if (kind === 'payload' && !withPayload) return PAYLOAD_PLACEHOLDERS[key]!;
-  return `${alias}.${column}`;
+function renderValue(column: Column, { alias, wholeRow, epochMs }: RenderOptions): string {
+  if (column.kind === 'time' && epochMs) return `round(date_part('epoch', ${alias}.${column.column}) * 1000)`;
+  if (column.kind === 'json' && !wholeRow) return PAYLOAD_PLACEHOLDERS[column.key]!;
+  return columnValue(column, alias);
 }
 
 const renderColumn = (column: Column, options: RenderOptions) => `${renderValue(column, options)} AS "${column.key}"`;
 
-/** The GraphExecution model's fields, in its order. */
-const RUN_COLUMNS: Column[] = [
-  { key: 'id', column: 'id' },
-  { key: 'graphId', column: 'graph_id' },
-  { key: 'graphVersion', column: 'graph_version' },
-  { key: 'userId', column: 'user_id' },
-  { key: 'status', column: 'status::text' },
-  { key: 'inputs', column: 'inputs', kind: 'payload' },
-  { key: 'outputs', column: 'outputs', kind: 'payload' },
-  { key: 'stats', column: 'stats', kind: 'payload' },
-  { key: 'cost', column: 'cost' },
-  { key: 'errorMessage', column: 'error_message' },
-  { key: 'isDeleted', column: 'is_deleted' },
-  { key: 'parentId', column: 'parent_id' },
-  { key: 'createdAt', column: 'created_at', kind: 'time' },
-  { key: 'updatedAt', column: 'updated_at', kind: 'time' },
-  { key: 'startedAt', column: 'started_at', kind: 'time' },
-  { key: 'endedAt', column: 'ended_at', kind: 'time' },
-];
+const renderColumns = (columns: readonly Column[], options: RenderOptions) => Prisma.raw(columns.map((column) => renderColumn(column, options)).join(', '));
 
-/** The NodeExecution model's own fields (without the trigger-maintained copies), in its order. */
-const NODE_EXECUTION_COLUMNS: Column[] = [
-  { key: 'id', column: 'id' },
-  { key: 'graphExecutionId', column: 'graph_execution_id' },
-  { key: 'nodeId', column: 'node_id' },
-  { key: 'status', column: 'status::text' },
-  { key: 'inputs', column: 'inputs', kind: 'payload' },
-  { key: 'outputs', column: 'outputs', kind: 'payload' },
-  { key: 'stats', column: 'stats', kind: 'payload' },
-  { key: 'cost', column: 'cost' },
-  { key: 'errorMessage', column: 'error_message' },
-  { key: 'addedAt', column: 'added_at', kind: 'time' },
-  { key: 'queuedAt', column: 'queued_at', kind: 'time' },
-  { key: 'startedAt', column: 'started_at', kind: 'time' },
-  { key: 'endedAt', column: 'ended_at', kind: 'time' },
-];
-
-const renderColumns = (columns: Column[], options: RenderOptions) => Prisma.raw(columns.map((column) => renderColumn(column, options)).join(', '));
-
-export const graphExecutionColumns = (withPayload = true) => renderColumns(RUN_COLUMNS, { alias: 'e', withPayload, epochMs: false });
-export const nodeExecutionColumns = (withPayload = true) => renderColumns(NODE_EXECUTION_COLUMNS, { alias: 'n', withPayload, epochMs: false });
+/** A run's own columns: whole (payloads included), or with placeholders for its payloads. */
+export const graphExecutionColumns = (wholeRow = true) => renderColumns(GRAPH_EXECUTION_TABLE.columns, { alias: 'e', wholeRow, epochMs: false });
+/** A node execution's own columns (without the trigger-kept copies): whole, or with placeholders for its payloads. */
+export const nodeExecutionColumns = (wholeRow = true) => renderColumns(NODE_EXECUTION_TABLE.ownColumns, { alias: 'n', wholeRow, epochMs: false });
 
 /**
  * The columns of a page of rows nobody caches (read without payloads): the ones every such row needs (keys, access,
  * cursor, grouping) and, of the rest, only those the selection's fields need. A JSON page then carries a third of
- * the keys of a whole row (question d of the benchmark: 1,000 runs per answer).
+ * the keys of a whole row (question d of the benchmark: 1,000 runs per answer). A field of the model is its own
+ * column; `derived` names the columns of the fields that are not (computed fields, relations); `columnless` the
+ * fields that need none. Any other field is unknown here and reads the whole row: a field added to the type is
+ * never answered from a column left out.
  */
-type PageColumns = { columns: Column[]; alias: string; always: ReadonlySet<string>; byField: Record<string, string[]> };
+type PageColumns = {
+  columns: readonly Column[];
+  alias: string;
+  always: ReadonlySet<string>;
+  derived: Record<string, readonly string[]>;
+  columnless: ReadonlySet<string>;
+};
 
 const RUN_PAGE: PageColumns = {
-  columns: RUN_COLUMNS,
+  columns: GRAPH_EXECUTION_TABLE.columns,
   alias: 'e',
   always: new Set(['id', 'graphId', 'graphVersion', 'status', 'cost', 'isDeleted', 'createdAt']),
-  byField: {
-    errorMessage: ['errorMessage'],
-    user: ['userId'],
-    parent: ['parentId', 'userId'],
-    startedAt: ['startedAt'],
-    endedAt: ['endedAt'],
-    durationMs: ['startedAt', 'endedAt'],
-  },
+  derived: { user: ['userId'], parent: ['parentId', 'userId'], durationMs: ['startedAt', 'endedAt'], graph: ['graphId', 'graphVersion'] },
+  columnless: new Set(['__typename', 'nodeExecutions']),
 };
 
 const NODE_EXECUTION_PAGE: PageColumns = {
-  columns: NODE_EXECUTION_COLUMNS,
+  columns: NODE_EXECUTION_TABLE.ownColumns,
   alias: 'n',
   always: new Set(['id', 'graphExecutionId', 'nodeId', 'status', 'cost', 'addedAt']),
-  byField: { errorMessage: ['errorMessage'], queuedAt: ['queuedAt'], startedAt: ['startedAt'], endedAt: ['endedAt'], durationMs: ['startedAt', 'endedAt'] },
+  derived: { durationMs: ['startedAt', 'endedAt'], node: ['nodeId'], graphExecution: ['graphExecutionId'] },
+  columnless: new Set(['__typename']),
 };
 
-type Selection = { withPayload: boolean; optional: readonly string[] };
+type Selection = { wholeRow: boolean; optional: readonly string[] };
 
 /**
- * What a page reads for the fields asked of its rows: whole rows when they ask for a payload, else the optional
- * columns they need (in model order: part of the page's key).
+ * What a page reads for the fields asked of its rows: whole rows when they ask for a payload or a field this page
+ * does not know, else the optional columns they need (in model order: part of the page's key). Subfields of
+ * relations (`graph.name`) are the relation's business.
  */
 function pageSelection(page: PageColumns, rowFields: ReadonlySet<string>): Readonly<Selection> {
-  if (PAYLOAD_FIELDS.some((field) => rowFields.has(field))) return { withPayload: true, optional: [] };
-  const needed = new Set(Object.entries(page.byField).flatMap(([field, keys]) => (rowFields.has(field) ? keys : [])));
-  return { withPayload: false, optional: page.columns.map((column) => column.key).filter((key) => needed.has(key)) };
+  const needed = new Set<string>();
+  for (const field of rowFields) {
+    if (PAYLOAD_FIELDS.includes(field)) return { wholeRow: true, optional: [] };
+    const dot = field.indexOf('.');
+    if (dot >= 0) {
+      const relation = field.slice(0, dot);
+      if (page.derived[relation] || page.columnless.has(relation)) continue;
+      return { wholeRow: true, optional: [] };
+    }
+    const keys = page.derived[field] ?? (page.columns.some((column) => column.key === field) ? [field] : null);
+    if (keys) for (const key of keys) needed.add(key);
+    else if (!page.columnless.has(field)) return { wholeRow: true, optional: [] };
+  }
+  return { wholeRow: false, optional: page.columns.map((column) => column.key).filter((key) => needed.has(key) && !page.always.has(key)) };
 }
 
 // Memoized on the set of fields, which `requestedRowFields` keeps per field of a document: worked out once per
@@ -118,17 +97,17 @@ export const runPageSelection = memoizeByObject((rowFields: ReadonlySet<string>)
 export const nodeExecutionPageSelection = memoizeByObject((rowFields: ReadonlySet<string>) => pageSelection(NODE_EXECUTION_PAGE, rowFields));
 
 /** The columns a page reads: all with payloads, else those every row needs and those `optional` adds. */
-const columnsRead = (page: PageColumns, selection: Selection): Column[] =>
-  selection.withPayload ? page.columns : page.columns.filter((column) => page.always.has(column.key) || selection.optional.includes(column.key));
+const columnsRead = (page: PageColumns, selection: Selection): readonly Column[] =>
+  selection.wholeRow ? page.columns : page.columns.filter((column) => page.always.has(column.key) || selection.optional.includes(column.key));
 
 const pageColumns = (page: PageColumns, selection: Selection): Prisma.Sql =>
-  renderColumns(columnsRead(page, selection), { alias: page.alias, withPayload: selection.withPayload, epochMs: false });
+  renderColumns(columnsRead(page, selection), { alias: page.alias, wholeRow: selection.wholeRow, epochMs: false });
 
 /** A run page's columns: whole rows with payloads, else only what `optional` (runPageSelection) adds. */
 export const runPageColumns = (page: Selection) => pageColumns(RUN_PAGE, page);
 /** A run read by id for a query: whole (payloads included), else the page columns it asks plus its owner (access). */
 export const runReadColumns = (read: Selection) =>
-  read.withPayload ? graphExecutionColumns(true) : runPageColumns({ withPayload: false, optional: [...read.optional, 'userId'] });
+  read.wholeRow ? graphExecutionColumns(true) : runPageColumns({ wholeRow: false, optional: [...read.optional, 'userId'] });
 export const nodeExecutionPageColumns = (page: Selection) => pageColumns(NODE_EXECUTION_PAGE, page);
 
 /**
@@ -141,7 +120,7 @@ export type JsonRows = { expressions: readonly string[]; keys: readonly string[]
 
 function jsonRows(page: PageColumns, selection: Selection, fixed: ReadonlySet<string>): JsonRows {
   const columns = columnsRead(page, selection).filter((column) => !fixed.has(column.key));
-  const options = { alias: page.alias, withPayload: selection.withPayload, epochMs: true };
+  const options = { alias: page.alias, wholeRow: selection.wholeRow, epochMs: true };
   return {
     expressions: columns.map((column) => renderValue(column, options)),
     keys: columns.map((column) => column.key),
@@ -173,10 +152,8 @@ const NODE_EXECUTION_KEYS_FROM_RUN: ReadonlySet<string> = new Set(['graphExecuti
 export const nodeExecutionJsonRows = memoizeByObject((page: Selection) => jsonRows(NODE_EXECUTION_PAGE, page, NODE_EXECUTION_KEYS_FROM_RUN));
 export const runJsonRows = memoizeByObject((page: Selection) => jsonRows(RUN_PAGE, page, RUN_KEYS_FROM_GRAPH));
 
-/** Every column of the NodeExecution model, with the trigger-maintained copies: rows loaders cache by id. */
-export const nodeExecutionModelColumns = () =>
-  Prisma.sql`${nodeExecutionColumns(true)}, n.user_id AS "userId", n.run_created_at AS "runCreatedAt",
-     n.run_is_deleted AS "runIsDeleted", n.block_id AS "blockId"`;
+/** Every column of the NodeExecution model, with the trigger-kept copies: rows loaders cache by id. */
+export const nodeExecutionModelColumns = () => NODE_EXECUTION_TABLE.select();
 
 /**
  * A run's columns next to another row's, each named `<prefix><key>`: from the table (`e.graph_id AS "run.graphId"`)
@@ -185,8 +162,8 @@ export const nodeExecutionModelColumns = () =>
  */
 export const prefixedGraphExecutionColumns = (source: { table: string } | { cte: string }, prefix: string) =>
   Prisma.raw(
-    RUN_COLUMNS.map(({ key, column }) =>
-      'table' in source ? `${source.table}.${column} AS "${prefix}${key}"` : `${source.cte}."${key}" AS "${prefix}${key}"`,
+    GRAPH_EXECUTION_TABLE.columns.map((column) =>
+      'table' in source ? `${columnValue(column, source.table)} AS "${prefix}${column.key}"` : `${source.cte}."${column.key}" AS "${prefix}${column.key}"`,
     ).join(', '),
   );
 

@@ -3,6 +3,8 @@ import { limitLiteral, type SqlRunner } from '../../db/sql.js';
 import type { NodeExecutionFilter } from '../../generated/graphql.js';
 import { graphKeyString, graphKeyTable, type GraphKey } from '../graphs/graph-store.js';
 import { alignById } from '../shared/by-id.js';
+import { NODE_TABLE } from '../graphs/columns.js';
+import { columnValue } from '../../db/columns.js';
 import {
   graphExecutionColumns,
   nodeExecutionPageColumns,
@@ -31,7 +33,7 @@ export type ExecutionPage = ExecutionScope & {
   /** Rows to fetch (`pageLimit`): the page size, plus one when `pageInfo` asks whether more exist. */
   limit: number;
   /** Whether the JSON payload columns are read: whole rows (see `graphExecutionColumns`); else `runPageColumns`. */
-  withPayload: boolean;
+  wholeRow: boolean;
   /** Without payloads, the optional columns read (`runPageSelection`). */
   optional: readonly string[];
 };
@@ -105,7 +107,7 @@ export type NodeExecutionPage = {
   filter?: NodeExecutionFilter | null;
   after: Keyset | null;
   limit: number;
-  withPayload: boolean;
+  wholeRow: boolean;
   /** Without payloads, the optional columns read (`nodeExecutionPageSelection`). */
   optional: readonly string[];
   /**
@@ -129,10 +131,10 @@ export type NodeRead = Pick<Node, 'id' | 'blockId'> & Partial<Node>;
  * nothing): a page read with its nodes stays one statement. The light form leaves the JSON columns out entirely,
  * so a light node can never be mistaken for a whole one.
  */
-const nodeObject = (form: 'light' | 'full', nodeId: string) =>
-  `(SELECT json_build_object('id', nd.id, 'graphId', nd.graph_id, 'graphVersion', nd.graph_version, 'blockId', nd.block_id,
-     'label', nd.label, 'nodeType', nd.node_type::text${form === 'full' ? `, 'inputDefault', nd.input_default, 'metadata', nd.metadata` : ''})
-   FROM nodes nd WHERE nd.id = ${nodeId})`;
+const nodeObject = (form: 'light' | 'full', nodeId: string) => {
+  const columns = form === 'full' ? NODE_TABLE.columns : NODE_TABLE.columns.filter((column) => column.kind !== 'json');
+  return `(SELECT json_build_object(${columns.map((column) => `'${column.key}', ${columnValue(column, 'nd')}`).join(', ')}) FROM nodes nd WHERE nd.id = ${nodeId})`;
+};
 const nodeJson = (form: NodeForm) =>
   Prisma.raw(form === 'key' ? `json_build_object('id', x."nodeId", 'blockId', x."nodeBlockId") AS node` : `${nodeObject(form, 'x."nodeId"')} AS node`);
 
@@ -203,13 +205,13 @@ export async function nodeExecutionsByGraphExecutions(
  * One run by id with pages of its node executions, in one statement: each page is a JSON array column built
  * with the page's own conditions, order and limit (the same as `nodeExecutionsByGraphExecutions`), so a query
  * for a run and its node executions is one round trip. Rows come back in the loaders' shape; the run whole when
- * `runRead.withPayload`, else with the columns the query asks of it (`runReadColumns`).
+ * `runRead.wholeRow`, else with the columns the query asks of it (`runReadColumns`).
  */
 export async function runWithNodeExecutionPages(
   sql: SqlRunner,
   id: string,
   pages: NodeExecutionPage[],
-  runRead: { withPayload: boolean; optional: readonly string[] },
+  runRead: { wholeRow: boolean; optional: readonly string[] },
 ): Promise<{ run: GraphExecution | null; pages: Array<{ rows: NodeExecution[]; nodes: NodeRead[] }> }> {
   const pageColumns = pages.map((page, i) => Prisma.sql`${nodePageJson(page, 'e.id')} AS ${Prisma.raw(`"page.${i}"`)}`);
   const [row] = await sql.query<Record<string, unknown>>(Prisma.sql`

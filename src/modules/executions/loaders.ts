@@ -33,8 +33,8 @@ export function createExecutionLoaders(db: Database) {
   const argsKey = memoizeByObject((args: object) => JSON.stringify(args));
   const graphExecutionById = new DataLoader((ids: readonly string[]) => graphExecutionsByIds(sql, ids));
   /** Runs read whole (with their payloads) serve later by-id loads; rows read without payloads must not. */
-  const rememberRuns = (rows: GraphExecution[], withPayload: boolean) => {
-    if (withPayload) for (const row of rows) graphExecutionById.prime(row.id, row);
+  const rememberRuns = (rows: GraphExecution[], wholeRow: boolean) => {
+    if (wholeRow) for (const row of rows) graphExecutionById.prime(row.id, row);
   };
   // A node execution is always followed by its run (access is checked on the run): both come from one statement.
   const nodeExecutionById = new DataLoader(async (ids: readonly string[]) => {
@@ -63,7 +63,7 @@ export function createExecutionLoaders(db: Database) {
     argsKey,
     fetch: async (graphs, page) => {
       const groups = await graphExecutionsByGraphs(sql, graphs, page);
-      rememberRuns([...groups.values()].flat(), page.withPayload);
+      rememberRuns([...groups.values()].flat(), page.wholeRow);
       return groups;
     },
   });
@@ -93,7 +93,7 @@ export function createExecutionLoaders(db: Database) {
     argsKey,
     fetch: async (ids, page) => {
       const { groups, nodes } = await nodeExecutionsByGraphExecutions(sql, ids, page);
-      if (page.withPayload) for (const row of [...groups.values()].flat()) nodeExecutionById.prime(row.id, row);
+      if (page.wholeRow) for (const row of [...groups.values()].flat()) nodeExecutionById.prime(row.id, row);
       rememberNodes(page, nodes);
       return groups;
     },
@@ -108,16 +108,16 @@ export function createExecutionLoaders(db: Database) {
 
   const rememberNodePage = (runId: string, page: NodeExecutionPage, rows: NodeExecution[], nodes: NodeRead[]) => {
     nodeExecutionsByRun.prime({ parent: runId, args: page }, rows);
-    if (page.withPayload) for (const row of rows) nodeExecutionById.prime(row.id, row);
+    if (page.wholeRow) for (const row of rows) nodeExecutionById.prime(row.id, row);
     rememberNodes(page, nodes);
   };
   /**
    * A run with pages of its node executions in one statement. The run is remembered at once (when read whole); the
    * pages only when the caller, having checked access to the run, calls `rememberPages`.
    */
-  const runWithNodePages = async (id: string, pages: NodeExecutionPage[], runRead: { withPayload: boolean; optional: readonly string[] }) => {
+  const runWithNodePages = async (id: string, pages: NodeExecutionPage[], runRead: { wholeRow: boolean; optional: readonly string[] }) => {
     const read = await runWithNodeExecutionPages(sql, id, pages, runRead);
-    if (read.run && runRead.withPayload) rememberWholeRun(read.run);
+    if (read.run && runRead.wholeRow) rememberWholeRun(read.run);
     return {
       run: read.run,
       rememberPages: () => pages.forEach((page, i) => rememberNodePage(id, page, read.pages[i]!.rows, read.pages[i]!.nodes)),
@@ -154,7 +154,7 @@ export function createExecutionLoaders(db: Database) {
     executionsByGraph,
     rememberRunsReadAlong: (page: ExecutionPage, graph: GraphKey, rows: GraphExecution[]) => {
       readAlongOf(page).set(graphKeyString(graph), rows);
-      rememberRuns(rows, page.withPayload);
+      rememberRuns(rows, page.wholeRow);
     },
     runsReadAlong: (page: ExecutionPage, graph: GraphKey): GraphExecution[] | undefined => runPagesReadAlong.get(argsKey(page))?.get(graphKeyString(graph)),
     get executionCountByGraph() {

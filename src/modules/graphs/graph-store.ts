@@ -5,6 +5,7 @@ import { pageLimit } from '../shared/connection.js';
 import { decodeCursor, encodeCursor } from '../shared/pagination.js';
 import { alignById } from '../shared/by-id.js';
 import { memoizeByObject } from '../shared/memo.js';
+import { GRAPH_TABLE, LINK_TABLE, NODE_TABLE } from './columns.js';
 
 export type GraphKey = { id: string; version: number };
 export const graphKeyString = (key: GraphKey) => `${key.id}:${key.version}`;
@@ -161,34 +162,15 @@ export async function countGraphsByOwners(sql: SqlRunner, ownerIds: string[], fi
 export const graphKeyTable = (keys: readonly GraphKey[]) =>
   Prisma.sql`unnest(${keys.map((k) => k.id)}::uuid[], ${keys.map((k) => k.version)}::int[])`;
 
-const NODE_COLUMNS = Prisma.raw(
-  `n.id, n.graph_id AS "graphId", n.graph_version AS "graphVersion", n.block_id AS "blockId", n.label,
-   n.node_type::text AS "nodeType", n.input_default AS "inputDefault", n.metadata`,
-);
+const NODE_COLUMNS = NODE_TABLE.select();
+const LINK_COLUMNS = LINK_TABLE.select();
 
-const LINK_COLUMNS = Prisma.raw(
-  `l.id, l.graph_id AS "graphId", l.graph_version AS "graphVersion", l.source_id AS "sourceId", l.sink_id AS "sinkId",
-   l.source_name AS "sourceName", l.sink_name AS "sinkName", l.is_static AS "isStatic"`,
-);
-
-/** The Graph model's fields and their columns (alias `g`), in the model's order. */
-const GRAPH_FIELDS: ReadonlyArray<readonly [key: string, column: string]> = [
-  ['id', 'g.id'],
-  ['version', 'g.version'],
-  ['name', 'g.name'],
-  ['description', 'g.description'],
-  ['isActive', 'g.is_active AS "isActive"'],
-  ['userId', 'g.user_id AS "userId"'],
-  ['createdAt', 'g.created_at AS "createdAt"'],
-  ['updatedAt', 'g.updated_at AS "updatedAt"'],
-];
-const graphColumns = (keys: readonly string[] | null) =>
-  Prisma.raw((keys ? GRAPH_FIELDS.filter(([key]) => keys.includes(key)) : GRAPH_FIELDS).map(([, column]) => column).join(', '));
+const graphColumns = (keys: readonly string[] | null) => GRAPH_TABLE.select(keys ? GRAPH_TABLE.columns.filter((column) => keys.includes(column.key)) : undefined);
 const GRAPH_COLUMNS = graphColumns(null);
 
 /** Graph fields answered from other tables or loaders (with the row's key and owner only). */
 const GRAPH_RELATION_FIELDS: ReadonlySet<string> = new Set(['__typename', 'owner', 'nodes', 'links', 'versions', 'executions']);
-const SCALAR_GRAPH_FIELDS: ReadonlySet<string> = new Set(GRAPH_FIELDS.map(([key]) => key).filter((key) => key !== 'userId'));
+const SCALAR_GRAPH_FIELDS: ReadonlySet<string> = new Set([...GRAPH_TABLE.keys].filter((key) => key !== 'userId'));
 
 /**
  * The columns a graph list reads for the fields asked of its rows: the key, the owner (lists of several owners are
@@ -210,7 +192,7 @@ function listColumns(rowFields: ReadonlySet<string>, sortField: GraphOrderField)
     if (SCALAR_GRAPH_FIELDS.has(field)) keys.add(field);
     else if (!GRAPH_RELATION_FIELDS.has(field) && !field.includes('.')) return null;
   }
-  return keys.size === GRAPH_FIELDS.length ? null : GRAPH_FIELDS.map(([key]) => key).filter((key) => keys.has(key));
+  return keys.size === GRAPH_TABLE.columns.length ? null : GRAPH_TABLE.columns.map((column) => column.key).filter((key) => keys.has(key));
 }
 
 /** Graph versions by exact key, in the order asked (null where absent). */

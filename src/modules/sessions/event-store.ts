@@ -6,6 +6,7 @@
 import { uuidv7 } from '../shared/ids.js';
 import { Prisma, type PrismaClient, type SessionEvent } from '../../generated/prisma/client.js';
 import { MAX_STATE_BYTES, type Db } from './session-store.js';
+import { SESSION_EVENT_TABLE } from './columns.js';
 
 /** An event's JSON columns: read only when a query asks for them. */
 export const EVENT_JSON_FIELDS = ['content', 'actions', 'metadata'] as const;
@@ -14,8 +15,8 @@ export type EventJsonField = (typeof EVENT_JSON_FIELDS)[number];
 /** An event as read: the JSON columns are present only when the read asked for them. */
 export type SessionEventRow = Omit<SessionEvent, EventJsonField> & Partial<Pick<SessionEvent, EventJsonField>>;
 
-const LIGHT_COLUMNS = `e.id::text AS "id", e.session_id::text AS "sessionId", e.sequence AS "sequence", e.invocation_id AS "invocationId",
-  e.agent_id AS "agentId", e.author AS "author", e.branch AS "branch", e.timestamp AS "timestamp", e.client_event_id AS "clientEventId"`;
+/** Every column but the JSON ones: what every event read returns. */
+const LIGHT_COLUMNS = SESSION_EVENT_TABLE.columns.filter((column) => column.kind !== 'json');
 
 /** The JSON fields named in `fields`, in model order (part of page keys). */
 export const eventJsonOf = (fields: ReadonlySet<string>, prefix = ''): EventJsonField[] =>
@@ -23,7 +24,7 @@ export const eventJsonOf = (fields: ReadonlySet<string>, prefix = ''): EventJson
 
 /** The light columns and the JSON columns in `json`, aliased to the model's field names. */
 export const eventColumns = (json: readonly EventJsonField[]) =>
-  Prisma.raw([LIGHT_COLUMNS, ...json.map((field) => `e.${field} AS "${field}"`)].join(', '));
+  SESSION_EVENT_TABLE.select([...LIGHT_COLUMNS, ...json.map((field) => SESSION_EVENT_TABLE.column(field))]);
 
 export type EventListFilter = {
   invocationId?: string | null;

@@ -8,6 +8,7 @@ import type { OrderDirection, SessionOrderField } from '../../generated/graphql.
 import { decodeCursor, encodeCursor } from '../shared/pagination.js';
 import { alignById } from '../shared/by-id.js';
 import { uuidv7 } from '../shared/ids.js';
+import { SESSION_TABLE } from './columns.js';
 
 /** Prisma's client or an interactive transaction's client. */
 export type Db = PrismaClient | Prisma.TransactionClient;
@@ -22,9 +23,8 @@ export type SessionRow = Omit<Session, SessionJsonField> & Partial<Pick<Session,
 /** The most JSON text a session's state may hold, measured as `octet_length(state::text)` (the same on both databases). */
 export const MAX_STATE_BYTES = 1024 * 1024;
 
-const LIGHT_COLUMNS = `s.id::text AS "id", s.app_name AS "appName", s.user_id::text AS "userId", s.agent_id AS "agentId",
-  s.status::text AS "status", s.team_session_id::text AS "teamSessionId", s.version AS "version",
-  s.last_sequence AS "lastSequence", s.created_at AS "createdAt", s.updated_at AS "updatedAt"`;
+/** Every column but the JSON ones: what every session read returns. */
+const LIGHT_COLUMNS = SESSION_TABLE.columns.filter((column) => column.kind !== 'json');
 
 /** The JSON fields named in `fields`, in model order (part of loader and page keys). */
 export const sessionJsonOf = (fields: ReadonlySet<string>, prefix = ''): SessionJsonField[] =>
@@ -32,7 +32,7 @@ export const sessionJsonOf = (fields: ReadonlySet<string>, prefix = ''): Session
 
 /** The light columns and the JSON columns in `json`, aliased to the model's field names. */
 export const sessionColumns = (json: readonly SessionJsonField[]) =>
-  Prisma.raw([LIGHT_COLUMNS, ...json.map((field) => `s.${field} AS "${field}"`)].join(', '));
+  SESSION_TABLE.select([...LIGHT_COLUMNS, ...json.map((field) => SESSION_TABLE.column(field))]);
 
 export type SessionListFilter = {
   appName?: string | null;
