@@ -45,8 +45,14 @@ if (!upToDate(prismaOut, [path.join(root, 'prisma/schema.prisma'), path.join(roo
   fs.utimesSync(prismaOut, new Date(), new Date());
 }
 
+// The SDL files codegen.yml reads: schema.graphql and src/modules/*/schema.graphql.
+const modulesDir = path.join(root, 'src/modules');
+const schemaFiles = [
+  path.join(root, 'schema.graphql'),
+  ...fs.readdirSync(modulesDir).map((module) => path.join(modulesDir, module, 'schema.graphql')).filter((file) => fs.existsSync(file)),
+];
 const codegenOut = path.join(root, 'src/generated/graphql.ts');
-if (!upToDate(codegenOut, [path.join(root, 'schema.graphql'), path.join(root, 'codegen.yml')])) {
+if (!upToDate(codegenOut, [...schemaFiles, path.join(root, 'codegen.yml')])) {
   run('graphql codegen', bin('graphql-codegen'), ['--config', 'codegen.yml', '--silent']);
 }
 

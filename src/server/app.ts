@@ -1,5 +1,4 @@
 import { ApolloServer } from '@apollo/server';
-import { makeExecutableSchema } from '@graphql-tools/schema';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import {
   ApolloServerPluginCacheControlDisabled,
@@ -10,12 +9,9 @@ import {
 } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
-import fs from 'node:fs';
 import http from 'node:http';
-import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { projectRoot } from '../config.js';
 import type { GraphQLContext, RequestBudget } from '../context.js';
 import { unauthenticated } from '../errors.js';
 import type { Database } from '../db/database.js';
@@ -25,6 +21,7 @@ import { createApiKeyCache } from '../modules/auth/api-key-cache.js';
 import { authenticate } from '../modules/auth/authenticate.js';
 import { createLoaders } from '../modules/loaders.js';
 import { resolvers } from '../modules/resolvers.js';
+import { buildExecutableSchema } from '../schema-files.js';
 import { compiledExecutionGateway } from './compiled-execution.js';
 import { createErrorFormatter } from './errors.js';
 import { graphqlFastPath } from './graphql-fast-path.js';
@@ -33,6 +30,8 @@ import { createRateLimiter, createTarpit, type RateLimitOptions } from './rate-l
 import { cors, securityHeaders } from './security.js';
 import { MAX_COMPILED_QUERY_LENGTH, REQUEST_LIMITS, batchLimit, bodyErrors, limitResponses, operationLimits, refuseInvalidUtf8 } from './limits.js';
 import { assertEveryListBounded } from './cost/field-costs.js';
+import { enforceFieldAuth } from '../modules/auth/field-auth.js';
+import { requireReadableAnswer } from '../modules/auth/readable-answers.js';
 import { createHotOperations } from './hot-operations.js';
 
 /**
@@ -86,8 +85,6 @@ export type AppServer = {
   stop(): Promise<void>;
 };
 
-const typeDefs = fs.readFileSync(path.join(projectRoot, 'schema.graphql'), 'utf8');
-
 export async function createServer(options: ServerOptions): Promise<AppServer> {
   const { db, log } = options;
   const app = express();
@@ -108,8 +105,9 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
   const requestTimeoutMs = options.requestTimeoutMs ?? 15_000;
   const apiKeyCache = createApiKeyCache({ ttlMs: options.apiKeyCacheMs ?? 5_000, maxEntries: 10_000 });
 
-  const schema = makeExecutableSchema({ typeDefs, resolvers });
+  const schema = buildExecutableSchema(resolvers);
   assertEveryListBounded(schema);
+  enforceFieldAuth(schema, requireReadableAnswer);
   const limits = operationLimits(schema, REQUEST_LIMITS, rateLimiter);
   // Operations executed compiled are answered from then on without Apollo's pipeline (hot-operations.ts).
   const hotOperations = createHotOperations({

@@ -1,11 +1,12 @@
 import fs from 'node:fs';
-import { buildSchema, Kind, parse, specifiedRules, validate, LoneAnonymousOperationRule, UniqueOperationNamesRule } from 'graphql';
+import { buildASTSchema, Kind, parse, specifiedRules, validate, LoneAnonymousOperationRule, UniqueOperationNamesRule } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { createCostModel } from '../../src/server/cost/operation-cost.js';
 import { REQUEST_LIMITS } from '../../src/server/limits.js';
+import { loadSchemaDocument } from '../../src/schema-files.js';
 
-/** Every GraphQL example in the README is valid against schema.graphql (the docs cannot drift from the API). */
-const schema = buildSchema(fs.readFileSync(new URL('../../schema.graphql', import.meta.url), 'utf8'));
+/** Every GraphQL example in the README is valid against the schema's SDL files (the docs cannot drift from the API). */
+const schema = buildASTSchema(loadSchemaDocument());
 const readme = fs.readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 const blocks = [...readme.matchAll(/```graphql\n([\s\S]*?)```/g)].map((m) => m[1]!);
 // A block may hold several anonymous examples side by side; each is validated on its own terms otherwise.

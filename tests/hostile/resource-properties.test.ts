@@ -1,13 +1,11 @@
 import fc from 'fast-check';
-import fs from 'node:fs';
-import path from 'node:path';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { parse, type OperationDefinitionNode } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { projectRoot } from '../../src/config.js';
 import { seedDatabase } from '../../src/seed/index.js';
 import { createCostModel } from '../../src/server/cost/operation-cost.js';
 import { REQUEST_LIMITS } from '../../src/server/limits.js';
+import { loadSchemaDocument } from '../../src/schema-files.js';
 import { testDatabaseKinds } from '../helpers/databases.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { CaseCounter, codesOf } from './harness.js';
@@ -18,7 +16,7 @@ import { CaseCounter, codesOf } from './harness.js';
  * and whatever is estimated over the limit is refused before it runs.
  */
 const counter = new CaseCounter('resource-properties');
-const schema = makeExecutableSchema({ typeDefs: fs.readFileSync(path.join(projectRoot, 'schema.graphql'), 'utf8') });
+const schema = makeExecutableSchema({ typeDefs: loadSchemaDocument() });
 const model = createCostModel(schema);
 
 const estimate = (query: string) => {

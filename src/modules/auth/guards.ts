@@ -1,4 +1,3 @@
-import type { ApiKeyPermission } from '../../generated/prisma/client.js';
 import { forbidden, unauthenticated } from '../../errors.js';
 import type { Viewer } from './viewer.js';
 
@@ -6,15 +5,6 @@ import type { Viewer } from './viewer.js';
 export function requireViewer(viewer: Viewer | null): Viewer {
   if (!viewer) throw unauthenticated();
   return viewer;
-}
-
-/** ADMIN implies every other permission. */
-export function requirePermission(viewer: Viewer | null, permission: ApiKeyPermission): Viewer {
-  const v = requireViewer(viewer);
-  if (!v.isAdmin && !v.permissions.has(permission)) {
-    throw forbidden(`This API key lacks the ${permission} permission.`);
-  }
-  return v;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Resolvers } from '../../generated/graphql.js';
 import { connectionResolvers } from '../shared/connection.js';
-import { createApiKey, revokeApiKey } from './api-key-service.js';
+import { apiKeyConnection, createApiKey, revokeApiKey } from './api-key-service.js';
 
 export const authResolvers: Resolvers = {
   Mutation: {
@@ -13,6 +13,9 @@ export const authResolvers: Resolvers = {
   },
   ApiKeyPayload: {
     apiKey: (ref, _args, ctx) => ctx.loaders.apiKeys.apiKeyById.load(ref.apiKeyId).then((key) => key!),
+  },
+  User: {
+    apiKeys: (user, args, ctx) => apiKeyConnection(ctx, user, args),
   },
   ApiKeyConnection: connectionResolvers,
 };

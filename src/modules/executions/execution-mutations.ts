@@ -1,7 +1,7 @@
 import type { GraphQLContext } from '../../context.js';
 import type { ExecutionStatus, Prisma } from '../../generated/prisma/client.js';
 import { badUserInput, conflict, notFound } from '../../errors.js';
-import { requirePermission } from '../auth/guards.js';
+import { requireViewer } from '../auth/guards.js';
 import { visibleGraph } from '../graphs/graph-service.js';
 import { isUuid } from '../shared/ids.js';
 import { checkJson, checkOptionalText } from '../shared/input.js';
@@ -29,7 +29,7 @@ export async function executeGraph(
   ctx: GraphQLContext,
   args: { graphId: string; version?: number | null; inputs?: Record<string, unknown> | null },
 ): Promise<GraphExecutionPayloadRef> {
-  const viewer = requirePermission(ctx.viewer, 'EXECUTE_GRAPHS');
+  const viewer = requireViewer(ctx.viewer);
   const version = args.version ?? null;
   const missing = () => notFound('Graph', version ? `${args.graphId} version ${version}` : args.graphId);
   if (!isUuid(args.graphId)) throw missing();
@@ -38,7 +38,7 @@ export async function executeGraph(
     inputs = json(args.inputs ?? {}, 'inputs') ?? {};
   } catch (err) {
     // A graph the viewer cannot see answers NOT_FOUND before its inputs are judged.
-    await visibleGraph(ctx, args.graphId, version, 'EXECUTE_GRAPHS');
+    await visibleGraph(ctx, args.graphId, version);
     throw err;
   }
   const run = await createGraphExecution(ctx.db.sql, {
@@ -61,9 +61,9 @@ export async function updateGraphExecution(
   ctx: GraphQLContext,
   args: { id: string; status: ExecutionStatus; outputs?: unknown; stats?: Record<string, unknown> | null; errorMessage?: string | null },
 ): Promise<GraphExecutionPayloadRef> {
-  const viewer = requirePermission(ctx.viewer, 'EXECUTE_GRAPHS');
+  const viewer = requireViewer(ctx.viewer);
   const whyNot = async () => {
-    const execution = await visibleGraphExecution(ctx, args.id, 'EXECUTE_GRAPHS');
+    const execution = await visibleGraphExecution(ctx, args.id);
     assertTransition('The graph execution', execution.status, args.status);
   };
   let change;
@@ -103,7 +103,7 @@ export async function updateNodeExecution(
     errorMessage?: string | null;
   },
 ): Promise<NodeExecutionPayloadRef> {
-  const nodeExecution = await visibleNodeExecution(ctx, args.id, 'EXECUTE_GRAPHS');
+  const nodeExecution = await visibleNodeExecution(ctx, args.id);
   if (args.cost !== null && args.cost !== undefined && args.cost > MAX_NODE_COST) {
     throw badUserInput(`\`cost\` may be at most ${MAX_NODE_COST} per node execution.`, 'cost');
   }
@@ -132,7 +132,7 @@ export async function updateNodeExecution(
 }
 
 export async function deleteGraphExecution(ctx: GraphQLContext, id: string): Promise<{ deletedGraphExecutionId: string }> {
-  const execution = await visibleGraphExecution(ctx, id, 'EXECUTE_GRAPHS');
+  const execution = await visibleGraphExecution(ctx, id);
   if (!(await softDeleteGraphExecution(ctx.db.prisma, execution.id))) throw notFound('Graph execution', id);
   ctx.loaders.executions.graphExecutionById.clear(execution.id);
   return { deletedGraphExecutionId: execution.id };

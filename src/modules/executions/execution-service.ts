@@ -1,9 +1,10 @@
 import type { GraphQLContext } from '../../context.js';
 import type { GraphExecutionFilter, GraphExecutionOrder, NodeExecutionFilter } from '../../generated/graphql.js';
 import type { GraphQLResolveInfo } from 'graphql';
-import type { GraphExecution, Node, NodeExecution, Prisma } from '../../generated/prisma/client.js';
+import type { GraphExecution, Node, NodeExecution } from '../../generated/prisma/client.js';
+import type { LookAhead } from '../shared/look-ahead.js';
 import { badUserInput, notFound } from '../../errors.js';
-import { canSeeOwner, ownerScope, requirePermission } from '../auth/guards.js';
+import { canSeeOwner, ownerScope, requireViewer } from '../auth/guards.js';
 import type { Viewer } from '../auth/viewer.js';
 import type { GraphKey } from '../graphs/graph-store.js';
 import { conflictingOwnerFilter, connectionFromPage, emptyConnection, pageLimit, type Connection } from '../shared/connection.js';
@@ -51,7 +52,7 @@ const scopeOf = (page: ExecutionPage): ExecutionScope => ({ userId: page.userId,
 
 /** `selection`: what the query asks of the list (`listSelection`): columns, and JSON payloads, are read only then. */
 export async function graphExecutionConnection(ctx: GraphQLContext, args: ExecutionListArgs, selection: ListSelection, forUserId?: string): Promise<Connection<GraphExecution>> {
-  const viewer = requirePermission(ctx.viewer, 'READ_GRAPHS');
+  const viewer = requireViewer(ctx.viewer);
   if (conflictingOwnerFilter(forUserId, args.filter?.userId)) {
     ownerScope(viewer, args.filter!.userId);
     return emptyConnection();
@@ -74,7 +75,12 @@ function runsOfGraphPage(viewer: Viewer, args: ExecutionListArgs, selection: Lis
  * graph list read them along (look-ahead): no promise per graph.
  */
 export function executionsOfGraph(ctx: GraphQLContext, graph: GraphKey, args: ExecutionListArgs, info: GraphQLResolveInfo): Connection<GraphExecution> | Promise<Connection<GraphExecution>> {
-  const viewer = requirePermission(ctx.viewer, 'READ_GRAPHS');
+  const viewer = requireViewer(ctx.viewer);
+  if (args.filter?.graphId != null && !isUuid(args.filter.graphId)) throw badUserInput('`graphId` must be a graph id.', 'filter');
+  // A filter naming another graph or version is honoured: none of this version's runs match it.
+  if ((args.filter?.graphId != null && args.filter.graphId !== graph.id) || (args.filter?.graphVersion != null && args.filter.graphVersion !== graph.version)) {
+    return emptyConnection();
+  }
   const loaders = ctx.loaders.executions;
   const { page, size } = loaders.pageOfField(info, () => runsOfGraphPage(viewer, args, listSelection(info)));
   const parent = { id: graph.id, version: graph.version };
@@ -86,15 +92,6 @@ export function executionsOfGraph(ctx: GraphQLContext, graph: GraphKey, args: Ex
   return readAlong ? connection(readAlong) : loaders.executionsByGraph.load({ parent, args: page }).then(connection);
 }
 
-/** Pages of child rows read along with their parents' statement: extra columns, then handed to the loaders. */
-export type LookAhead<Parent> = {
-  /** Identifies the columns (part of a batching key). */
-  key: string;
-  columns: Prisma.Sql[];
-  /** Takes the child pages out of a parent row read with `columns` and primes the loaders with them. */
-  remember(parent: Parent, row: Record<string, unknown>): void;
-};
-
 /**
  * Look-ahead for `Graph.executions` under a graph list: each occurrence's page as a JSON column of the list's
  * statement (`graphRunsPageColumn`). Null when there is none, or when the nested field would refuse its arguments
@@ -104,7 +101,7 @@ export function graphRunsLookAhead(ctx: GraphQLContext, children: ChildField[]):
   if (children.length === 0 || !ctx.viewer) return null;
   let pages: ExecutionPage[];
   try {
-    const viewer = requirePermission(ctx.viewer, 'READ_GRAPHS');
+    const viewer = requireViewer(ctx.viewer);
     pages = children.map((child) => runsOfGraphPage(viewer, child.args as ExecutionListArgs, child).page);
   } catch {
     return null;
@@ -113,7 +110,7 @@ export function graphRunsLookAhead(ctx: GraphQLContext, children: ChildField[]):
   return {
     key: JSON.stringify(pages),
     columns: pages.map((page, i) => graphRunsPageColumn(page, names[i]!)),
-    remember(graph, row) {
+    prime(graph, row) {
       pages.forEach((page, i) => {
         // Several lists of one request may share a row object (same owner and arguments): the first one primes. The
         // column is emptied rather than deleted, which would turn the row into a slow dictionary-mode object.
@@ -144,7 +141,7 @@ function nodeExecutionPage(args: NodeExecutionListArgs, selection: ListSelection
 
 /** GraphExecution.nodeExecutions; `rowFields`: the fields asked of the rows (payloads and nodes are read only then). */
 export async function nodeExecutionsOfRun(ctx: GraphQLContext, graphExecutionId: string, args: NodeExecutionListArgs, info: GraphQLResolveInfo): Promise<Connection<NodeExecution>> {
-  requirePermission(ctx.viewer, 'READ_GRAPHS');
+  requireViewer(ctx.viewer);
   const { page, size } = ctx.loaders.executions.pageOfField(info, () => nodeExecutionPage(args, listSelection(info)));
   const rows = await ctx.loaders.executions.nodeExecutionsByRun.load({ parent: graphExecutionId, args: page });
   return connectionFromPage(rows, size, Boolean(args.after), nodeExecutionCursor.encode, () =>
@@ -159,7 +156,7 @@ export async function nodeExecutionsOfRun(ctx: GraphQLContext, graphExecutionId:
  * what `rowFields` (the fields the query asks of it) needs: whole, with its JSON payloads, when they are asked.
  */
 export async function graphExecutionWithPages(ctx: GraphQLContext, id: string, children: ChildField[], rowFields: ReadonlySet<string>): Promise<GraphExecution> {
-  const viewer = requirePermission(ctx.viewer, 'READ_GRAPHS');
+  const viewer = requireViewer(ctx.viewer);
   let pages: NodeExecutionPage[] = [];
   try {
     pages = children.map((child) => nodeExecutionPage(child.args as NodeExecutionListArgs, child).page);
@@ -179,19 +176,19 @@ export async function graphExecutionWithPages(ctx: GraphQLContext, id: string, c
 const WHOLE_RUN = { wholeRow: true, optional: [] } as const;
 
 /** A run the viewer may see (their own, or any for ADMIN) and that is not deleted; NOT_FOUND otherwise. */
-export async function visibleGraphExecution(ctx: GraphQLContext, id: string, permission: 'READ_GRAPHS' | 'EXECUTE_GRAPHS' = 'READ_GRAPHS') {
-  const viewer = requirePermission(ctx.viewer, permission);
+export async function visibleGraphExecution(ctx: GraphQLContext, id: string) {
+  const viewer = requireViewer(ctx.viewer);
   const execution = isUuid(id) ? await ctx.loaders.executions.graphExecutionById.load(id) : null;
   if (!execution || execution.isDeleted || !canSeeOwner(viewer, execution.userId)) throw notFound('Graph execution', id);
   return execution;
 }
 
-export async function visibleNodeExecution(ctx: GraphQLContext, id: string, permission: 'READ_GRAPHS' | 'EXECUTE_GRAPHS' = 'READ_GRAPHS') {
-  requirePermission(ctx.viewer, permission);
+export async function visibleNodeExecution(ctx: GraphQLContext, id: string) {
+  requireViewer(ctx.viewer);
   const nodeExecution = isUuid(id) ? await ctx.loaders.executions.nodeExecutionById.load(id) : null;
   if (!nodeExecution) throw notFound('Node execution', id);
   try {
-    await visibleGraphExecution(ctx, nodeExecution.graphExecutionId, permission);
+    await visibleGraphExecution(ctx, nodeExecution.graphExecutionId);
   } catch {
     throw notFound('Node execution', id);
   }

@@ -1,10 +1,22 @@
 import type { Resolvers } from '../../generated/graphql.js';
 import type { Node } from '../../generated/prisma/client.js';
-import { answerReadableFirst } from '../auth/readable-answers.js';
 import { connectionResolvers } from '../shared/connection.js';
 import { childFields, listSelection, requestedRowFields } from '../shared/selection.js';
 import { deleteGraphExecution, executeGraph, updateGraphExecution, updateNodeExecution } from './execution-mutations.js';
-import { durationMs, graphExecutionConnection, graphExecutionWithPages, nodeExecutionsOfRun, nodeOfNodeExecution, visibleNodeExecution } from './execution-service.js';
+import { registerLookAhead } from '../shared/look-ahead.js';
+import {
+  durationMs,
+  executionsOfGraph,
+  graphExecutionConnection,
+  graphExecutionWithPages,
+  graphRunsLookAhead,
+  nodeExecutionsOfRun,
+  nodeOfNodeExecution,
+  visibleNodeExecution,
+} from './execution-service.js';
+
+// A graph list reads the runs it is asked for along with the graphs (shared/look-ahead.ts).
+registerLookAhead('Graph', 'executions', graphRunsLookAhead);
 
 export const executionResolvers: Resolvers = {
   Query: {
@@ -12,19 +24,25 @@ export const executionResolvers: Resolvers = {
     graphExecution: (_root, { id }, ctx, info) => graphExecutionWithPages(ctx, id, childFields(info, 'GraphExecution', 'nodeExecutions'), requestedRowFields(info)),
     nodeExecution: (_root, { id }, ctx) => visibleNodeExecution(ctx, id),
   },
-  // What the selection asks back is checked before the write (an EXECUTE-only key reads no related graph data).
+  // Permissions, and what the answer may show, are declared on the schema and checked before the write (field-auth.ts).
   Mutation: {
-    executeGraph: answerReadableFirst('EXECUTE_GRAPHS', (args, ctx) => executeGraph(ctx, args)),
-    updateGraphExecution: answerReadableFirst('EXECUTE_GRAPHS', (args, ctx) => updateGraphExecution(ctx, args)),
-    updateNodeExecution: answerReadableFirst('EXECUTE_GRAPHS', (args, ctx) => updateNodeExecution(ctx, args)),
-    deleteGraphExecution: answerReadableFirst('EXECUTE_GRAPHS', ({ id }, ctx) => deleteGraphExecution(ctx, id)),
+    executeGraph: (_root, args, ctx) => executeGraph(ctx, args),
+    updateGraphExecution: (_root, args, ctx) => updateGraphExecution(ctx, args),
+    updateNodeExecution: (_root, args, ctx) => updateNodeExecution(ctx, args),
+    deleteGraphExecution: (_root, { id }, ctx) => deleteGraphExecution(ctx, id),
   },
-  // The mutation checked access with its own permission, and the selection before writing: load, do not re-check.
+  // The mutation checked access, and its answer's selection, before writing: load, do not re-check.
   GraphExecutionPayload: {
     graphExecution: (ref, _args, ctx) => ctx.loaders.executions.graphExecutionById.load(ref.graphExecutionId).then((run) => run!),
   },
   NodeExecutionPayload: {
     nodeExecution: (ref, _args, ctx) => ctx.loaders.executions.nodeExecutionById.load(ref.nodeExecutionId).then((row) => row!),
+  },
+  Graph: {
+    executions: (graph, args, ctx, info) => executionsOfGraph(ctx, graph, args, info),
+  },
+  User: {
+    graphExecutions: (user, args, ctx, info) => graphExecutionConnection(ctx, args, listSelection(info), user.id),
   },
   GraphExecutionConnection: connectionResolvers,
   NodeExecutionConnection: connectionResolvers,

@@ -1,7 +1,7 @@
 import type { GraphQLContext } from '../../context.js';
 import type { GraphInput } from '../../generated/graphql.js';
 import { badUserInput, notFound } from '../../errors.js';
-import { requirePermission } from '../auth/guards.js';
+import { requireViewer } from '../auth/guards.js';
 import { visibleGraph } from './graph-service.js';
 import { validateGraphInput } from './graph-validation.js';
 import { activateGraphVersion, deleteGraphVersions, insertGraph, insertGraphVersion } from './graph-writes.js';
@@ -14,14 +14,14 @@ function forgetGraph(ctx: GraphQLContext, id: string): void {
 }
 
 export async function createGraph(ctx: GraphQLContext, input: GraphInput): Promise<GraphPayloadRef> {
-  const viewer = requirePermission(ctx.viewer, 'WRITE_GRAPHS');
+  const viewer = requireViewer(ctx.viewer);
   const graph = validateGraphInput(input);
   const created = await insertGraph(ctx.db.prisma, viewer.user.id, graph);
   return { graphId: created.id, version: created.version };
 }
 
 export async function updateGraph(ctx: GraphQLContext, id: string, input: GraphInput): Promise<GraphPayloadRef> {
-  const current = await visibleGraph(ctx, id, null, 'WRITE_GRAPHS');
+  const current = await visibleGraph(ctx, id, null);
   const graph = validateGraphInput(input);
   // The new version keeps the graph's owner even when an admin writes it.
   const created = await insertGraphVersion(ctx.db.prisma, current.id, current.userId, graph);
@@ -32,14 +32,14 @@ export async function updateGraph(ctx: GraphQLContext, id: string, input: GraphI
 
 export async function setActiveGraphVersion(ctx: GraphQLContext, id: string, version: number): Promise<GraphPayloadRef> {
   if (!Number.isInteger(version) || version < 1) throw badUserInput('`version` must be a positive integer.', 'version');
-  const target = await visibleGraph(ctx, id, version, 'WRITE_GRAPHS');
+  const target = await visibleGraph(ctx, id, version);
   if (!(await activateGraphVersion(ctx.db.prisma, target.id, version))) throw notFound('Graph', `${id} version ${version}`);
   forgetGraph(ctx, id);
   return { graphId: target.id, version };
 }
 
 export async function deleteGraph(ctx: GraphQLContext, id: string): Promise<{ deletedGraphId: string; deletedVersions: number }> {
-  const graph = await visibleGraph(ctx, id, null, 'WRITE_GRAPHS');
+  const graph = await visibleGraph(ctx, id, null);
   const deletedVersions = await deleteGraphVersions(ctx.db.prisma, graph.id);
   if (deletedVersions === 0) throw notFound('Graph', id);
   forgetGraph(ctx, id);

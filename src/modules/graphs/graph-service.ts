@@ -1,13 +1,13 @@
 import type { GraphQLContext } from '../../context.js';
 import type { GraphFilter, GraphOrder } from '../../generated/graphql.js';
-import type { ApiKeyPermission, Graph } from '../../generated/prisma/client.js';
+import type { Graph } from '../../generated/prisma/client.js';
 import { badUserInput, notFound } from '../../errors.js';
-import { canSeeOwner, ownerScope, requirePermission } from '../auth/guards.js';
+import { canSeeOwner, ownerScope, requireViewer } from '../auth/guards.js';
 import { conflictingOwnerFilter, connectionFromPage, emptyConnection, type Connection } from '../shared/connection.js';
 import { isUuid } from '../shared/ids.js';
 import { checkText } from '../shared/input.js';
 import { decodeCursor, encodeCursor, pageSize } from '../shared/pagination.js';
-import type { LookAhead } from '../executions/execution-service.js';
+import type { LookAhead } from '../shared/look-ahead.js';
 import type { ListSelection } from '../shared/selection.js';
 import { countGraphs, graphCursor, graphListColumns, graphListFilter, graphPageArgs, listGraphs, type GraphKey, type GraphListQuery } from './graph-store.js';
 import { primeGraphs } from './loaders.js';
@@ -31,7 +31,7 @@ export async function graphConnection(
   forOwnerId?: string,
   lookAhead?: LookAhead<GraphKey> | null,
 ): Promise<Connection<Graph>> {
-  const viewer = requirePermission(ctx.viewer, 'READ_GRAPHS');
+  const viewer = requireViewer(ctx.viewer);
   if (conflictingOwnerFilter(forOwnerId, args.filter?.ownerId)) {
     ownerScope(viewer, args.filter!.ownerId);
     return emptyConnection();
@@ -54,27 +54,27 @@ export async function graphConnection(
   if (ownerId === null) {
     // Every owner's graphs (admins only): one list, nothing to batch it with.
     const fetched = await listGraphs(ctx.db.sql, query, lookAhead ?? undefined);
-    rememberChildren(fetched, lookAhead);
+    primeChildren(fetched, lookAhead);
     if (!query.columns) primeGraphs(loaders, fetched);
     return connectionFromPage(fetched, query.size, Boolean(args.after), graphCursor(query).encode, () => countGraphs(ctx.db.sql, query));
   }
   // One owner's graphs, allowed above: the lists of a request that differ only in their owner (aliases, User.graphs
   // of a list of users) are read in one statement, and so are their counts.
   const fetched = await loaders.graphPageByOwner.load({ parent: ownerId, args: { ...graphPageArgs(query), children: lookAhead ?? undefined } });
-  rememberChildren(fetched, lookAhead);
+  primeChildren(fetched, lookAhead);
   if (!query.columns) primeGraphs(loaders, fetched);
   return connectionFromPage(fetched, query.size, Boolean(args.after), graphCursor(query).encode, () =>
     loaders.graphCountByOwner.load({ parent: ownerId, args: graphListFilter(query) }),
   );
 }
 
-function rememberChildren(graphs: Graph[], lookAhead: LookAhead<GraphKey> | null | undefined): void {
-  if (lookAhead) for (const graph of graphs) lookAhead.remember(graph, graph as unknown as Record<string, unknown>);
+function primeChildren(graphs: Graph[], lookAhead: LookAhead<GraphKey> | null | undefined): void {
+  if (lookAhead) for (const graph of graphs) lookAhead.prime(graph, graph as unknown as Record<string, unknown>);
 }
 
 /** One graph version the viewer may see; others' graphs answer NOT_FOUND exactly like missing ones. */
-export async function visibleGraph(ctx: GraphQLContext, id: string, version?: number | null, permission: ApiKeyPermission = 'READ_GRAPHS'): Promise<Graph> {
-  const viewer = requirePermission(ctx.viewer, permission);
+export async function visibleGraph(ctx: GraphQLContext, id: string, version?: number | null): Promise<Graph> {
+  const viewer = requireViewer(ctx.viewer);
   const graph = !isUuid(id)
     ? null
     : version === null || version === undefined
@@ -91,7 +91,7 @@ const versionCursor = {
 
 /** Graph.versions: every version of a graph the viewer already sees, newest first. */
 export async function graphVersions(ctx: GraphQLContext, graph: Graph, args: { first?: number | null; after?: string | null }): Promise<Connection<Graph>> {
-  requirePermission(ctx.viewer, 'READ_GRAPHS');
+  requireViewer(ctx.viewer);
   const size = pageSize(args.first);
   const page = { beforeVersion: versionCursor.decode(args.after), limit: size + 1 };
   const rows = await ctx.loaders.graphs.versionsByGraph.load({ parent: graph.id, args: page });

@@ -13,29 +13,30 @@ import {
   visibleSession,
 } from './session-service.js';
 
-// Entry points (Query, Mutation, User.sessions) go through the service's policy; nested fields are reachable only
-// through a session the viewer was allowed to see. The fields a query selects (`requestedRowFields`) decide which
-// JSON columns are read, and what a mutation may answer a key without READ_SESSIONS.
+// Permissions are declared on the schema (@auth); whose sessions a key sees is the service's policy, and nested fields
+// are reachable only through a session the viewer was allowed to see. The fields a query selects
+// (`requestedRowFields`) decide which JSON columns are read.
 export const sessionResolvers: Resolvers = {
   Query: {
     sessions: (_root, args, ctx, info) => sessionConnection(ctx, args, listSelection(info).rowFields),
     session: (_root, { id }, ctx, info) => visibleSession(ctx, id, requestedRowFields(info)),
   },
+  // Permissions, and what the answer may show, are declared on the schema and checked before the write (field-auth.ts).
   Mutation: {
     createSession: (_root, { input }, ctx, info) => createSession(ctx, input, requestedRowFields(info)),
     updateSession: (_root, { id, input, expectedVersion }, ctx, info) => updateSession(ctx, id, input, expectedVersion, requestedRowFields(info)),
     completeSession: (_root, { id, expectedVersion }, ctx, info) => transitionSession(ctx, id, 'COMPLETED', expectedVersion, requestedRowFields(info)),
     failSession: (_root, { id, expectedVersion }, ctx, info) => transitionSession(ctx, id, 'FAILED', expectedVersion, requestedRowFields(info)),
     reactivateSession: (_root, { id, expectedVersion }, ctx, info) => transitionSession(ctx, id, 'ACTIVE', expectedVersion, requestedRowFields(info)),
-    deleteSession: (_root, { id }, ctx, info) => deleteSession(ctx, id, requestedRowFields(info)),
+    deleteSession: (_root, { id }, ctx) => deleteSession(ctx, id),
     appendSessionEvents: (_root, { sessionId, events, expectedVersion }, ctx, info) =>
       appendSessionEvents(ctx, sessionId, events, expectedVersion, requestedRowFields(info)),
-    deleteSessions: (_root, { filter }, ctx, info) => deleteSessions(ctx, filter, requestedRowFields(info)),
+    deleteSessions: (_root, { filter }, ctx) => deleteSessions(ctx, filter),
   },
   User: {
     sessions: (user, args, ctx, info) => sessionConnection(ctx, args, listSelection(info).rowFields, user.id),
   },
-  // The mutation checked access (and what its answer may show): load, do not re-check.
+  // The mutation checked access, and its answer's selection, before writing: load, do not re-check.
   SessionPayload: {
     session: (payload, _args, ctx, info) => sessionById(ctx, payload.sessionId, requestedRowFields(info)),
   },

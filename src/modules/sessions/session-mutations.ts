@@ -6,7 +6,7 @@ import type { GraphQLContext } from '../../context.js';
 import type { CreateSessionInput, DeleteSessionsFilter, SessionEventInput, UpdateSessionInput } from '../../generated/graphql.js';
 import type { SessionStatus } from '../../generated/prisma/client.js';
 import { badUserInput, conflict, forbidden, notFound } from '../../errors.js';
-import { requirePermission } from '../auth/guards.js';
+import { requireViewer } from '../auth/guards.js';
 import type { Viewer } from '../auth/viewer.js';
 import { isUuid } from '../shared/ids.js';
 import { appendEvents, eventJsonOf, type NewEvent, type SessionEventRow } from './event-store.js';
@@ -48,37 +48,6 @@ const stateRewriteCost = (bytes: number) => Math.ceil((bytes / 1024) * STATE_REW
 const stateTooLarge = (argument: string) =>
   badUserInput(`A session's state may hold at most ${STATE_LIMIT} (1 MiB); this would pass it, so nothing was written.`, argument);
 
-/**
- * The fields of a mutation's answer a key without READ_SESSIONS may select: ids, status, version, counters,
- * sequences and timestamps. Anything else (names, metadata, state, event content and actions, relations) is content.
- */
-const RECEIPT_FIELDS: ReadonlySet<string> = new Set([
-  '__typename',
-  'deletedSessionId',
-  'deletedCount',
-  ...['session', 'events'],
-  ...['__typename', 'id', 'status', 'version', 'eventCount', 'createdAt', 'updatedAt'].map((field) => `session.${field}`),
-  ...['__typename', 'id', 'sequence', 'clientEventId', 'timestamp'].map((field) => `events.${field}`),
-]);
-
-/**
- * WRITE_SESSIONS, and — for a key without READ_SESSIONS — an answer that selects no content: such a mutation is
- * refused FORBIDDEN before anything is written. `answerFields`: the fields the query asks of the payload, with their
- * subfields as `session.state` (`requestedRowFields`); a skipped field counts as asked.
- */
-function writer(ctx: GraphQLContext, answerFields: ReadonlySet<string>): Viewer {
-  const viewer = requirePermission(ctx.viewer, 'WRITE_SESSIONS');
-  if (viewer.isAdmin || viewer.permissions.has('READ_SESSIONS')) return viewer;
-  const content = [...answerFields].filter((field) => !RECEIPT_FIELDS.has(field));
-  if (content.length > 0) {
-    throw forbidden(
-      `This API key lacks the READ_SESSIONS permission: a session mutation may answer ids, status, version, eventCount, ` +
-        `sequences and timestamps, not \`${content.join('`, `')}\`. Nothing was written.`,
-    );
-  }
-  return viewer;
-}
-
 /** The scope of a write on one session: the viewer's own rows, anyone's for admins. */
 const writeScope = (viewer: Viewer) => (viewer.isAdmin ? null : viewer.user.id);
 
@@ -86,7 +55,7 @@ const writeScope = (viewer: Viewer) => (viewer.isAdmin ? null : viewer.user.id);
 const payloadJson = (answerFields: ReadonlySet<string>): SessionJsonField[] => sessionJsonOf(answerFields, 'session.');
 
 export async function createSession(ctx: GraphQLContext, input: CreateSessionInput, answerFields: ReadonlySet<string>): Promise<SessionPayloadRef> {
-  const viewer = writer(ctx, answerFields);
+  const viewer = requireViewer(ctx.viewer);
   const requestedOwner = checkId(input.userId, 'input.userId');
   if (requestedOwner && requestedOwner !== viewer.user.id && !viewer.isAdmin) {
     throw forbidden('Only an API key with the ADMIN permission may create sessions for other users.');
@@ -162,7 +131,7 @@ export async function updateSession(
   expectedVersion: number | null | undefined,
   answerFields: ReadonlySet<string>,
 ): Promise<SessionPayloadRef> {
-  const viewer = writer(ctx, answerFields);
+  const viewer = requireViewer(ctx.viewer);
   if (!isUuid(id)) throw notFound('Session', id);
   const changes: SessionChanges = {};
   if (input.appName !== undefined) {
@@ -190,14 +159,14 @@ export async function transitionSession(
   expectedVersion: number | null | undefined,
   answerFields: ReadonlySet<string>,
 ): Promise<SessionPayloadRef> {
-  const viewer = writer(ctx, answerFields);
+  const viewer = requireViewer(ctx.viewer);
   if (!isUuid(id)) throw notFound('Session', id);
   const conditions = { expectedVersion: checkVersion(expectedVersion), fromStatuses: TRANSITIONS[to], to };
   return writeSession(ctx, viewer, id, { status: to }, conditions, payloadJson(answerFields));
 }
 
-export async function deleteSession(ctx: GraphQLContext, id: string, answerFields: ReadonlySet<string>): Promise<{ deletedSessionId: string }> {
-  const viewer = writer(ctx, answerFields);
+export async function deleteSession(ctx: GraphQLContext, id: string): Promise<{ deletedSessionId: string }> {
+  const viewer = requireViewer(ctx.viewer);
   if (!isUuid(id) || !(await deleteSessionById(ctx.db.prisma, id, writeScope(viewer)))) throw notFound('Session', id);
   ctx.loaders.sessions.forget(id);
   return { deletedSessionId: id };
@@ -231,7 +200,7 @@ export async function appendSessionEvents(
   expectedVersion: number | null | undefined,
   answerFields: ReadonlySet<string>,
 ): Promise<AppendSessionEventsPayloadRef> {
-  const viewer = writer(ctx, answerFields);
+  const viewer = requireViewer(ctx.viewer);
   if (!isUuid(sessionId)) throw notFound('Session', sessionId);
   if (inputs.length === 0) throw badUserInput('`events` must hold at least one event.', 'events');
   if (inputs.length > MAX_EVENTS_PER_APPEND) throw badUserInput(`At most ${MAX_EVENTS_PER_APPEND} events may be appended at once.`, 'events');
@@ -259,8 +228,8 @@ export async function appendSessionEvents(
   }
 }
 
-export async function deleteSessions(ctx: GraphQLContext, filter: DeleteSessionsFilter, answerFields: ReadonlySet<string>): Promise<{ deletedCount: number }> {
-  const viewer = writer(ctx, answerFields);
+export async function deleteSessions(ctx: GraphQLContext, filter: DeleteSessionsFilter): Promise<{ deletedCount: number }> {
+  const viewer = requireViewer(ctx.viewer);
   const requestedUser = checkId(filter.userId, 'filter.userId');
   if (requestedUser && requestedUser !== viewer.user.id && !viewer.isAdmin) {
     throw forbidden('Only an API key with the ADMIN permission may delete other users’ sessions.');

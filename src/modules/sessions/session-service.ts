@@ -7,10 +7,10 @@ import type { GraphQLContext } from '../../context.js';
 import type { SessionEventFilter, SessionFilter, SessionOrder } from '../../generated/graphql.js';
 import type { SessionStatus } from '../../generated/prisma/client.js';
 import { badUserInput, notFound } from '../../errors.js';
-import { canSeeOwner, ownerScope, requirePermission } from '../auth/guards.js';
+import { canSeeOwner, ownerScope, requireViewer } from '../auth/guards.js';
 import type { Viewer } from '../auth/viewer.js';
 import type { Connection } from '../shared/connection.js';
-import { connectionFromPage } from '../shared/connection.js';
+import { conflictingOwnerFilter, connectionFromPage, emptyConnection } from '../shared/connection.js';
 import { isUuid } from '../shared/ids.js';
 import { memoizeByObject } from '../shared/memo.js';
 import { decodeCursor, encodeCursor, MAX_PAGE_SIZE, pageSize } from '../shared/pagination.js';
@@ -105,9 +105,14 @@ export async function sessionConnection(
   rowFields: ReadonlySet<string>,
   forOwnerId?: string,
 ): Promise<Connection<SessionRow>> {
-  const viewer = requirePermission(ctx.viewer, 'READ_SESSIONS');
+  const viewer = requireViewer(ctx.viewer);
   const requestedOwner = forOwnerId ?? args.filter?.userId ?? null;
   if (requestedOwner !== null && !isUuid(requestedOwner)) throw badUserInput('`userId` must be a user id.', 'filter');
+  // User.sessions naming another user in its filter: honoured like everywhere (no session is both users').
+  if (conflictingOwnerFilter(forOwnerId, args.filter?.userId)) {
+    ownerScope(viewer, args.filter!.userId);
+    return emptyConnection();
+  }
   return sessionPage(ctx, {
     ownerId: ownerScope(viewer, requestedOwner),
     filter: listFilter(args.filter),
@@ -126,7 +131,7 @@ export async function memberSessionConnection(
   args: { first?: number | null; after?: string | null },
   rowFields: ReadonlySet<string>,
 ): Promise<Connection<SessionRow>> {
-  const viewer = requirePermission(ctx.viewer, 'READ_SESSIONS');
+  const viewer = requireViewer(ctx.viewer);
   const ownerId = viewer.isAdmin ? null : viewer.user.id;
   const query: SessionListQuery = {
     ownerId,
@@ -147,7 +152,7 @@ export function visibleTo(viewer: Viewer, session: SessionRow | null): session i
 
 /** One session the viewer may see; others' sessions answer NOT_FOUND exactly like missing ones. */
 export async function visibleSession(ctx: GraphQLContext, id: string, rowFields: ReadonlySet<string>): Promise<SessionRow> {
-  const viewer = requirePermission(ctx.viewer, 'READ_SESSIONS');
+  const viewer = requireViewer(ctx.viewer);
   const session = isUuid(id) ? await ctx.loaders.sessions.load(id, sessionJsonFor(rowFields)) : null;
   if (!visibleTo(viewer, session)) throw notFound('Session', id);
   return session;
@@ -155,7 +160,7 @@ export async function visibleSession(ctx: GraphQLContext, id: string, rowFields:
 
 /** A session's team session, or null when it has none or the viewer may not see it. */
 export async function teamSessionOf(ctx: GraphQLContext, session: SessionRow, rowFields: ReadonlySet<string>): Promise<SessionRow | null> {
-  const viewer = requirePermission(ctx.viewer, 'READ_SESSIONS');
+  const viewer = requireViewer(ctx.viewer);
   if (!session.teamSessionId) return null;
   const team = await ctx.loaders.sessions.load(session.teamSessionId, sessionJsonFor(rowFields));
   return visibleTo(viewer, team) ? team : null;
@@ -215,7 +220,7 @@ export async function eventConnection(
   args: EventListArgs,
   rowFields: ReadonlySet<string>,
 ): Promise<Connection<SessionEventRow>> {
-  requirePermission(ctx.viewer, 'READ_SESSIONS');
+  requireViewer(ctx.viewer);
   if (args.first != null && args.last != null) throw badUserInput('Pass `first` or `last`, not both.', 'last');
   const f = args.filter ?? {};
   const filter: EventListFilter = {

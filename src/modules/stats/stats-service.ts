@@ -7,7 +7,7 @@ import type { GraphQLContext } from '../../context.js';
 import type { ExecutionStatsFilter, GraphStatsOrder, TimeBucket } from '../../generated/graphql.js';
 import type { Graph } from '../../generated/prisma/client.js';
 import { badUserInput } from '../../errors.js';
-import { ownerScope, requirePermission } from '../auth/guards.js';
+import { ownerScope, requireViewer } from '../auth/guards.js';
 import { isUuid } from '../shared/ids.js';
 import type { GraphRankRow, GraphStatsRow, StatsScope } from './stats-store.js';
 import { bucketCountBound, bucketStarts, isKnownTimeZone } from './time-buckets.js';
@@ -51,7 +51,7 @@ export function executionStatsQuery(
   ctx: GraphQLContext,
   args: { filter: ExecutionStatsFilter; bucket?: TimeBucket | null; timezone?: string | null },
 ): StatsQuery {
-  const viewer = requirePermission(ctx.viewer, 'READ_GRAPHS');
+  const viewer = requireViewer(ctx.viewer);
   const { filter } = args;
   if (filter.userId != null && !isUuid(filter.userId)) throw badUserInput('`userId` must be a user id.', 'filter');
   const userId = ownerScope(viewer, filter.userId ?? null);
@@ -135,7 +135,7 @@ export async function graphOfEntry(ctx: GraphQLContext, entry: GraphRankRow): Pr
 
 /** Graph.stats: batched across the graphs of the response; non-admins count only their own runs. */
 export function graphStats(ctx: GraphQLContext, graph: Graph, args: { from: Date; to: Date }): Promise<GraphStatsRow> {
-  const viewer = requirePermission(ctx.viewer, 'READ_GRAPHS');
+  const viewer = requireViewer(ctx.viewer);
   checkRange(args.from, args.to, 'from');
   return ctx.loaders.stats.graphStats.load({ parent: graph, args: { userId: ownerScope(viewer, null), from: args.from, to: args.to } });
 }
