@@ -1,3 +1,14 @@
+/**
+ * Data access, one style per kind of work:
+ * - reads: `db.sql` (raw statements on the driver, written with `Prisma.sql`, columns rendered from the models'
+ *   declarations in `src/modules/<domain>/columns.ts`); the hot paths, lists and loaders of every domain;
+ * - a write that is one statement: `db.sql` too (a run with its node executions, a status change);
+ * - writes that must be atomic over several statements: a Prisma interactive transaction (`prisma.$transaction`,
+ *   raw statements through `tx.$queryRaw`), e.g. appending session events;
+ * - small administrative rows (users, API keys, a graph's nested create): Prisma's query builder.
+ * Sessions still read through `$queryRaw` (their store functions also run inside the append transaction): the one
+ * exception, to be moved to `db.sql` for reads outside transactions.
+ */
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
@@ -22,7 +33,7 @@ export type QueryListener = (event: { query: string; durationMs: number }) => vo
  */
 export type Database = {
   prisma: PrismaClient;
-  /** Raw parameterized reads on the driver itself (hot paths; see sql.ts). Writes and transactions use Prisma. */
+  /** Raw parameterized statements on the driver itself (reads, and one-statement writes; see sql.ts and above). */
   sql: SqlRunner;
   close(): Promise<void>;
   /** Runs `select 1` against the driver; throws when the database cannot be reached. */

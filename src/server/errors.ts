@@ -1,6 +1,7 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
+import type { ErrorCode } from '../errors.js';
 
 const CONNECTION_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004']);
 /** What Prisma's driver adapters call a lost or unreachable database. */
@@ -89,22 +90,22 @@ export function createErrorFormatter(log: Logger, options: ErrorFormatterOptions
       if (typeof original.extensions?.code === 'string') return options.schemaHints === false ? { ...formatted, message: clientMessage(formatted.message) } : formatted;
       // Uncoded request-level errors (e.g. an unsupported operation type) are the client's; an uncoded error
       // at a field path is ours (say, null for a non-null field) and is masked below.
-      if (!formatted.path) return { ...formatted, message: clientMessage(formatted.message), extensions: { code: 'BAD_REQUEST' } };
+      if (!formatted.path) return { ...formatted, message: clientMessage(formatted.message), extensions: { code: 'BAD_REQUEST' satisfies ErrorCode } };
     }
     const conflictMessage = writeConflict(original);
     if (conflictMessage) {
       log.info({ err: original, path: formatted.path }, 'write conflict');
-      return { message: conflictMessage, path: formatted.path, extensions: { code: 'CONFLICT' } };
+      return { message: conflictMessage, path: formatted.path, extensions: { code: 'CONFLICT' satisfies ErrorCode } };
     }
     if (statementTimedOut(original)) {
       log.warn({ err: original, path: formatted.path }, 'statement timeout');
-      return { message: 'A database statement of this request ran past its time limit; ask for less, or retry later.', path: formatted.path, extensions: { code: 'DEADLINE_EXCEEDED' } };
+      return { message: 'A database statement of this request ran past its time limit; ask for less, or retry later.', path: formatted.path, extensions: { code: 'DEADLINE_EXCEEDED' satisfies ErrorCode } };
     }
     if (isDatabaseUnavailable(original)) {
       log.warn({ err: original, path: formatted.path }, 'database unavailable');
-      return { message: 'The database is unavailable; try again shortly.', path: formatted.path, extensions: { code: 'SERVICE_UNAVAILABLE' } };
+      return { message: 'The database is unavailable; try again shortly.', path: formatted.path, extensions: { code: 'SERVICE_UNAVAILABLE' satisfies ErrorCode } };
     }
     log.error({ err: original, path: formatted.path }, 'internal error');
-    return { message: 'Internal server error', path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+    return { message: 'Internal server error', path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' satisfies ErrorCode } };
   };
 }

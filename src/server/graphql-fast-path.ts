@@ -3,6 +3,7 @@ import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { GraphQLContext } from '../context.js';
+import type { ErrorCode } from '../errors.js';
 import { withPrecomputed, type HotOperations, type HotRequest, type Precomputed } from './hot-operations.js';
 import { oversizedAnswer } from './limits.js';
 import type { Tarpit } from './rate-limit.js';
@@ -53,7 +54,7 @@ export function takesFastPath(req: Pick<IncomingMessage, 'method' | 'url' | 'hea
 /** Apollo's content type for JSON answers, and ours for refusals. */
 const JSON_ANSWER_HEADERS: Array<[string, string]> = [['content-type', 'application/json; charset=utf-8']];
 
-const jsonError = (code: string, message: string) => JSON.stringify({ errors: [{ message, extensions: { code } }] });
+const jsonError = (code: ErrorCode, message: string) => JSON.stringify({ errors: [{ message, extensions: { code } }] });
 
 /** A JSON object or array (body-parser's strict mode), or the reason it is refused. */
 function parseBody(raw: Buffer): { body: unknown } | { refusal: string } {
@@ -97,7 +98,7 @@ export function graphqlFastPath(options: GraphQLFastPathOptions): (req: Incoming
     if (status === 429 && options.tarpit) options.tarpit(write);
     else write();
   };
-  const refuse = (req: IncomingMessage, res: ServerResponse, status: number, code: string, message: string) =>
+  const refuse = (req: IncomingMessage, res: ServerResponse, status: number, code: ErrorCode, message: string) =>
     answer(req, res, status, JSON_ANSWER_HEADERS, jsonError(code, message));
 
   const executeOnApollo = async (req: IncomingMessage, res: ServerResponse, body: unknown, context: () => Promise<GraphQLContext>) => {

@@ -3,6 +3,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { isUtf8 } from 'node:buffer';
 import { GraphQLError, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import type { GraphQLContext, RequestBudget } from '../context.js';
+import type { ErrorCode } from '../errors.js';
 import { createCostModel, type Analysis } from './cost/operation-cost.js';
 import type { RateLimiter, Tarpit } from './rate-limit.js';
 
@@ -34,7 +35,7 @@ const DEADLINE_RETRY_SECONDS = 5;
 
 const deadlineExceeded = () =>
   new GraphQLError('The request ran past its deadline and was stopped; ask for less, or retry later.', {
-    extensions: { code: 'DEADLINE_EXCEEDED', http: { status: 503, headers: new Map([['retry-after', String(DEADLINE_RETRY_SECONDS)]]) } },
+    extensions: { code: 'DEADLINE_EXCEEDED' satisfies ErrorCode, http: { status: 503, headers: new Map([['retry-after', String(DEADLINE_RETRY_SECONDS)]]) } },
   });
 
 /**
@@ -110,7 +111,7 @@ function valuesKey(names: string[], variables: Record<string, unknown>): string 
   }
 }
 
-const rejection = (code: string, message: string, status = 400) => new GraphQLError(message, { extensions: { code, http: { status } } });
+const rejection = (code: ErrorCode, message: string, status = 400) => new GraphQLError(message, { extensions: { code, http: { status } } });
 
 export type Admission = { analysis: Analysis; refusal: GraphQLError | null };
 
@@ -214,7 +215,7 @@ export function operationLimits(schema: GraphQLSchema, limits: { maxDepth: numbe
   };
 }
 
-const jsonError = (code: string, message: string) => ({ errors: [{ message, extensions: { code } }] });
+const jsonError = (code: ErrorCode, message: string) => ({ errors: [{ message, extensions: { code } }] });
 
 /** Batched operations are allowed, up to `maxBatch` per request. */
 export function batchLimit(maxBatch: number): RequestHandler {

@@ -1,4 +1,5 @@
 import { GraphQLError } from 'graphql';
+import type { ErrorCode } from '../errors.js';
 
 /**
  * Token buckets per client: `perMinute` tokens a minute on average, bursts up to `burst`. The buckets belong to one
@@ -14,7 +15,7 @@ export type BucketOptions = { perMinute: number; burst: number };
 
 function rateLimited(message: string, retryAfterSeconds: number): GraphQLError {
   return new GraphQLError(message, {
-    extensions: { code: 'RATE_LIMITED', retryAfterSeconds, http: { status: 429, headers: new Map([['retry-after', String(retryAfterSeconds)]]) } },
+    extensions: { code: 'RATE_LIMITED' satisfies ErrorCode, retryAfterSeconds, http: { status: 429, headers: new Map([['retry-after', String(retryAfterSeconds)]]) } },
   });
 }
 

@@ -12,6 +12,7 @@ import {
 } from 'graphql';
 import type { ApiKeyPermission } from '../../generated/prisma/client.js';
 import { forbidden } from '../../errors.js';
+import { memoizeByObject } from '../shared/memo.js';
 import { requireViewer } from './guards.js';
 import type { Viewer } from './viewer.js';
 
@@ -48,12 +49,8 @@ export type AuthRules = {
   ofField(typeName: string, fieldName: string): FieldRequirement | null;
 };
 
-const rulesBySchema = new WeakMap<GraphQLSchema, AuthRules>();
-
 /** The declared rules of a schema built from the SDL (read from its AST; kept per schema object). */
-export function authRules(schema: GraphQLSchema): AuthRules {
-  let rules = rulesBySchema.get(schema);
-  if (rules) return rules;
+export const authRules = memoizeByObject((schema: GraphQLSchema): AuthRules => {
   const types = new Map<string, FieldRequirement | null>();
   const fields = new Map<string, FieldRequirement | null>();
   const isRoot = (type: GraphQLObjectType) => type === schema.getQueryType() || type === schema.getMutationType() || type === schema.getSubscriptionType();
@@ -63,10 +60,8 @@ export function authRules(schema: GraphQLSchema): AuthRules {
     types.set(type.name, ofType);
     for (const field of Object.values(type.getFields())) fields.set(`${type.name}.${field.name}`, requirementOf(field.astNode?.directives) ?? ofType);
   }
-  rules = { ofType: (name) => types.get(name) ?? null, ofField: (type, field) => fields.get(`${type}.${field}`) ?? null };
-  rulesBySchema.set(schema, rules);
-  return rules;
-}
+  return { ofType: (name) => types.get(name) ?? null, ofField: (type, field) => fields.get(`${type}.${field}`) ?? null };
+});
 
 /** Deny by default: the coordinates of every field with no rule (none may be left). */
 export function unauthorizedFields(schema: GraphQLSchema): string[] {

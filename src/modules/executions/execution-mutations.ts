@@ -49,7 +49,7 @@ export async function executeGraph(
     inputs,
   });
   if (!run) throw missing();
-  ctx.loaders.executions.rememberWholeRun(run);
+  ctx.loaders.executions.primeWholeRun(run);
   return { graphExecutionId: run.id };
 }
 
@@ -87,7 +87,7 @@ export async function updateGraphExecution(
     await whyNot();
     throw raced('The graph execution');
   }
-  ctx.loaders.executions.rememberWholeRun(updated);
+  ctx.loaders.executions.primeWholeRun(updated);
   return { graphExecutionId: updated.id };
 }
 
@@ -125,9 +125,9 @@ export async function updateNodeExecution(
     now,
   );
   if (!updated) throw raced('The node execution');
-  ctx.loaders.executions.rememberWrittenNodeExecution(updated.nodeExecution);
+  ctx.loaders.executions.primeWrittenNodeExecution(updated.nodeExecution);
   // Without a cost change the run was not written: the payload's run is the one read for the access check.
-  if (updated.run) ctx.loaders.executions.rememberWholeRun(updated.run);
+  if (updated.run) ctx.loaders.executions.primeWholeRun(updated.run);
   return { nodeExecutionId: nodeExecution.id };
 }
 

@@ -59,7 +59,7 @@ export async function graphExecutionConnection(ctx: GraphQLContext, args: Execut
   }
   const { page, size } = executionPage(viewer, args, selection, forUserId);
   const rows = await listGraphExecutions(ctx.db.sql, page);
-  ctx.loaders.executions.rememberRuns(rows, page.wholeRow);
+  ctx.loaders.executions.primeRuns(rows, page.wholeRow);
   return connectionFromPage(rows, size, Boolean(args.after), graphExecutionCursor(page.direction).encode, () =>
     countGraphExecutions(ctx.db.sql, scopeOf(page)),
   );
@@ -117,7 +117,7 @@ export function graphRunsLookAhead(ctx: GraphQLContext, children: ChildField[]):
         const json = row[names[i]!];
         if (json === undefined) return;
         row[names[i]!] = undefined;
-        ctx.loaders.executions.rememberRunsReadAlong(page, graph, graphExecutionsFromJson(json, page, graph));
+        ctx.loaders.executions.primeRunsReadAlong(page, graph, graphExecutionsFromJson(json, page, graph));
       });
     },
   };
@@ -167,9 +167,9 @@ export async function graphExecutionWithPages(ctx: GraphQLContext, id: string, c
   // A page that asks for its rows' run (`graphExecution`) is answered from the by-id loader: read the run whole for it.
   const whole = children.some((child) => child.rowFields.has('graphExecution'));
   const runRead = whole ? WHOLE_RUN : runPageSelection(rowFields);
-  const { run, rememberPages } = await ctx.loaders.executions.runWithNodePages(id, pages, runRead);
+  const { run, primePages } = await ctx.loaders.executions.runWithNodePages(id, pages, runRead);
   if (!run || run.isDeleted || !canSeeOwner(viewer, run.userId)) throw notFound('Graph execution', id);
-  rememberPages();
+  primePages();
   return run;
 }
 

@@ -1,8 +1,8 @@
 import { Prisma, type GraphExecution, type Node, type NodeExecution } from '../../generated/prisma/client.js';
 import { limitLiteral, type SqlRunner } from '../../db/sql.js';
 import type { NodeExecutionFilter } from '../../generated/graphql.js';
-import { graphKeyString, graphKeyTable, type GraphKey } from '../graphs/graph-store.js';
-import { alignById } from '../shared/by-id.js';
+import { graphKeyOfRow, graphKeyTable, type GraphKey } from '../graphs/graph-store.js';
+import { alignById, groupBy } from '../shared/by-id.js';
 import { NODE_TABLE } from '../graphs/columns.js';
 import { columnValue } from '../../db/columns.js';
 import {
@@ -76,7 +76,7 @@ export async function graphExecutionsByGraphs(sql: SqlRunner, graphs: GraphKey[]
   const rows = await sql.query<GraphExecution>(Prisma.sql`
     SELECT x.* FROM ${graphKeyTable(graphs)} AS p(graph_id, graph_version)
     CROSS JOIN LATERAL (SELECT ${runPageColumns(page)} ${runsPageOf(page, 'p.graph_id', 'p.graph_version')}) x`);
-  return groupRows(rows, (row) => graphKeyString({ id: row.graphId, version: row.graphVersion }));
+  return groupBy(rows, graphKeyOfRow);
 }
 
 /**
@@ -100,7 +100,7 @@ export async function countGraphExecutionsByGraphs(sql: SqlRunner, graphs: Graph
     WHERE (e.graph_id, e.graph_version) IN (SELECT * FROM ${graphKeyTable(graphs)})
       AND ${and(graphExecutionConditions(scope))}
     GROUP BY e.graph_id, e.graph_version`);
-  return new Map(rows.map((row) => [graphKeyString({ id: row.graphId, version: row.graphVersion }), Number(row.count)]));
+  return new Map(rows.map((row) => [graphKeyOfRow(row), Number(row.count)]));
 }
 
 export type NodeExecutionPage = {
@@ -198,7 +198,7 @@ export async function nodeExecutionsByGraphExecutions(
     SELECT y.* FROM unnest(${executionIds}::uuid[]) AS p(graph_execution_id)
     CROSS JOIN LATERAL (${nodePageOf(page, 'p.graph_execution_id')}) y`);
   const { rows, nodes } = page.node !== 'none' ? splitNodes(read) : { rows: read, nodes: [] };
-  return { groups: groupRows(rows, (row) => row.graphExecutionId), nodes };
+  return { groups: groupBy(rows, (row) => row.graphExecutionId), nodes };
 }
 
 /**
@@ -249,15 +249,4 @@ export async function nodeExecutionsWithRunsByIds(sql: SqlRunner, ids: readonly 
     WHERE n.id = ANY(${[...ids]}::uuid[])`);
   const split = rows.map((row) => runFromPrefixed<NodeExecution, GraphExecution>(row, RUN_PREFIX));
   return { nodeExecutions: alignById(ids, split.map((s) => s.rest)), runs: split.flatMap((s) => (s.run ? [s.run] : [])) };
-}
-
-function groupRows<T>(rows: T[], keyOf: (row: T) => string): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const row of rows) {
-    const key = keyOf(row);
-    const group = groups.get(key);
-    if (group) group.push(row);
-    else groups.set(key, [row]);
-  }
-  return groups;
 }

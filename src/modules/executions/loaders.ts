@@ -33,26 +33,26 @@ export function createExecutionLoaders(db: Database) {
   const argsKey = memoizeByObject((args: object) => JSON.stringify(args));
   const graphExecutionById = new DataLoader((ids: readonly string[]) => graphExecutionsByIds(sql, ids));
   /** Runs read whole (with their payloads) serve later by-id loads; rows read without payloads must not. */
-  const rememberRuns = (rows: GraphExecution[], wholeRow: boolean) => {
+  const primeRuns = (rows: GraphExecution[], wholeRow: boolean) => {
     if (wholeRow) for (const row of rows) graphExecutionById.prime(row.id, row);
   };
   // A node execution is always followed by its run (access is checked on the run): both come from one statement.
   const nodeExecutionById = new DataLoader(async (ids: readonly string[]) => {
     const { nodeExecutions, runs } = await nodeExecutionsWithRunsByIds(sql, ids);
-    rememberRuns(runs, true);
+    primeRuns(runs, true);
     return nodeExecutions;
   });
   /** A run read or written whole (all columns): it replaces whatever this request read of it before. */
-  const rememberWholeRun = (row: GraphExecution) => {
+  const primeWholeRun = (row: GraphExecution) => {
     graphExecutionById.clear(row.id).prime(row.id, row);
   };
-  const rememberWrittenNodeExecution = (row: NodeExecution) => nodeExecutionById.clear(row.id).prime(row.id, row);
+  const primeWrittenNodeExecution = (row: NodeExecution) => nodeExecutionById.clear(row.id).prime(row.id, row);
   /**
    * Nodes read along with node-execution pages that select `node` (NodeExecution.node answers from here), by form
    * (NodeForm): a node read in a lesser form may answer only a selection that form covers.
    */
   const nodesRead: Record<NodeForm, Map<string, NodeRead>> = { key: new Map(), light: new Map(), full: new Map() };
-  const rememberNodes = (page: NodeExecutionPage, nodes: NodeRead[]) => {
+  const primeNodes = (page: NodeExecutionPage, nodes: NodeRead[]) => {
     if (page.node === 'none') return;
     const read = nodesRead[page.node];
     for (const node of nodes) read.set(node.id, node);
@@ -63,7 +63,7 @@ export function createExecutionLoaders(db: Database) {
     argsKey,
     fetch: async (graphs, page) => {
       const groups = await graphExecutionsByGraphs(sql, graphs, page);
-      rememberRuns([...groups.values()].flat(), page.wholeRow);
+      primeRuns([...groups.values()].flat(), page.wholeRow);
       return groups;
     },
   });
@@ -94,7 +94,7 @@ export function createExecutionLoaders(db: Database) {
     fetch: async (ids, page) => {
       const { groups, nodes } = await nodeExecutionsByGraphExecutions(sql, ids, page);
       if (page.wholeRow) for (const row of [...groups.values()].flat()) nodeExecutionById.prime(row.id, row);
-      rememberNodes(page, nodes);
+      primeNodes(page, nodes);
       return groups;
     },
   });
@@ -106,21 +106,21 @@ export function createExecutionLoaders(db: Database) {
     }),
   );
 
-  const rememberNodePage = (runId: string, page: NodeExecutionPage, rows: NodeExecution[], nodes: NodeRead[]) => {
+  const primeNodePage = (runId: string, page: NodeExecutionPage, rows: NodeExecution[], nodes: NodeRead[]) => {
     nodeExecutionsByRun.prime({ parent: runId, args: page }, rows);
     if (page.wholeRow) for (const row of rows) nodeExecutionById.prime(row.id, row);
-    rememberNodes(page, nodes);
+    primeNodes(page, nodes);
   };
   /**
    * A run with pages of its node executions in one statement. The run is remembered at once (when read whole); the
-   * pages only when the caller, having checked access to the run, calls `rememberPages`.
+   * pages only when the caller, having checked access to the run, calls `primePages`.
    */
   const runWithNodePages = async (id: string, pages: NodeExecutionPage[], runRead: { wholeRow: boolean; optional: readonly string[] }) => {
     const read = await runWithNodeExecutionPages(sql, id, pages, runRead);
-    if (read.run && runRead.wholeRow) rememberWholeRun(read.run);
+    if (read.run && runRead.wholeRow) primeWholeRun(read.run);
     return {
       run: read.run,
-      rememberPages: () => pages.forEach((page, i) => rememberNodePage(id, page, read.pages[i]!.rows, read.pages[i]!.nodes)),
+      primePages: () => pages.forEach((page, i) => primeNodePage(id, page, read.pages[i]!.rows, read.pages[i]!.nodes)),
     };
   };
 
@@ -144,17 +144,17 @@ export function createExecutionLoaders(db: Database) {
     graphExecutionById,
     pageOfField,
     runWithNodePages,
-    rememberRuns,
-    rememberWholeRun,
+    primeRuns,
+    primeWholeRun,
     nodeExecutionById,
-    rememberWrittenNodeExecution,
+    primeWrittenNodeExecution,
     /** A node read along with a page in the form `needed` or a larger one. */
     nodeRead: (id: string, needed: NodeForm): NodeRead | undefined =>
       nodesRead.full.get(id) ?? (needed !== 'full' ? (nodesRead.light.get(id) ?? (needed === 'key' ? nodesRead.key.get(id) : undefined)) : undefined),
     executionsByGraph,
-    rememberRunsReadAlong: (page: ExecutionPage, graph: GraphKey, rows: GraphExecution[]) => {
+    primeRunsReadAlong: (page: ExecutionPage, graph: GraphKey, rows: GraphExecution[]) => {
       readAlongOf(page).set(graphKeyString(graph), rows);
-      rememberRuns(rows, page.wholeRow);
+      primeRuns(rows, page.wholeRow);
     },
     runsReadAlong: (page: ExecutionPage, graph: GraphKey): GraphExecution[] | undefined => runPagesReadAlong.get(argsKey(page))?.get(graphKeyString(graph)),
     get executionCountByGraph() {

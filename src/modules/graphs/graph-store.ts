@@ -3,7 +3,7 @@ import { limitLiteral, type SqlRunner } from '../../db/sql.js';
 import type { GraphFilter, GraphOrderField, OrderDirection } from '../../generated/graphql.js';
 import { pageLimit } from '../shared/connection.js';
 import { decodeCursor, encodeCursor } from '../shared/pagination.js';
-import { alignById } from '../shared/by-id.js';
+import { alignById, groupAligned, groupBy } from '../shared/by-id.js';
 import { memoizeByObject } from '../shared/memo.js';
 import { GRAPH_TABLE, LINK_TABLE, NODE_TABLE } from './columns.js';
 
@@ -137,13 +137,7 @@ export async function graphPagesByOwners(sql: SqlRunner, ownerIds: string[], pag
       WHERE g.user_id = p.user_id AND ${filterConditions(page)} AND ${after}
       ORDER BY ${orderBy} LIMIT ${limitLiteral(page.limit)}
     ) x`);
-  const groups = new Map<string, Graph[]>();
-  for (const row of rows) {
-    const group = groups.get(row.userId);
-    if (group) group.push(row);
-    else groups.set(row.userId, [row]);
-  }
-  return groups;
+  return groupBy(rows, (row) => row.userId);
 }
 
 /** `countGraphs` for several owners at once. */
@@ -235,11 +229,11 @@ export async function nodesByIds(sql: SqlRunner, ids: readonly string[]): Promis
   return alignById(ids, rows);
 }
 
-function groupByGraph<T extends { graphId: string; graphVersion: number }>(rows: T[], keys: readonly GraphKey[]): T[][] {
-  const groups = new Map<string, T[]>(keys.map((key) => [graphKeyString(key), []]));
-  for (const row of rows) groups.get(graphKeyString({ id: row.graphId, version: row.graphVersion }))?.push(row);
-  return keys.map((key) => groups.get(graphKeyString(key)) ?? []);
-}
+/** The graph version a child row (node, link, run) belongs to, as `graphKeyString` spells it. */
+export const graphKeyOfRow = (row: { graphId: string; graphVersion: number }) => graphKeyString({ id: row.graphId, version: row.graphVersion });
+
+const groupByGraph = <T extends { graphId: string; graphVersion: number }>(rows: T[], keys: readonly GraphKey[]): T[][] =>
+  groupAligned(rows, keys, graphKeyOfRow, graphKeyString);
 
 
 /** Graph.versions: one page of versions (newest first) per graph id, in one statement. */
@@ -251,9 +245,7 @@ export async function versionsByGraphIds(sql: SqlRunner, ids: string[], page: { 
       WHERE g.id = p.id AND (${page.beforeVersion}::int IS NULL OR g.version < ${page.beforeVersion}::int)
       ORDER BY g.version DESC LIMIT ${limitLiteral(page.limit)}
     ) x`);
-  const groups = new Map<string, Graph[]>();
-  for (const row of rows) groups.set(row.id, [...(groups.get(row.id) ?? []), row]);
-  return groups;
+  return groupBy(rows, (row) => row.id);
 }
 
 export async function countVersionsByGraphIds(sql: SqlRunner, ids: string[]): Promise<Map<string, number>> {

@@ -4,6 +4,7 @@
  * append transaction. The JSON columns (content, actions, metadata) are read only when asked for.
  */
 import { uuidv7 } from '../shared/ids.js';
+import { alignById, groupAligned } from '../shared/by-id.js';
 import { Prisma, type PrismaClient, type SessionEvent } from '../../generated/prisma/client.js';
 import { MAX_STATE_BYTES, type Db } from './session-store.js';
 import { SESSION_EVENT_TABLE } from './columns.js';
@@ -263,10 +264,9 @@ export async function listEventsForSessions(
   const rows = await db.$queryRaw<SessionEventRow[]>`
     SELECT p.* FROM unnest(ARRAY[${Prisma.join(sessionIds.map((id) => Prisma.sql`${id}::uuid`))}]) AS k(sid)
     CROSS JOIN LATERAL (${pageSql(Prisma.sql`k.sid`, shape)}) p`;
-  const groups = new Map<string, SessionEventRow[]>(sessionIds.map((id) => [id, []]));
-  for (const row of rows) groups.get(row.sessionId)?.push(row);
-  for (const group of groups.values()) group.sort((a, b) => (backward ? b.sequence - a.sequence : a.sequence - b.sequence));
-  return sessionIds.map((id) => groups.get(id) ?? []);
+  const groups = groupAligned(rows, sessionIds, (row) => row.sessionId, (id) => id);
+  for (const group of groups) group.sort((a, b) => (backward ? b.sequence - a.sequence : a.sequence - b.sequence));
+  return groups;
 }
 
 /** Events' JSON columns by id (for rows read without them whose JSON fields are asked after all). */
@@ -274,6 +274,5 @@ export async function eventJsonByIds(db: Db, ids: readonly string[]): Promise<Ar
   const rows = await db.$queryRaw<Array<Pick<SessionEvent, 'id' | EventJsonField>>>`
     SELECT e.id::text AS "id", e.content, e.actions, e.metadata FROM session_events e
     WHERE e.id IN (${Prisma.join(ids.map((id) => Prisma.sql`${id}::uuid`))})`;
-  const byId = new Map(rows.map((row) => [row.id, row]));
-  return ids.map((id) => byId.get(id) ?? null);
+  return alignById(ids, rows);
 }

@@ -12,6 +12,7 @@ import {
   type SelectionNode,
   type SelectionSetNode,
 } from 'graphql';
+import { memoizeByObject } from './memo.js';
 
 /**
  * The names of the fields a query asks of the rows a resolver returns: for a connection, the fields under `nodes`
@@ -106,13 +107,11 @@ function selectionOf(fieldNodes: readonly FieldNode[], fragments: GraphQLResolve
  * every row of a list gets the same `fieldNodes` array each time: memoized on it, so it is computed once per field
  * of a document rather than once per row. Weakly held: it goes with the document.
  */
-const selectionsByFieldNodes = new WeakMap<readonly FieldNode[], ListSelection>();
+const selectionOfFieldNodes = memoizeByObject((fieldNodes: readonly FieldNode[], info: GraphQLResolveInfo) =>
+  selectionOf(fieldNodes, info.fragments, isConnectionType(info.returnType)),
+);
 
-export function listSelection(info: GraphQLResolveInfo): ListSelection {
-  let selection = selectionsByFieldNodes.get(info.fieldNodes);
-  if (!selection) selectionsByFieldNodes.set(info.fieldNodes, (selection = selectionOf(info.fieldNodes, info.fragments, isConnectionType(info.returnType))));
-  return selection;
-}
+export const listSelection = (info: GraphQLResolveInfo): ListSelection => selectionOfFieldNodes(info.fieldNodes, info);
 
 /** The fields a query asks of the rows a resolver returns (`ListSelection.rowFields`). */
 export const requestedRowFields = (info: GraphQLResolveInfo): ReadonlySet<string> => listSelection(info).rowFields;
