@@ -79,16 +79,20 @@ export function assertEveryFieldAuthorized(schema: GraphQLSchema): void {
   if (missing.length) throw new Error(`Fields without an @auth rule (on the field, or on its type): ${missing.join(', ')}`);
 }
 
-export const allows = (viewer: Viewer, requirement: FieldRequirement) => viewer.isAdmin || [...requirement].every((p) => viewer.permissions.has(p));
+/** Whether every permission of `needed` is in `held` (no array per call: this runs on every checked field). */
+function holdsAll(held: ReadonlySet<ApiKeyPermission>, needed: FieldRequirement): boolean {
+  for (const permission of needed) if (!held.has(permission)) return false;
+  return true;
+}
+
+export const allows = (viewer: Viewer, requirement: FieldRequirement) => viewer.isAdmin || holdsAll(viewer.permissions, requirement);
 
 /** The FORBIDDEN answer of a field the key may not resolve. */
 export const missingPermission = (requirement: FieldRequirement, coordinate: string) =>
   forbidden(`This API key lacks the ${[...requirement].join(' and ')} permission${requirement.size > 1 ? 's' : ''} that ${coordinate} needs.`);
 
-const covers = (guaranteed: FieldRequirement, needed: FieldRequirement) => [...needed].every((p) => guaranteed.has(p));
-
-/** What resolving `Type.field` checks: the field's rule and the rule of the object type it returns. */
-function neededAt(schema: GraphQLSchema, rules: AuthRules, type: GraphQLObjectType, field: GraphQLField<unknown, unknown>): FieldRequirement {
+/** What resolving `Type.field` needs: the field's rule and the rule of the object type it returns. */
+export function requirementAt(rules: AuthRules, type: GraphQLObjectType, field: GraphQLField<unknown, unknown>): FieldRequirement {
   const returned = getNamedType(field.type);
   return new Set([...(rules.ofField(type.name, field.name) ?? []), ...(isObjectType(returned) ? (rules.ofType(returned.name) ?? []) : [])]);
 }
@@ -112,7 +116,7 @@ function guaranteedPermissions(schema: GraphQLSchema, rules: AuthRules, everythi
       for (const field of Object.values(parent.getFields())) {
         const returned = getNamedType(field.type);
         if (!isObjectType(returned)) continue;
-        const known = parent === mutation ? everything : new Set([...guaranteed.get(parent.name)!, ...neededAt(schema, rules, parent, field)]);
+        const known = parent === mutation ? everything : new Set([...guaranteed.get(parent.name)!, ...requirementAt(rules, parent, field)]);
         const before = incoming.get(returned.name);
         incoming.set(returned.name, before ? new Set([...before].filter((p) => known.has(p))) : known);
       }
@@ -143,9 +147,9 @@ export function enforceFieldAuth(schema: GraphQLSchema, checkAnswer: (viewer: Vi
   for (const type of Object.values(schema.getTypeMap())) {
     if (!isObjectType(type) || type.name.startsWith('__')) continue;
     for (const field of Object.values(type.getFields()) as Array<GraphQLField<unknown, unknown>>) {
-      const needed = neededAt(schema, rules, type, field);
+      const needed = requirementAt(rules, type, field);
       const isMutation = type === mutation;
-      if (!isMutation && covers(guaranteed.get(type.name)!, needed)) continue;
+      if (!isMutation && holdsAll(guaranteed.get(type.name)!, needed)) continue;
       const resolve = field.resolve ?? defaultFieldResolver;
       const coordinate = `${type.name}.${field.name}`;
       field.resolve = (source, args, ctx, info) => {

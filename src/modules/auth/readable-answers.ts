@@ -1,7 +1,7 @@
 import { getNamedType, isObjectType, type FieldNode, type GraphQLField, type GraphQLObjectType, type GraphQLResolveInfo } from 'graphql';
 import { forbidden } from '../../errors.js';
 import { visitRowFields } from '../shared/selection.js';
-import { allows, authRules } from './field-auth.js';
+import { allows, authRules, requirementAt } from './field-auth.js';
 import type { Viewer } from './viewer.js';
 
 /**
@@ -30,7 +30,7 @@ function refusedFieldsAsked(viewer: Viewer, info: GraphQLResolveInfo): string[] 
   const walk = (parents: readonly FieldNode[], type: GraphQLObjectType, path: string) => {
     forEachField(info, parents, type, (field, definition) => {
       const returned = getNamedType(definition.type);
-      const needed = new Set([...(rules.ofField(type.name, definition.name) ?? []), ...(isObjectType(returned) ? (rules.ofType(returned.name) ?? []) : [])]);
+      const needed = requirementAt(rules, type, definition);
       const at = `${path}${path ? '.' : ''}${field.name.value}`;
       if (!allows(viewer, needed)) refused.push(`${at} ${[...needed].join('+')}`);
       else if (isObjectType(returned)) walk([field], returned, at);
