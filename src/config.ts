@@ -20,6 +20,12 @@ export interface DatabaseConfig {
   pgliteDataDir: string;
   /** Connections in the PostgreSQL pool. */
   poolMax: number;
+  /**
+   * Connections each PostgreSQL pool opens at start and keeps while idle (the side pools in proportion, as for
+   * `poolMax`). The server's default is `poolMax`: a fixed-size pool, so a burst of requests never waits for new
+   * connections (each one is a backend to start, ~100 ms on a busy machine); unset (scripts, tests): 0.
+   */
+  poolMin?: number;
   /** Named prepared statements on PostgreSQL (default on); off for poolers that cannot carry them across clients. */
   preparedStatements?: boolean;
   /**
@@ -94,6 +100,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
   const openByDefault = !isProduction && !url;
   const port = Number(env.PORT ?? 4000);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number, got ${env.PORT}`);
+  const poolMax = Number(env.DB_POOL_MAX ?? 10);
   return {
     host: env.HOST ?? '127.0.0.1',
     port,
@@ -101,7 +108,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
     database: {
       url,
       pgliteDataDir: env.PGLITE_DATA_DIR ?? path.join(projectRoot, '.data', 'pglite'),
-      poolMax: Number(env.DB_POOL_MAX ?? 10),
+      poolMax,
+      poolMin: Math.min(poolMax, wholeNumber(env, 'DB_POOL_MIN', poolMax)),
       preparedStatements: env.DB_PREPARED_STATEMENTS !== '0',
       statementTimeoutMs: wholeNumber(env, 'DB_STATEMENT_TIMEOUT_MS', 5_000),
       connectTimeoutMs: wholeNumber(env, 'DB_CONNECT_TIMEOUT_MS', 3_000),
@@ -117,6 +125,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
       burst: wholeNumber(env, 'RATE_LIMIT_BURST', 1_000),
       costPerMinute: wholeNumber(env, 'RATE_LIMIT_COST_PER_MINUTE', 1_500_000),
       costBurst: wholeNumber(env, 'RATE_LIMIT_COST_BURST', 250_000),
+      refusalsPerMinute: wholeNumber(env, 'RATE_LIMIT_REFUSALS_PER_MINUTE', 60),
+      refusalsBurst: wholeNumber(env, 'RATE_LIMIT_REFUSALS_BURST', 3),
       authFailuresPerMinute: wholeNumber(env, 'RATE_LIMIT_AUTH_FAILURES_PER_MINUTE', 60),
       authFailuresBurst: wholeNumber(env, 'RATE_LIMIT_AUTH_FAILURES_BURST', 10),
       replicas: Math.max(1, wholeNumber(env, 'RATE_LIMIT_REPLICAS', 1)),

@@ -21,6 +21,8 @@ export type ErrorCode =
   | 'QUERY_TOO_DEEP'
   /** The estimated cost of the request is over the limit (400). */
   | 'QUERY_TOO_COMPLEX'
+  /** A document is longer than the limit; refused before it is parsed (400). */
+  | 'QUERY_TOO_LONG'
   /** A batch is empty or holds too many operations (400). */
   | 'BATCH_TOO_LARGE'
   /** The body is over the size limit (413). */

@@ -7,6 +7,7 @@ import http from 'node:http';
 /** Codes that are a clear refusal of a hostile request. */
 export const CLEAR_REFUSALS = new Set([
   'QUERY_TOO_COMPLEX',
+  'QUERY_TOO_LONG',
   'QUERY_TOO_DEEP',
   'RATE_LIMITED',
   'BAD_USER_INPUT',

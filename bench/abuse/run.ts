@@ -19,16 +19,19 @@
  * with clear refusals (4xx, QUERY_TOO_COMPLEX, QUERY_TOO_DEEP, RATE_LIMITED, BAD_USER_INPUT, UNAUTHENTICATED,
  * FORBIDDEN, BATCH_TOO_LARGE, …), or with data where the attack is an allowed, cheap request (listed).
  */
+import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { projectRoot } from '../../src/config.js';
 import { seedDatabase } from '../../src/seed/index.js';
 import { percentile, sleep, spawnServer, type ServerProcess } from '../../tests/faults/helpers.js';
 import { benchFlags, createBenchDatabase, markdownTable, postgresVersion, resultsMarkdown, writeResults } from '../lib/harness.js';
-import { ATTACKS, type Attack, type AttackContext, type WorkerState } from './attacks.js';
-import { closeAgents, postGraphql, timedGet, type Answer } from './client.js';
+import { ATTACKS, type Attack } from './attacks.js';
+import type { AttackerCommand, AttackerMessage } from './attacker.js';
+import { closeAgents, postGraphql, timedGet } from './client.js';
 
 const argv = process.argv.slice(2);
 const numberArg = (name: string, fallback: number) => {
@@ -137,6 +140,10 @@ async function main() {
   const deaths: Array<{ at: number; phase: Phase | 'setup'; exit: number | string; rssBefore: number; inFlight: string[] }> = [];
   let phase: Phase | 'setup' = 'setup';
   const inFlightAttacks = new Map<string, number>();
+  /** The running attacker processes: how to reach each, and their pids (their CPU counts as the benchmark's). */
+  const attackers = new Set<(command: AttackerCommand) => void>();
+  const attackerPids = new Set<number>();
+  const attackersCpuMs = () => [...attackerPids].reduce((sum, pid) => sum + cpuMs(pid), 0);
 
   try {
     const seed = await seedDatabase(bench.db, { ...SIZES, seed: 11, days: 60 });
@@ -152,9 +159,11 @@ async function main() {
         deaths.push({ at: Date.now(), phase, exit, rssBefore: lastRss, inFlight: [...inFlightAttacks].filter(([, n]) => n > 0).map(([id]) => id) });
         console.log(`!! server died (${exit}) during ${phase}; last output:\n${s.output().slice(-2_000)}\nrestarting`);
         server = null;
+        for (const tell of attackers) tell({ type: 'url', url: null });
         try {
           const next = await spawnServer(env);
           server = next;
+          for (const tell of attackers) tell({ type: 'url', url: next.url });
           watch(next);
         } catch (err) {
           console.log(`!! the server could not be restarted: ${(err as Error).message.slice(0, 2_000)}`);
@@ -223,6 +232,7 @@ async function main() {
       const cpuPid = server?.pid ?? 0;
       const serverCpuStart = cpuMs(cpuPid);
       const benchCpuStart = process.cpuUsage();
+      const attackersCpuStart = attackersCpuMs();
       const wallStart = Date.now();
       const end = Date.now() + seconds * 1000;
       const inFlight = new Set<Promise<void>>();
@@ -285,49 +295,53 @@ async function main() {
         const wall = figures.endedAt - wallStart;
         const bench = process.cpuUsage(benchCpuStart);
         figures.serverCpu = server?.pid === cpuPid ? Math.round(((cpuMs(cpuPid) - serverCpuStart) / wall) * 100) : Number.NaN;
-        figures.benchCpu = Math.round(((bench.user + bench.system) / 1000 / wall) * 100);
+        figures.benchCpu = Math.round(((bench.user + bench.system) / 1000 + Math.max(0, attackersCpuMs() - attackersCpuStart)) / wall * 100);
         figures.load = Math.round(os.loadavg()[0]! * 10) / 10;
       }
     };
 
-    const startAbusers = (list: Attack[], recording: boolean) => {
-      const controller = new AbortController();
-      const ctx: AttackContext = {
-        url,
+    /**
+     * The attacks of `list`, looping in a child process (attacker.ts) until stopped: building their bodies and reading
+     * their answers happens outside this process, whose event loop times the dashboard.
+     */
+    const startAbusers = async (list: Attack[], recording: boolean) => {
+      const child = fork(path.join(path.dirname(fileURLToPath(import.meta.url)), 'attacker.ts'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const stopped = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      await new Promise<void>((resolve, reject) => {
+        child.once('message', (message: AttackerMessage) => (message.type === 'ready' ? resolve() : reject(new Error(`the attacker process said ${message.type} first`))));
+        child.once('exit', (code) => reject(new Error(`the attacker process exited (${code}) before it was ready`)));
+      });
+      child.on('message', (message: AttackerMessage) => {
+        if (message.type === 'inFlight') bump(inFlightAttacks, message.id, message.delta);
+        else if (message.type === 'answer') {
+          let f = attackFigures.get(message.id);
+          if (!f) attackFigures.set(message.id, (f = { labels: new Map(), latencies: [], verdicts: {} }));
+          bump(f.labels, message.answer.label);
+          f.latencies.push(message.answer.ms);
+          f.verdicts[message.answer.verdict] = (f.verdicts[message.answer.verdict] ?? 0) + 1;
+        }
+      });
+      const tell = (command: AttackerCommand) => child.connected && child.send(command);
+      attackers.add(tell);
+      if (child.pid) attackerPids.add(child.pid);
+      tell({
+        type: 'start',
+        url: url(),
+        attacks: list.map((attack) => attack.id),
+        recording,
+        oneAddress: ONE_ADDRESS,
         keys: { user: userKeys, readGraphs, admin: adminKey.key },
         bigGraphId,
         bigSessionId,
-        signal: controller.signal,
-        addressOf: (attack) => (ONE_ADDRESS ? '127.0.0.1' : `127.0.0.${10 + ATTACKS.findIndex((a) => a.id.replace(/[a-z]$/, '') === attack)}`),
-        record(id, answer: Answer) {
-          if (answer.verdict === 'cancelled' || !recording) return;
-          let f = attackFigures.get(id);
-          if (!f) attackFigures.set(id, (f = { labels: new Map(), latencies: [], verdicts: {} }));
-          bump(f.labels, answer.label);
-          f.latencies.push(answer.ms);
-          f.verdicts[answer.verdict] = (f.verdicts[answer.verdict] ?? 0) + 1;
+      });
+      return {
+        stop: async () => {
+          tell({ type: 'stop' });
+          await stopped;
+          attackers.delete(tell);
+          if (child.pid) attackerPids.delete(child.pid);
         },
       };
-      const loops = list.flatMap((attack: Attack) =>
-        Array.from({ length: attack.concurrency }, async (_, index) => {
-          const worker: WorkerState = { index, iteration: 0 };
-          while (!controller.signal.aborted) {
-            bump(inFlightAttacks, attack.id);
-            try {
-              await attack.iterate(ctx, worker);
-            } catch (err) {
-              console.log(`attack ${attack.id}: ${(err as Error).message}`);
-              await sleep(500);
-            } finally {
-              bump(inFlightAttacks, attack.id, -1);
-            }
-            worker.iteration += 1;
-            // Between iterations only when the server is gone (restarting): no busy loop on refused connections.
-            if (!server) await sleep(500);
-          }
-        }),
-      );
-      return { stop: async () => (controller.abort(), await Promise.all(loops)) };
     };
 
     console.log('warm-up (3 s)');
@@ -337,7 +351,7 @@ async function main() {
     await runDashboard('quiet', SECONDS);
     phase = 'abuse';
     console.log(`abuse phase (${SECONDS} s)`);
-    const abusers = startAbusers(attacks, true);
+    const abusers = await startAbusers(attacks, true);
     await runDashboard('abuse', SECONDS);
     await abusers.stop();
     phase = 'after';
@@ -347,7 +361,7 @@ async function main() {
       for (const attack of attacks) {
         phase = `alone ${attack.id}`;
         console.log(`attack ${attack.id} alone (${EACH_SECONDS} s)`);
-        const alone = startAbusers([attack], false);
+        const alone = await startAbusers([attack], false);
         await runDashboard(phase, EACH_SECONDS);
         await alone.stop();
         await sleep(2_000);

@@ -11,9 +11,10 @@ export type ColumnSpec = {
   column: string;
   /**
    * `time`: a timestamp (read as epoch milliseconds where rows travel as JSON arrays); `json`: a JSON value, large,
-   * read only when asked for; `text`: cast to text when read (enums, uuids read as strings).
+   * read only when asked for; `text`: cast to text when read (enums, uuids read as strings); `texts`: an array of
+   * enums, read as an array of strings.
    */
-  kind?: 'time' | 'json' | 'text';
+  kind?: 'time' | 'json' | 'text' | 'texts';
   /** Kept by a trigger from other rows (the API never writes it): part of whole rows only. */
   copied?: true;
 };
@@ -31,14 +32,20 @@ export type ModelTable<Model> = {
   readonly ownColumns: ReadonlyArray<Column<keyof Model & string>>;
   readonly keys: ReadonlySet<string>;
   column(key: keyof Model & string): Column<keyof Model & string>;
-  /** `<alias>.<column> AS "<key>"` for these columns (default: every one), as one SQL fragment. */
-  select(columns?: ReadonlyArray<Column>, alias?: string): Prisma.Sql;
+  /**
+   * `<alias>.<column> AS "<keyPrefix><key>"` for these columns (default: every one), as one SQL fragment. A key
+   * prefix tells two models' columns apart in one row (`fromRow` takes them back out).
+   */
+  select(columns?: ReadonlyArray<Column>, alias?: string, keyPrefix?: string): Prisma.Sql;
+  /** The model's fields of a row read with `select(…, keyPrefix)`. */
+  fromRow(row: Record<string, unknown>, keyPrefix?: string): Model;
   /** The column names of these fields, in the order given (the seeder's COPY). */
   columnNames(keys: ReadonlyArray<keyof Model & string>): string[];
 };
 
 /** A column's value expression, without its name: `e.status::text`. */
-export const columnValue = ({ column, kind }: ColumnSpec, alias: string) => `${alias}.${column}${kind === 'text' ? '::text' : ''}`;
+export const columnValue = ({ column, kind }: ColumnSpec, alias: string) =>
+  `${alias}.${column}${kind === 'text' ? '::text' : kind === 'texts' ? '::text[]' : ''}`;
 
 export function modelTable<Model>(table: string, alias: string, declaration: ModelColumns<Model>): ModelTable<Model> {
   type Key = keyof Model & string;
@@ -52,7 +59,9 @@ export function modelTable<Model>(table: string, alias: string, declaration: Mod
     ownColumns: own,
     keys: new Set(byKey.keys()),
     column: (key) => byKey.get(key)!,
-    select: (selected = columns, as = alias) => Prisma.raw(selected.map((column) => `${columnValue(column, as)} AS "${column.key}"`).join(', ')),
+    select: (selected = columns, as = alias, keyPrefix = '') =>
+      Prisma.raw(selected.map((column) => `${columnValue(column, as)} AS "${keyPrefix}${column.key}"`).join(', ')),
+    fromRow: (row, keyPrefix = '') => Object.fromEntries(columns.map(({ key }) => [key, row[keyPrefix + key]])) as Model,
     columnNames: (keys) => keys.map((key) => byKey.get(key)!.column),
   };
 }

@@ -6,8 +6,6 @@
  * - writes that must be atomic over several statements: a Prisma interactive transaction (`prisma.$transaction`,
  *   raw statements through `tx.$queryRaw`), e.g. appending session events;
  * - small administrative rows (users, API keys, a graph's nested create): Prisma's query builder.
- * Sessions still read through `$queryRaw` (their store functions also run inside the append transaction): the one
- * exception, to be moved to `db.sql` for reads outside transactions.
  */
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
@@ -66,6 +64,15 @@ async function openPglite(dataDir: string): Promise<PGlite> {
   return PGlite.create({ dataDir, loadDataDir: initialized });
 }
 
+/**
+ * Opens a pool's `min` connections at once (pg-pool keeps them while idle but opens them only on demand). Best
+ * effort: a database that cannot be reached now is the health check's and the first request's to report.
+ */
+async function openMinimum(pool: pg.Pool): Promise<void> {
+  const opened = await Promise.allSettled(Array.from({ length: pool.options.min ?? 0 }, () => pool.connect()));
+  for (const result of opened) if (result.status === 'fulfilled') result.value.release();
+}
+
 /** Connections for statements planned per call, besides the `poolMax` of the main pool. */
 export const perCallPlanPoolMax = (poolMax: number) => Math.max(1, Math.ceil(poolMax / 2));
 
@@ -99,19 +106,35 @@ export async function openDatabase(config: DatabaseConfig, options: OpenOptions 
       ...(statementTimeoutMs > 0 ? { statement_timeout: statementTimeoutMs, query_timeout: statementTimeoutMs + 1_000 } : {}),
       idle_in_transaction_session_timeout: 60_000,
     };
-    const pool = new pg.Pool({ connectionString: config.url, max: config.poolMax, types: fastTypes, ...bounds });
+    const poolMin = config.poolMin ?? 0;
+    const pool = new pg.Pool({ connectionString: config.url, max: config.poolMax, min: poolMin, types: fastTypes, ...bounds });
     // Sessions for statements planned on every call (sql.ts): at most half as many again as the main pool.
     const perCallPlanPool = prepared
-      ? new pg.Pool({ connectionString: config.url, max: perCallPlanPoolMax(config.poolMax), types: fastTypes, options: '-c plan_cache_mode=force_custom_plan', ...bounds })
+      ? new pg.Pool({
+          connectionString: config.url,
+          max: perCallPlanPoolMax(config.poolMax),
+          min: poolMin && perCallPlanPoolMax(poolMin),
+          types: fastTypes,
+          options: '-c plan_cache_mode=force_custom_plan',
+          ...bounds,
+        })
       : null;
     // Statistics (long aggregates) on sessions of their own: a burst of them waits for these, not for the main pools.
     const statisticsPool = prepared
-      ? new pg.Pool({ connectionString: config.url, max: statisticsPoolMax(config.poolMax), types: fastTypes, options: '-c plan_cache_mode=force_custom_plan', ...bounds })
+      ? new pg.Pool({
+          connectionString: config.url,
+          max: statisticsPoolMax(config.poolMax),
+          min: poolMin && statisticsPoolMax(poolMin),
+          types: fastTypes,
+          options: '-c plan_cache_mode=force_custom_plan',
+          ...bounds,
+        })
       : null;
     // An idle client losing its connection (database restart) must not crash the process.
     pool.on('error', () => {});
     perCallPlanPool?.on('error', () => {});
     statisticsPool?.on('error', () => {});
+    await Promise.all([pool, perCallPlanPool, statisticsPool].map((p) => p && openMinimum(p)));
     const prisma = createPrisma(new PrismaPg(pool));
     return {
       kind: 'postgres',

@@ -19,6 +19,7 @@ import { createPlaygroundRouter } from '../http/playground.js';
 import { PLAYGROUND_DEFAULT_QUERY } from '../http/playground-examples.js';
 import { createApiKeyCache } from '../modules/auth/api-key-cache.js';
 import { authenticate } from '../modules/auth/authenticate.js';
+import { createApiKeyAccess } from '../modules/auth/api-key-access.js';
 import { createLoaders } from '../modules/loaders.js';
 import { resolvers } from '../modules/resolvers.js';
 import { buildExecutableSchema } from '../schema-files.js';
@@ -28,7 +29,7 @@ import { graphqlFastPath } from './graphql-fast-path.js';
 import { requestLogger } from './logger.js';
 import { createRateLimiter, createTarpit, type RateLimitOptions } from './rate-limit.js';
 import { cors, securityHeaders } from './security.js';
-import { MAX_COMPILED_QUERY_LENGTH, REQUEST_LIMITS, batchLimit, bodyErrors, limitResponses, operationLimits, refuseInvalidUtf8 } from './limits.js';
+import { MAX_COMPILED_QUERY_LENGTH, REQUEST_LIMITS, batchLimit, bodyErrors, documentLengthRefusal, limitResponses, operationLimits, refuseInvalidUtf8 } from './limits.js';
 import { assertEveryListBounded } from './cost/field-costs.js';
 import { enforceFieldAuth } from '../modules/auth/field-auth.js';
 import { requireReadableAnswer } from '../modules/auth/readable-answers.js';
@@ -152,11 +153,12 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
   // Every request needs a valid key: none and a bad one are refused alike (401) before anything executes, and an
   // address that keeps failing is refused without a database lookup (a key verified moments ago still passes: it
   // needs none). Operations are charged in the limits plugin.
-  const context = async (req: http.IncomingMessage): Promise<GraphQLContext> => {
+  const apiKeys = createApiKeyAccess(db.sql, log);
+  const context = async (req: http.IncomingMessage, body: unknown): Promise<GraphQLContext> => {
     const address = req.socket.remoteAddress ?? 'unknown';
     const checkAddress = rateLimiter ? () => rateLimiter.checkAddress(address) : undefined;
     if (!req.headers.authorization) checkAddress?.();
-    const viewer = await authenticate(db, req.headers.authorization, log, apiKeyCache, checkAddress).catch((err: unknown) => {
+    const viewer = await authenticate(apiKeys, req.headers.authorization, apiKeyCache, checkAddress).catch((err: unknown) => {
       rateLimiter?.authenticationFailed(address);
       throw err;
     });
@@ -164,8 +166,13 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
       rateLimiter?.authenticationFailed(address);
       throw unauthenticated(undefined, 401);
     }
-    // A key out of operations or cost is refused before its document is even parsed.
+    // A key out of operations or cost is refused before its document is even parsed; so is an over-long document.
     rateLimiter?.checkKey(viewer.apiKeyId);
+    const tooLong = documentLengthRefusal(body, REQUEST_LIMITS.maxDocumentLength);
+    if (tooLong) {
+      limits.chargeRefusal({ viewer });
+      throw tooLong;
+    }
     const budget: RequestBudget = {
       spentCost: 0,
       deadline: Date.now() + requestTimeoutMs,
@@ -196,7 +203,7 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
     bodyErrors,
     batchLimit(REQUEST_LIMITS.maxBatch),
     limitResponses(REQUEST_LIMITS.maxResponseBytes, tarpit),
-    expressMiddleware(apollo, { context: ({ req }) => context(req) }),
+    expressMiddleware(apollo, { context: ({ req }) => context(req, req.body) }),
   );
   fastPath = graphqlFastPath({
     apollo,

@@ -73,11 +73,22 @@ function assertRecoercionIsIdentity(schema: GraphQLSchema): void {
   }
 }
 
+/**
+ * What compiling a document costs its key, in cost units (about a microsecond of the event loop each, as the rate
+ * limits count): ~20 µs a character, so a 5,000-character document (MAX_COMPILED_QUERY_LENGTH) costs 100,000.
+ */
+const COMPILE_COST_PER_CHARACTER = 20;
+
 export function compiledExecutionGateway(schema: GraphQLSchema, options: CompiledExecutionOptions): GatewayInterface {
   assertRecoercionIsIdentity(schema);
   const plans = new WeakMap<DocumentNode, DocumentPlans>();
 
-  const compiledFor = (document: DocumentNode, operation: OperationDefinitionNode, operationName: string | undefined): HotOperation | null => {
+  const compiledFor = (
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    operationName: string | undefined,
+    budget: GraphQLContext['budget'],
+  ): HotOperation | null => {
     let entry = plans.get(document);
     if (!entry) plans.set(document, (entry = { uses: 0, byOperation: new Map() }));
     const key = operationName ?? '';
@@ -88,6 +99,8 @@ export function compiledExecutionGateway(schema: GraphQLSchema, options: Compile
       entry.byOperation.set(key, 'not-compilable');
       return null;
     }
+    // Compiling is work for this request's key like parsing, and larger: charged by the document's length.
+    budget?.chargeWork(Math.ceil((document.loc?.end ?? 0) * COMPILE_COST_PER_CHARACTER));
     const compiled = compileQuery(schema, document, operation.name?.value, { disablingCapturingStackErrors: true });
     if (isCompiledQuery(compiled)) {
       options.log.debug({ operationName, uses: entry.uses }, 'operation compiled');
@@ -123,7 +136,7 @@ export function compiledExecutionGateway(schema: GraphQLSchema, options: Compile
       return precomputed.result;
     }
     const variables = request.variables ?? {};
-    const plan = document && operation ? compiledFor(document, operation, request.operationName ?? undefined) : null;
+    const plan = document && operation ? compiledFor(document, operation, request.operationName ?? undefined, (context as GraphQLContext).budget) : null;
     if (!plan || !operation) {
       // With the operation name the client sent: graphql-js reports an unknown or missing one as Apollo expects.
       const executed = execute({ schema, document: document!, contextValue: context, variableValues: variables, operationName: request.operationName });

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { GraphQLContext } from '../context.js';
 import type { ErrorCode } from '../errors.js';
 import { withPrecomputed, type HotOperations, type HotRequest, type Precomputed } from './hot-operations.js';
-import { oversizedAnswer } from './limits.js';
+import { batchRefusal, oversizedAnswer } from './limits.js';
 import type { Tarpit } from './rate-limit.js';
 import { logRequestWhenFinished } from './logger.js';
 import { API_SECURITY_HEADERS, corsAllowedOrigin } from './security.js';
@@ -23,7 +23,8 @@ export type GraphQLFastPathOptions = {
   apollo: ApolloServer<GraphQLContext>;
   /** Operations answered without Apollo's pipeline (hot-operations.ts). */
   hotOperations?: HotOperations;
-  context: (req: IncomingMessage) => Promise<GraphQLContext>;
+  /** The request's context, from its headers and its parsed body (refusals that need neither parsing nor execution). */
+  context: (req: IncomingMessage, body: unknown) => Promise<GraphQLContext>;
   corsOrigins: readonly string[];
   log: Logger;
   limits: { maxBodyBytes: number; maxBatch: number; maxResponseBytes: number };
@@ -120,7 +121,7 @@ export function graphqlFastPath(options: GraphQLFastPathOptions): (req: Incoming
   const executeHot = async (req: IncomingMessage, res: ServerResponse, body: unknown, hot: HotRequest) => {
     let context: GraphQLContext;
     try {
-      context = await options.context(req);
+      context = await options.context(req, body);
       options.admit(context, hot);
     } catch (err) {
       return executeOnApollo(req, res, body, () => Promise.reject(err));
@@ -142,7 +143,7 @@ export function graphqlFastPath(options: GraphQLFastPathOptions): (req: Incoming
 
   const execute = (req: IncomingMessage, res: ServerResponse, body: unknown) => {
     const hot = options.hotOperations?.match(body, req.headers.accept);
-    return hot ? executeHot(req, res, body, hot) : executeOnApollo(req, res, body, () => options.context(req));
+    return hot ? executeHot(req, res, body, hot) : executeOnApollo(req, res, body, () => options.context(req, body));
   };
 
   return (req, res) => {
@@ -157,9 +158,8 @@ export function graphqlFastPath(options: GraphQLFastPathOptions): (req: Incoming
       const parsed = parseBody(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
       if ('refusal' in parsed) return refuse(req, res, 400, 'BAD_REQUEST', parsed.refusal);
       const { body } = parsed;
-      if (Array.isArray(body) && (body.length === 0 || body.length > maxBatch)) {
-        return refuse(req, res, 400, 'BATCH_TOO_LARGE', `A batch holds 1 to ${maxBatch} operations; this one has ${body.length}.`);
-      }
+      const batchRefused = batchRefusal(body, maxBatch);
+      if (batchRefused) return refuse(req, res, 400, 'BATCH_TOO_LARGE', batchRefused);
       execute(req, res, body).catch((err: unknown) => {
         log.error({ err }, 'GraphQL request failed outside Apollo');
         if (!res.headersSent) refuse(req, res, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error');

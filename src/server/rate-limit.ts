@@ -71,6 +71,13 @@ export type RateLimitOptions = {
   /** Estimated cost (limits.ts) per minute per API key; 0 turns it off. */
   costPerMinute?: number;
   costBurst?: number;
+  /**
+   * Refused operations (over-long, unparsable, invalid, too deep or too complex documents) per minute per API key, on
+   * top of their cost; 0 or unset turns this limit off. A client sending several at once, as at an attacker's onset,
+   * is slowed down after `refusalsBurst` of them rather than after the ten its cost burst would allow.
+   */
+  refusalsPerMinute?: number;
+  refusalsBurst?: number;
   /** Failed or missing credentials per minute per client address, before it is refused without a database lookup. */
   authFailuresPerMinute?: number;
   authFailuresBurst?: number;
@@ -82,6 +89,10 @@ export function createRateLimiter(options: RateLimitOptions) {
   const share = (value: number) => value / Math.max(1, options.replicas ?? 1);
   const operations = createTokenBuckets({ perMinute: share(options.perMinute), burst: Math.max(1, share(options.burst)) }, 'operations for this API key');
   const cost = createTokenBuckets({ perMinute: share(options.costPerMinute ?? 0), burst: Math.max(1, share(options.costBurst ?? 0)) }, 'expensive operations for this API key');
+  const refusals = createTokenBuckets(
+    { perMinute: share(options.refusalsPerMinute ?? 0), burst: Math.max(1, share(options.refusalsBurst ?? 0)) },
+    'refused operations for this API key',
+  );
   const authFailures = createTokenBuckets(
     { perMinute: share(options.authFailuresPerMinute ?? 0), burst: Math.max(1, share(options.authFailuresBurst ?? 0)) },
     'requests without a valid API key from this address',
@@ -96,6 +107,7 @@ export function createRateLimiter(options: RateLimitOptions) {
     takeRefusedOperation(apiKeyId: string, penalty: number): void {
       operations.charge(apiKeyId);
       cost.charge(apiKeyId, penalty);
+      refusals.charge(apiKeyId);
     },
     /** Work done for the key outside an operation's estimate (parsing a new document, rewriting a session's state). */
     chargeCost(apiKeyId: string, amount: number): void {
@@ -105,6 +117,7 @@ export function createRateLimiter(options: RateLimitOptions) {
     checkKey(apiKeyId: string): void {
       operations.check(apiKeyId);
       cost.check(apiKeyId);
+      refusals.check(apiKeyId);
     },
     /** Before credentials are looked up: an address that keeps failing is refused without touching the database. */
     checkAddress(address: string): void {

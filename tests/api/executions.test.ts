@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabaseKinds } from '../helpers/databases.js';
-import { createGraph } from '../helpers/factories.js';
+import { createGraph, createRuns } from '../helpers/factories.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { snapshotDatabase } from '../helpers/snapshot.js';
 
@@ -170,7 +170,7 @@ describe.each(testDatabaseKinds)('listing graph executions on %s', (kind) => {
     await createGraph(server.db, server.userId, { version: 2, isActive: false }, graphA);
     const rows = Array.from({ length: 25 }, (_, i) => ({
       graphId: i % 2 ? graphB : graphA,
-      graphVersion: i % 5 === 0 && i % 2 === 0 ? 2 : 1,
+      version: i % 5 === 0 && i % 2 === 0 ? 2 : 1,
       userId: server.userId,
       status: statuses[i % 5]!,
       // Pairs share a timestamp so the id tie-breaker matters.
@@ -178,7 +178,7 @@ describe.each(testDatabaseKinds)('listing graph executions on %s', (kind) => {
       startedAt: i % 5 === 3 ? null : new Date(base + Math.floor(i / 2) * 3_600_000 + 1000),
       isDeleted: i === 24,
     }));
-    await server.db.prisma.graphExecution.createMany({ data: rows });
+    await createRuns(server.db, rows);
   });
   afterAll(() => server?.close());
 

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolvers } from '../../src/modules/resolvers.js';
 import { buildExecutableSchema } from '../../src/schema-files.js';
-import { createGraph, createUser } from '../helpers/factories.js';
+import { addSessionEvents, createGraph, createRun, createSession, createUser } from '../helpers/factories.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const schema = buildExecutableSchema(resolvers);
@@ -47,24 +47,24 @@ describe('every filter criterion narrows its list, on every field that offers it
     const { graph } = await createGraph(db, server.userId, { name: 'filters active' });
     await createGraph(db, server.userId, { name: 'filters inactive', isActive: false });
     const { graph: othersGraph } = await createGraph(db, other.user.id, { name: 'someone else' });
-    const nodes = await db.prisma.node.findMany({ where: { graphId: graph.id } });
-    const done = await db.prisma.graphExecution.create({ data: { graphId: graph.id, graphVersion: 1, userId: server.userId, status: 'COMPLETED', startedAt: new Date() } });
-    await db.prisma.graphExecution.create({ data: { graphId: graph.id, graphVersion: 1, userId: server.userId, status: 'FAILED' } });
-    await db.prisma.graphExecution.create({ data: { graphId: othersGraph.id, graphVersion: 1, userId: other.user.id, status: 'COMPLETED' } });
-    await db.prisma.nodeExecution.createMany({
-      data: nodes.map((node, i) => ({ graphExecutionId: done.id, nodeId: node.id, status: i === 0 ? 'FAILED' : 'COMPLETED' })),
+    const done = await createRun(db, {
+      graphId: graph.id,
+      version: 1,
+      userId: server.userId,
+      status: 'COMPLETED',
+      startedAt: new Date(),
+      nodeExecutions: (_node, i) => ({ status: i === 0 ? 'FAILED' : 'COMPLETED' }),
     });
-    const team = await db.prisma.session.create({ data: { appName: 'app-a', agentId: 'agent-a', userId: server.userId, metadata: { k: 1 } } });
-    await db.prisma.session.create({ data: { appName: 'app-b', userId: server.userId, teamSessionId: team.id, status: 'COMPLETED' } });
-    await db.prisma.session.create({ data: { appName: 'app-a', userId: other.user.id } });
-    await db.prisma.sessionEvent.createMany({
-      data: [
-        { sessionId: team.id, sequence: 1, author: 'user', invocationId: 'inv-1', agentId: 'agent-a', branch: 'main' },
-        { sessionId: team.id, sequence: 2, author: 'agent', invocationId: 'inv-2' },
-      ],
-    });
-    await db.prisma.session.update({ where: { id: team.id }, data: { lastSequence: 2 } });
-    Object.assign(ids, { graph: graph.id, run: done.id, session: team.id });
+    await createRun(db, { graphId: graph.id, version: 1, userId: server.userId, status: 'FAILED', nodeExecutions: false });
+    await createRun(db, { graphId: othersGraph.id, version: 1, userId: other.user.id, status: 'COMPLETED', nodeExecutions: false });
+    const team = await createSession(db, { appName: 'app-a', agentId: 'agent-a', userId: server.userId, metadata: { k: 1 } });
+    await createSession(db, { appName: 'app-b', userId: server.userId, teamSessionId: team.id, status: 'COMPLETED' });
+    await createSession(db, { appName: 'app-a', userId: other.user.id });
+    await addSessionEvents(db, team.id, [
+      { author: 'user', invocationId: 'inv-1', agentId: 'agent-a', branch: 'main' },
+      { author: 'agent', invocationId: 'inv-2' },
+    ]);
+    Object.assign(ids, { graph: graph.id, run: done.runId, session: team.id });
   });
   afterAll(async () => {
     await server?.close();

@@ -5,6 +5,9 @@ import { createTestDatabase } from '../helpers/databases.js';
 import { createUser } from '../helpers/factories.js';
 import type { Database } from '../../src/db/database.js';
 
+/** The statement that reads API keys by prefix (authentication), not the `lastUsedAt` write. */
+const isKeyLookup = (query: string) => query.includes('FROM api_keys k');
+
 /** Server options that only matter over HTTP: CORS, security headers, rate limits, switches, log hygiene. */
 describe('HTTP hardening', () => {
   let db: Database;
@@ -74,17 +77,33 @@ describe('HTTP hardening', () => {
     const statements: string[] = [];
     const stop = db.onQuery((e) => statements.push(e.query));
     await post(url, { query: '{ viewer { id } }' }, { authorization: `Bearer ${key}` });
-    const afterFirst = statements.filter((q) => q.includes('api_keys k')).length;
+    const afterFirst = statements.filter((q) => isKeyLookup(q)).length;
     await post(url, { query: '{ viewer { id } }' }, { authorization: `Bearer ${key}` });
     stop();
     expect(afterFirst).toBe(1);
-    expect(statements.filter((q) => q.includes('api_keys k')).length).toBe(1);
+    expect(statements.filter((q) => isKeyLookup(q)).length).toBe(1);
 
     const listed = await post(url, { query: '{ viewer { apiKeys { nodes { id } } } }' }, { authorization: `Bearer ${key}` });
     const id = ((await listed.json()) as { data: { viewer: { apiKeys: { nodes: Array<{ id: string }> } } } }).data.viewer.apiKeys.nodes[0]!.id;
     await post(url, { query: 'mutation($id: ID!) { revokeApiKey(id: $id) { apiKey { status } } }', variables: { id } }, { authorization: `Bearer ${key}` });
     const after = await post(url, { query: '{ viewer { id } }' }, { authorization: `Bearer ${key}` });
     expect(after.status).toBe(401);
+  });
+
+  it('slows down a key whose documents keep being refused, after a few, before they are read', async () => {
+    const url = await start({ rateLimit: { perMinute: 6_000, burst: 1_000, costPerMinute: 1_500_000, costBurst: 250_000, refusalsPerMinute: 60, refusalsBurst: 3 } });
+    const { apiKey: key } = await createUser(db);
+    const codes: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const res = await post(url, { query: `{ viewer { nope${i} } }` }, { authorization: `Bearer ${key}` });
+      codes.push(((await res.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code);
+    }
+    // (A 429 is answered after a second: by then one refusal has come back.)
+    expect(codes).toEqual(['GRAPHQL_VALIDATION_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'RATE_LIMITED']);
+    // Another key is not affected, and the refused key's limit refills (one a second).
+    expect((await post(url, { query: '{ viewer { id } }' }, { authorization: `Bearer ${apiKey}` })).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 1_100));
+    expect((await post(url, { query: '{ viewer { id } }' }, { authorization: `Bearer ${key}` })).status).toBe(200);
   });
 
   it('reads a key again once its time in the cache is up, however often it is used meanwhile', async () => {
@@ -99,7 +118,7 @@ describe('HTTP hardening', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     stop();
-    expect(statements.filter((q) => q.includes('api_keys k')).length).toBeGreaterThanOrEqual(2);
+    expect(statements.filter((q) => isKeyLookup(q)).length).toBeGreaterThanOrEqual(2);
   });
 
   it('can switch introspection and the playground off', async () => {

@@ -31,7 +31,7 @@ import { GRAPH_EXECUTION_TABLE, NODE_EXECUTION_TABLE } from '../../src/modules/e
 import { GRAPH_TABLE, LINK_TABLE, NODE_TABLE } from '../../src/modules/graphs/columns.js';
 import { SESSION_EVENT_TABLE, SESSION_TABLE } from '../../src/modules/sessions/columns.js';
 import { USER_TABLE } from '../../src/modules/users/columns.js';
-import { createGraph } from '../helpers/factories.js';
+import { addSessionEvents, createGraph, createRun, createSession } from '../helpers/factories.js';
 import { testDatabaseKinds } from '../helpers/databases.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -116,22 +116,22 @@ describe.each(testDatabaseKinds)('read parity of every scalar field on %s', (kin
     server = await startTestServer({ database: kind });
     const db = server.db;
     const { graph } = await createGraph(db, server.userId, { name: 'parity', description: null as unknown as string });
-    const nodes = await db.prisma.node.findMany({ where: { graphId: graph.id } });
-    const parent = await db.prisma.graphExecution.create({ data: { graphId: graph.id, graphVersion: graph.version, userId: server.userId, status: 'COMPLETED', inputs: { a: 1 } } });
-    const run = await db.prisma.graphExecution.create({
-      data: { graphId: graph.id, graphVersion: graph.version, userId: server.userId, status: 'FAILED', inputs: { q: 'x' }, cost: 12, parentId: parent.id },
+    const parent = await createRun(db, { graphId: graph.id, version: graph.version, userId: server.userId, status: 'COMPLETED', inputs: { a: 1 }, nodeExecutions: false });
+    const { runId } = await createRun(db, {
+      graphId: graph.id,
+      version: graph.version,
+      userId: server.userId,
+      status: 'FAILED',
+      inputs: { q: 'x' },
+      cost: 12,
+      parentId: parent.runId,
+      nodeExecutions: (node) => ({ status: 'COMPLETED', inputs: { n: node.blockId }, cost: 4 }),
     });
-    for (const node of nodes) {
-      await db.prisma.nodeExecution.create({ data: { graphExecutionId: run.id, nodeId: node.id, status: 'COMPLETED', inputs: { n: node.blockId }, cost: 4 } });
-    }
-    const team = await db.prisma.session.create({ data: { appName: 'parity', userId: server.userId, state: { s: 1 } } });
-    const session = await db.prisma.session.create({ data: { appName: 'parity', userId: server.userId, teamSessionId: team.id, metadata: { m: 1 }, state: { k: 'v' } } });
-    await db.prisma.sessionEvent.createMany({
-      data: [1, 2, 3].map((sequence) => ({ sessionId: session.id, sequence, author: 'agent', content: { text: `e${sequence}` }, actions: { stateDelta: {} } })),
-    });
-    await db.prisma.session.update({ where: { id: session.id }, data: { lastSequence: 3 } });
+    const team = await createSession(db, { appName: 'parity', userId: server.userId, state: { s: 1 } });
+    const session = await createSession(db, { appName: 'parity', userId: server.userId, teamSessionId: team.id, metadata: { m: 1 }, state: { k: 'v' } });
+    await addSessionEvents(db, session.id, [1, 2, 3].map((sequence) => ({ author: 'agent', content: { text: `e${sequence}` }, actions: { stateDelta: {} } })));
     await fillNullColumns(server);
-    Object.assign(ids, { Graph: graph.id, GraphExecution: run.id, NodeExecution: (await db.prisma.nodeExecution.findFirstOrThrow({ where: { graphExecutionId: run.id } })).id, Session: session.id });
+    Object.assign(ids, { Graph: graph.id, GraphExecution: runId, NodeExecution: (await db.prisma.nodeExecution.findFirstOrThrow({ where: { graphExecutionId: runId } })).id, Session: session.id });
 
     // graphql-js for a document's first two executions, compiled from the third (the production default).
     const created = await createServer({ db, log: pino({ level: 'silent' }), apiKeyCacheMs: 0, compileAfterUses: 2 });

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.js';
 import { Prisma } from '../../src/generated/prisma/client.js';
-import { openDatabase } from '../../src/db/database.js';
+import { openDatabase, perCallPlanPoolMax, statisticsPoolMax } from '../../src/db/database.js';
+import { loadConfig } from '../../src/config.js';
 import { limitLiteral } from '../../src/db/sql.js';
 import { createPostgresDatabase, createTestDatabase, testDatabaseKinds } from '../helpers/databases.js';
 
@@ -111,4 +112,23 @@ describe.runIf(testDatabaseKinds.includes('postgres'))('prepared statements on P
       const [row] = await db.sql.query<{ statements: string[] }>(Prisma.sql`SELECT coalesce(array_agg(statement ORDER BY statement), '{}') AS statements FROM pg_prepared_statements`, { prepare: false });
       expect(row!.statements, String(preparedStatements)).toEqual(preparedStatements ? ['SELECT $1::int AS one'] : []);
     }));
+});
+
+describe.runIf(testDatabaseKinds.includes('postgres'))('connection pools on PostgreSQL', () => {
+  it('open their minimum at once and keep it while idle (DB_POOL_MIN; the server defaults it to DB_POOL_MAX)', async () => {
+    const created = await createPostgresDatabase();
+    const db = await openDatabase({ url: created.url, pgliteDataDir: '', poolMax: 4, poolMin: 4 });
+    try {
+      if (db.kind !== 'postgres') throw new Error('expected PostgreSQL');
+      // Opened during openDatabase, before any statement: the main pool's 4 (and the side pools' shares).
+      expect(db.pool.totalCount).toBe(4);
+      expect(db.pool.idleCount).toBe(4);
+      const [row] = await db.sql.query<{ backends: number }>(Prisma.sql`SELECT count(*)::int AS backends FROM pg_stat_activity WHERE datname = current_database()`);
+      expect(row?.backends).toBe(4 + perCallPlanPoolMax(4) + statisticsPoolMax(4));
+      expect(loadConfig({ DATABASE_URL: created.url, DB_POOL_MAX: '6' }, []).database.poolMin).toBe(6);
+    } finally {
+      await db.close();
+      await created.drop();
+    }
+  });
 });

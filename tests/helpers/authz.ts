@@ -1,48 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
 import type { Database } from '../../src/db/database.js';
-import type { ApiKeyPermission, ExecutionStatus } from '../../src/generated/prisma/client.js';
-import { generateApiKeySecret } from '../../src/modules/auth/api-key-secret.js';
-import { createGraph, createUser } from './factories.js';
+import { createApiKey, createGraph, createRun, createUser } from './factories.js';
 import type { GraphQLResponse, TestServer } from './server.js';
 
 /** Who sends a request in the authorization tests. */
 export type Actor = 'A' | 'B' | 'admin' | 'aRead' | 'aNoRead' | 'anonymous';
 
-/** One more API key for an existing user, returned in clear with its row id. */
-export async function createKeyFor(db: Database, userId: string, permissions: ApiKeyPermission[], name = 'extra key') {
-  const secret = generateApiKeySecret();
-  const row = await db.prisma.apiKey.create({ data: { userId, name, prefix: secret.prefix, secretHash: secret.secretHash, permissions } });
-  return { id: row.id, key: secret.key };
-}
-
-/** A run of one graph version with one node execution per node, written directly (not through the API). */
-export async function createRun(
-  db: Database,
-  options: { graphId: string; version: number; userId: string; status?: ExecutionStatus; createdAt?: Date; isDeleted?: boolean },
-) {
-  const nodes = await db.prisma.node.findMany({ where: { graphId: options.graphId, graphVersion: options.version }, orderBy: { id: 'asc' } });
-  const run = await db.prisma.graphExecution.create({
-    data: {
-      graphId: options.graphId,
-      graphVersion: options.version,
-      userId: options.userId,
-      status: options.status ?? 'QUEUED',
-      isDeleted: options.isDeleted ?? false,
-      ...(options.createdAt ? { createdAt: options.createdAt } : {}),
-    },
-  });
-  const nodeExecutionIds: string[] = [];
-  for (const node of nodes) {
-    const row = await db.prisma.nodeExecution.create({ data: { graphExecutionId: run.id, nodeId: node.id, status: 'INCOMPLETE' } });
-    nodeExecutionIds.push(row.id);
-  }
-  return { runId: run.id, nodeExecutionIds };
-}
-
 /** What one user owns in the matrix: a graph with an inactive v1 and an active v2, a run of v2 and its node executions. */
 export type Owned = { userId: string; apiKeyId: string; graphId: string; runId: string; nodeExecutionIds: string[] };
 
+/** A user's share of the matrix (see Owned), built from the factories. */
 export async function createOwned(db: Database, userId: string, label: string): Promise<Omit<Owned, 'apiKeyId'>> {
   const { graph } = await createGraph(db, userId, { name: `${label} graph v1`, isActive: false });
   await createGraph(db, userId, { name: `${label} graph`, version: 2 }, graph.id);
@@ -75,8 +43,8 @@ export async function createWorld(server: TestServer): Promise<World> {
   const db = server.db;
   const b = await createUser(db, { name: 'User B' });
   const admin = await createUser(db, { admin: true, name: 'Admin' });
-  const aRead = await createKeyFor(db, server.userId, ['READ_GRAPHS'], 'read only');
-  const aNoRead = await createKeyFor(db, server.userId, ['WRITE_GRAPHS', 'EXECUTE_GRAPHS'], 'write and execute, no read');
+  const aRead = await createApiKey(db, server.userId, ['READ_GRAPHS'], { name: 'read only' });
+  const aNoRead = await createApiKey(db, server.userId, ['WRITE_GRAPHS', 'EXECUTE_GRAPHS'], { name: 'write and execute, no read' });
   const keyIdOf = async (userId: string) => (await db.prisma.apiKey.findFirstOrThrow({ where: { userId, name: 'test key' } })).id;
   const A = { ...(await createOwned(db, server.userId, 'A')), apiKeyId: await keyIdOf(server.userId) };
   const B = { ...(await createOwned(db, b.user.id, 'B')), apiKeyId: await keyIdOf(b.user.id) };

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../../src/db/database.js';
-import type { ApiKeyPermission, NodeType } from '../../src/generated/prisma/client.js';
+import type { ApiKeyPermission, ExecutionStatus, Node, NodeType, Prisma, SessionStatus } from '../../src/generated/prisma/client.js';
 import { generateApiKeySecret } from '../../src/modules/auth/api-key-secret.js';
 
 export const ALL_USER_PERMISSIONS: ApiKeyPermission[] = ['READ_GRAPHS', 'WRITE_GRAPHS', 'EXECUTE_GRAPHS', 'READ_SESSIONS', 'WRITE_SESSIONS'];
@@ -32,6 +32,27 @@ export async function createUser(
     },
   });
   return { user, apiKey: secret.key };
+}
+
+/** One more API key for an existing user; returns its row id and the key in clear. */
+export async function createApiKey(
+  db: Database,
+  userId: string,
+  permissions: ApiKeyPermission[],
+  options: { name?: string; createdAt?: Date } = {},
+) {
+  const secret = generateApiKeySecret();
+  const row = await db.prisma.apiKey.create({
+    data: {
+      userId,
+      name: options.name ?? 'extra key',
+      prefix: secret.prefix,
+      secretHash: secret.secretHash,
+      permissions,
+      ...(options.createdAt ? { createdAt: options.createdAt } : {}),
+    },
+  });
+  return { id: row.id, key: secret.key };
 }
 
 export type GraphFixture = {
@@ -84,5 +105,106 @@ export async function createGraph(db: Database, ownerId: string, fixture: GraphF
       })),
     });
     return { graph, nodeIds };
+  });
+}
+
+/** The columns a run fixture may choose; the rest take their defaults. */
+export type RunRow = {
+  graphId: string;
+  version: number;
+  userId: string;
+  status?: ExecutionStatus;
+  inputs?: Prisma.InputJsonValue;
+  cost?: number;
+  parentId?: string;
+  createdAt?: Date;
+  startedAt?: Date | null;
+  isDeleted?: boolean;
+};
+
+/** A node execution's chosen columns. */
+export type NodeExecutionRow = { status?: ExecutionStatus; inputs?: Prisma.InputJsonValue; cost?: number };
+
+/** A run with its node executions: each one's columns by node (nodes in id order; default INCOMPLETE), or `false` for none. */
+export type RunFixture = RunRow & { nodeExecutions?: false | ((node: Node, index: number) => NodeExecutionRow) };
+
+function runData(row: RunRow): Prisma.GraphExecutionCreateManyInput {
+  return {
+    graphId: row.graphId,
+    graphVersion: row.version,
+    userId: row.userId,
+    status: row.status ?? 'QUEUED',
+    isDeleted: row.isDeleted ?? false,
+    ...(row.inputs !== undefined ? { inputs: row.inputs } : {}),
+    ...(row.cost !== undefined ? { cost: row.cost } : {}),
+    ...(row.parentId !== undefined ? { parentId: row.parentId } : {}),
+    ...(row.createdAt ? { createdAt: row.createdAt } : {}),
+    ...(row.startedAt !== undefined ? { startedAt: row.startedAt } : {}),
+  };
+}
+
+/** A run of one graph version with one node execution per node, written directly (not through the API). */
+export async function createRun(db: Database, options: RunFixture) {
+  const run = await db.prisma.graphExecution.create({ data: runData(options) });
+  const nodeExecutionIds: string[] = [];
+  if (options.nodeExecutions === false) return { runId: run.id, nodeExecutionIds };
+  const nodes = await db.prisma.node.findMany({ where: { graphId: options.graphId, graphVersion: options.version }, orderBy: { id: 'asc' } });
+  for (const [index, node] of nodes.entries()) {
+    const { status = 'INCOMPLETE', inputs, cost } = options.nodeExecutions?.(node, index) ?? {};
+    const row = await db.prisma.nodeExecution.create({
+      data: { graphExecutionId: run.id, nodeId: node.id, status, ...(inputs !== undefined ? { inputs } : {}), ...(cost !== undefined ? { cost } : {}) },
+    });
+    nodeExecutionIds.push(row.id);
+  }
+  return { runId: run.id, nodeExecutionIds };
+}
+
+/** Many runs in one statement, without node executions (bulk fixtures); returns how many were written. */
+export async function createRuns(db: Database, rows: RunRow[]) {
+  return (await db.prisma.graphExecution.createMany({ data: rows.map(runData) })).count;
+}
+
+/** A session row written directly (fixtures with chosen timestamps or states the API would refuse). */
+export async function createSession(
+  db: Database,
+  data: {
+    userId: string;
+    appName?: string;
+    agentId?: string | null;
+    status?: SessionStatus;
+    metadata?: Prisma.InputJsonObject;
+    state?: Prisma.InputJsonObject;
+    teamSessionId?: string | null;
+    createdAt?: Date;
+    updatedAt?: Date;
+  },
+) {
+  return db.prisma.session.create({
+    data: {
+      userId: data.userId,
+      appName: data.appName ?? 'app',
+      agentId: data.agentId ?? null,
+      status: data.status ?? 'ACTIVE',
+      metadata: data.metadata ?? {},
+      state: data.state ?? {},
+      teamSessionId: data.teamSessionId ?? null,
+      ...(data.createdAt ? { createdAt: data.createdAt } : {}),
+      ...(data.updatedAt ? { updatedAt: data.updatedAt } : {}),
+    },
+  });
+}
+
+/** A session event's chosen columns (its session and sequence are given by addSessionEvents). */
+export type SessionEventRow = Omit<Prisma.SessionEventCreateManyInput, 'id' | 'sessionId' | 'sequence'>;
+
+/** Events numbered on from the session's `lastSequence`, which moves past them (and `updatedAt` too, unless `keepUpdatedAt`). */
+export async function addSessionEvents(db: Database, sessionId: string, events: SessionEventRow[], options: { keepUpdatedAt?: boolean } = {}) {
+  await db.prisma.$transaction(async (tx) => {
+    const { lastSequence, updatedAt } = await tx.session.findUniqueOrThrow({ where: { id: sessionId }, select: { lastSequence: true, updatedAt: true } });
+    await tx.sessionEvent.createMany({ data: events.map((event, i) => ({ ...event, sessionId, sequence: lastSequence + i + 1 })) });
+    await tx.session.update({
+      where: { id: sessionId },
+      data: { lastSequence: lastSequence + events.length, ...(options.keepUpdatedAt ? { updatedAt } : {}) },
+    });
   });
 }

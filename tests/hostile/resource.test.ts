@@ -1,12 +1,11 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from '../../src/server/app.js';
-import { createUser, createGraph } from '../helpers/factories.js';
+import { createGraph, createRuns, createSession, createUser } from '../helpers/factories.js';
 import { snapshot } from '../helpers/authz.js';
 import { testDatabaseKinds } from '../helpers/databases.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { CaseCounter, codesOf } from './harness.js';
-import { insertSession } from '../sessions/helpers.js';
 
 /**
  * Requests that look ordinary but ask for unbounded work (the resource findings): each is refused before it runs,
@@ -83,8 +82,8 @@ describe.each(testDatabaseKinds)('resource limits on %s', (kind) => {
   });
 
   it('3. statistics are priced by the range they scan: 700 aliases of a 400-day hourly series are refused', async () => {
-    // 700 aliases pass the token limit: refused while parsing, before validation.
-    await refusedFast({ query: `{ ${aliases(700, STATS_400_DAYS_HOURLY)} }` }, 'GRAPHQL_PARSE_FAILED');
+    // 700 aliases are over 20,000 characters: refused before parsing.
+    await refusedFast({ query: `{ ${aliases(700, STATS_400_DAYS_HOURLY)} }` }, 'QUERY_TOO_LONG');
     await refusedFast({ query: `{ ${aliases(100, STATS_400_DAYS_HOURLY)} }` }, 'QUERY_TOO_COMPLEX');
     await refusedFast({ query: `{ ${aliases(10, STATS_400_DAYS_HOURLY)} }` }, 'QUERY_TOO_COMPLEX');
     const one = await post(server.url, { query: `{ ${STATS_400_DAYS_HOURLY} }` }, server.apiKey);
@@ -107,14 +106,20 @@ describe.each(testDatabaseKinds)('resource limits on %s', (kind) => {
   it('4. introspection is priced too, and needs a key', async () => {
     const flood = { query: `{ ${aliases(600, '__schema { types { fields { name } } }')} }` };
     await refusedFast(flood, 'UNAUTHENTICATED', 401, null);
-    await refusedFast(flood, 'GRAPHQL_PARSE_FAILED');
+    await refusedFast(flood, 'QUERY_TOO_LONG');
     const wide = { query: `{ ${aliases(40, '__schema { types { fields { name args { name type { name } } } } }')} }` };
     await refusedFast(wide, 'QUERY_TOO_COMPLEX');
   });
 
-  it('8. a long unique document is refused while parsing (5,000 tokens), before validation spends the event loop on it', async () => {
+  it('8. a long unique document is refused before parsing (20,000 characters), a dense one while parsing (5,000 tokens)', async () => {
     const fields = Array.from({ length: 1_100 }, (_, i) => `u${i}: viewer { id }`).join(' ');
-    const res = await refusedFast({ query: `{ ${fields} }` }, 'GRAPHQL_PARSE_FAILED');
+    const long = await refusedFast({ query: `{ ${fields} }` }, 'QUERY_TOO_LONG');
+    expect(JSON.stringify(long.json)).toContain('at most 20000 characters');
+    // One long member refuses the whole batch, before any member is parsed or runs.
+    await refusedFast([{ query: '{ viewer { id } }' }, { query: `{ ${fields} }` }], 'QUERY_TOO_LONG');
+    const dense = `{ viewer { ${'id '.repeat(5_100)}} }`;
+    expect(dense.length).toBeLessThan(20_000);
+    const res = await refusedFast({ query: dense }, 'GRAPHQL_PARSE_FAILED');
     expect(JSON.stringify(res.json)).toContain('5000 tokens');
   });
 
@@ -192,13 +197,20 @@ describe('rate limits by operation, cost and address', () => {
     expect(codes.slice(5)).toEqual(Array(3).fill('RATE_LIMITED'));
   });
 
+  it('over-long documents are charged like refused operations too, then refused before they are read', async () => {
+    const { apiKey } = await createUser(server.db);
+    const long = `{ ${Array.from({ length: 1_100 }, (_, i) => `u${i}: viewer { id }`).join(' ')} }`;
+    const codes: Array<string | undefined> = [];
+    for (let i = 0; i < 7; i++) codes.push(...codesOf((await post(limited.url, { query: long }, apiKey)).json));
+    expect(codes.slice(0, 5)).toEqual(Array(5).fill('QUERY_TOO_LONG'));
+    expect(codes.slice(5)).toEqual(Array(2).fill('RATE_LIMITED'));
+  });
+
   it('an answer over 16 MB is replaced by RESPONSE_TOO_LARGE, on the fast path and through Express', async () => {
     const { user, apiKey } = await createUser(server.db);
     const { graph } = await createGraph(server.db, user.id, { name: 'big answers' });
     const blob = { text: 'x'.repeat(180_000) };
-    await server.db.prisma.graphExecution.createMany({
-      data: Array.from({ length: 100 }, () => ({ graphId: graph.id, graphVersion: graph.version, userId: user.id, inputs: blob })),
-    });
+    await createRuns(server.db, Array.from({ length: 100 }, () => ({ graphId: graph.id, version: graph.version, userId: user.id, inputs: blob })));
     const query = '{ graphExecutions(first: 100) { nodes { id inputs } } }';
     for (let i = 0; i < 2; i++) {
       const res = await post(server.url, { query }, apiKey);
@@ -212,11 +224,37 @@ describe('rate limits by operation, cost and address', () => {
     expect(codesOf(smaller.json)).toEqual([]);
   });
 
+  it('compiling a document is charged to the key by its length (~20 µs of the event loop a character)', async () => {
+    const app = await createServer({
+      db: server.db,
+      log,
+      apiKeyCacheMs: 0,
+      compileAfterUses: 2,
+      rateLimitDelayMs: 50,
+      rateLimit: { perMinute: 6_000, burst: 100, costPerMinute: 60_000, costBurst: 100_000 },
+    });
+    try {
+      const url = (await app.listen(0, '127.0.0.1')).url;
+      const { apiKey } = await createUser(server.db);
+      // Just under 5,000 characters: compiled on its third use, for 20 a character (~98,000 of the key's 100,000).
+      const query = `{ ${Array.from({ length: 99 }, (_, i) => `an_alias_long_enough_to_matter_${String(i).padStart(3, '0')}: viewer { id }`).join(' ')} }`;
+      expect(query.length).toBeGreaterThan(4_900);
+      expect(query.length).toBeLessThan(5_000);
+      const codes: Array<Array<string | undefined>> = [];
+      for (let i = 0; i < 4; i++) codes.push(codesOf((await post(url, { query }, apiKey)).json));
+      expect(app.hotOperationStats().operations).toBe(1);
+      expect(codes).toEqual([[], [], [], ['RATE_LIMITED']]);
+    } finally {
+      await app.stop();
+    }
+  });
+
   it('a long one-off document is never compiled (compiling blocks the event loop), however often it is sent', async () => {
     const { apiKey } = await createUser(server.db);
-    // Under the token limit (4,000 tokens), over the length compiled documents may have: long alias names.
-    const query = `{ ${Array.from({ length: 800 }, (_, i) => `a_long_alias_name_that_makes_the_text_long_${i}: viewer { id }`).join(' ')} }`;
-    expect(query.length).toBeGreaterThan(40_000);
+    // Under the token and length limits, over the length compiled documents may have (5,000): long alias names.
+    const query = `{ ${Array.from({ length: 200 }, (_, i) => `a_long_alias_name_that_makes_the_text_long_${i}: viewer { id }`).join(' ')} }`;
+    expect(query.length).toBeGreaterThan(10_000);
+    expect(query.length).toBeLessThan(20_000);
     const hotBefore = limited.hotOperations();
     for (let i = 0; i < 4; i++) {
       const res = await post(limited.url, { query }, apiKey);
@@ -276,7 +314,7 @@ describe('appends are charged by the session state they rewrite', () => {
 
   it('a key appending to a state near 1 MiB runs out of cost after a few appends; one with a small state does not', async () => {
     const big = await createUser(server.db);
-    const bigSession = await insertSession(server.db, { userId: big.user.id, state: { filler: 'x'.repeat(1_000_000) } });
+    const bigSession = await createSession(server.db, { userId: big.user.id, state: { filler: 'x'.repeat(1_000_000) } });
     const refused = await appendsUntilRefused(big.apiKey, bigSession.id, 20);
     // ~24,400 units per append of a 1 MB state against a burst of 100,000: the fifth request finds the key spent.
     expect(refused.codes).toEqual(['RATE_LIMITED']);
@@ -286,7 +324,7 @@ describe('appends are charged by the session state they rewrite', () => {
     expect(rows).toBe(refused.appended);
 
     const small = await createUser(server.db);
-    const smallSession = await insertSession(server.db, { userId: small.user.id, state: { note: 'small' } });
+    const smallSession = await createSession(server.db, { userId: small.user.id, state: { note: 'small' } });
     expect(await appendsUntilRefused(small.apiKey, smallSession.id, 20)).toEqual({ appended: 20, codes: [] });
   });
 });

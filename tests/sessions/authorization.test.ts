@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createUser } from '../helpers/factories.js';
+import { addSessionEvents, createSession, createUser } from '../helpers/factories.js';
 import { testDatabaseKinds } from '../helpers/databases.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { insertSession, SESSIONS_PAGE, type SessionsPage } from './helpers.js';
+import { SESSIONS_PAGE, type SessionsPage } from './helpers.js';
 
 type Caller = Awaited<ReturnType<typeof createUser>>;
 const MISSING = '00000000-0000-4000-8000-000000000000';
@@ -44,13 +44,12 @@ describe.each(testDatabaseKinds)('session authorization over HTTP on %s', (kind)
     admin = await createUser(server.db, { admin: true });
     readOnly = await createUser(server.db, { permissions: ['READ_SESSIONS', 'READ_GRAPHS'] });
     noSessions = await createUser(server.db, { permissions: ['READ_GRAPHS'] });
-    aliceSession = (await insertSession(server.db, { userId: alice.user.id, appName: 'shared-app', metadata: { owner: 'alice' } })).id;
-    bobSession = (await insertSession(server.db, { userId: bob.user.id, appName: 'shared-app', metadata: { owner: 'bob' } })).id;
-    bobTeam = (await insertSession(server.db, { userId: bob.user.id, appName: 'team' })).id;
+    aliceSession = (await createSession(server.db, { userId: alice.user.id, appName: 'shared-app', metadata: { owner: 'alice' } })).id;
+    bobSession = (await createSession(server.db, { userId: bob.user.id, appName: 'shared-app', metadata: { owner: 'bob' } })).id;
+    bobTeam = (await createSession(server.db, { userId: bob.user.id, appName: 'team' })).id;
     // Inconsistent on purpose (only possible by writing the database directly): Alice's session in Bob's team.
-    aliceMemberOfBobTeam = (await insertSession(server.db, { userId: alice.user.id, appName: 'team', teamSessionId: bobTeam })).id;
-    await server.db.prisma.sessionEvent.create({ data: { sessionId: bobSession, sequence: 1, author: 'bob', content: { secret: 'bob' } } });
-    await server.db.prisma.session.update({ where: { id: bobSession }, data: { lastSequence: 1 } });
+    aliceMemberOfBobTeam = (await createSession(server.db, { userId: alice.user.id, appName: 'team', teamSessionId: bobTeam })).id;
+    await addSessionEvents(server.db, bobSession, [{ author: 'bob', content: { secret: 'bob' } }]);
   });
   afterAll(() => server?.close());
 
@@ -166,7 +165,7 @@ describe.each(testDatabaseKinds)('session authorization over HTTP on %s', (kind)
 
   it('answers a key without READ_SESSIONS ids, versions and sequences only; a selection of content is refused before writing', async () => {
     const writeOnly = await createUser(server.db, { permissions: ['WRITE_SESSIONS'] });
-    const own = (await insertSession(server.db, { userId: writeOnly.user.id, appName: 'w', metadata: { m: 'secret' }, state: { s: 'secret' } })).id;
+    const own = (await createSession(server.db, { userId: writeOnly.user.id, appName: 'w', metadata: { m: 'secret' }, state: { s: 'secret' } })).id;
     const receipt = await server.graphql<{ appendSessionEvents: { session: { id: string; version: number; eventCount: number }; events: Array<{ sequence: number }> } }>(
       'mutation($id: ID!) { appendSessionEvents(sessionId: $id, events: [{ author: "w", clientEventId: "c1", content: { text: "secret" } }]) { session { id version eventCount status updatedAt } events { id sequence clientEventId timestamp } } }',
       { id: own },
@@ -195,7 +194,7 @@ describe.each(testDatabaseKinds)('session authorization over HTTP on %s', (kind)
     // Reads need READ_SESSIONS as before; with both permissions the same answers carry content.
     expect((await server.graphql('query($id: ID!) { session(id: $id) { id } }', { id: own }, writeOnly.apiKey)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     const both = await createUser(server.db, { permissions: ['WRITE_SESSIONS', 'READ_SESSIONS'] });
-    const mine = (await insertSession(server.db, { userId: both.user.id, state: { s: 1 } })).id;
+    const mine = (await createSession(server.db, { userId: both.user.id, state: { s: 1 } })).id;
     const full = await server.graphql<{ updateSession: { session: { state: unknown; version: number } } }>(
       'mutation($id: ID!) { updateSession(id: $id, input: {}) { session { state version } } }',
       { id: mine },

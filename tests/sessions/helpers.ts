@@ -1,5 +1,5 @@
 import type { Database } from '../../src/db/database.js';
-import type { Prisma, SessionStatus } from '../../src/generated/prisma/client.js';
+import type { SessionStatus } from '../../src/generated/prisma/client.js';
 import type { TestServer } from '../helpers/server.js';
 
 export const SESSION_FIELDS = 'id appName agentId status metadata state version eventCount createdAt updatedAt user { id } teamSession { id }';
@@ -75,36 +75,6 @@ export const APPEND = /* GraphQL */ `
   }
 `;
 export type AppendResult = { appendSessionEvents: { session: SessionData; events: EventData[] } };
-
-/** A session row written directly (fixtures with chosen timestamps). */
-export async function insertSession(
-  db: Database,
-  data: {
-    userId: string;
-    appName?: string;
-    agentId?: string | null;
-    status?: SessionStatus;
-    metadata?: Prisma.InputJsonObject;
-    state?: Prisma.InputJsonObject;
-    teamSessionId?: string | null;
-    createdAt?: Date;
-    updatedAt?: Date;
-  },
-) {
-  return db.prisma.session.create({
-    data: {
-      userId: data.userId,
-      appName: data.appName ?? 'app',
-      agentId: data.agentId ?? null,
-      status: data.status ?? 'ACTIVE',
-      metadata: data.metadata ?? {},
-      state: data.state ?? {},
-      teamSessionId: data.teamSessionId ?? null,
-      ...(data.createdAt ? { createdAt: data.createdAt } : {}),
-      ...(data.updatedAt ? { updatedAt: data.updatedAt } : {}),
-    },
-  });
-}
 
 /** Creates a session through the API and returns it. */
 export async function createSessionViaApi(server: TestServer, input: Record<string, unknown>, apiKey?: string): Promise<SessionData> {

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabaseKinds } from '../helpers/databases.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { append, createSessionViaApi, EVENT_FIELDS, insertSession, SESSION_FIELDS, snapshot, type SessionData } from './helpers.js';
+import { createSession } from '../helpers/factories.js';
+import { append, createSessionViaApi, EVENT_FIELDS, SESSION_FIELDS, snapshot, type SessionData } from './helpers.js';
 
 /** The state limit, as the server measures it: octet_length(state::text). */
 const MAX_STATE_BYTES = 1024 * 1024;
@@ -215,7 +216,7 @@ describe.each(testDatabaseKinds)('session mutations over HTTP on %s', (kind) => 
   it('refuses an append that would take the state past 1 MiB, and stores nothing', async () => {
     // Just under the limit, written directly (an API write cannot carry this much at once).
     const filler = 'x'.repeat(MAX_STATE_BYTES - 20_000);
-    const session = await insertSession(server.db, { userId: server.userId, state: { filler, keep: 1 } });
+    const session = await createSession(server.db, { userId: server.userId, state: { filler, keep: 1 } });
     const stateBytes = async () => {
       const [row] = await server.db.prisma.$queryRaw<Array<{ bytes: number }>>`SELECT octet_length(state::text) AS bytes FROM sessions WHERE id = ${session.id}::uuid`;
       return row!.bytes;

@@ -1,9 +1,8 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createUser } from '../helpers/factories.js';
+import { addSessionEvents, createSession, createUser } from '../helpers/factories.js';
 import { testDatabaseKinds } from '../helpers/databases.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { insertSession } from './helpers.js';
 
 const DAY = 86_400_000;
 const daysAgo = (n: number) => new Date(Date.now() - n * DAY);
@@ -23,9 +22,9 @@ function runPrune(databaseUrl: string, args: string[]): Promise<{ code: number |
   });
 }
 
+/** `count` events, keeping the session's (chosen, old) updatedAt. */
 async function seedEvents(server: TestServer, sessionId: string, count: number) {
-  await server.db.prisma.sessionEvent.createMany({ data: Array.from({ length: count }, (_, i) => ({ sessionId, sequence: i + 1, author: 'user' })) });
-  await server.db.prisma.session.update({ where: { id: sessionId }, data: { lastSequence: count, updatedAt: (await server.db.prisma.session.findUniqueOrThrow({ where: { id: sessionId } })).updatedAt } });
+  await addSessionEvents(server.db, sessionId, Array.from({ length: count }, () => ({ author: 'user' })), { keepUpdatedAt: true });
 }
 
 describe.each(testDatabaseKinds)('session retention on %s', (kind) => {
@@ -44,11 +43,11 @@ describe.each(testDatabaseKinds)('session retention on %s', (kind) => {
     (await server.db.prisma.session.findMany({ where: { id: { in: ids } }, select: { id: true } })).map((r) => r.id).sort();
 
   it('deleteSessions deletes exactly the caller’s matching sessions and their events', async () => {
-    const mineOldA = await insertSession(server.db, { userId: server.userId, appName: 'a', updatedAt: daysAgo(40) });
-    const mineOldB = await insertSession(server.db, { userId: server.userId, appName: 'b', updatedAt: daysAgo(40) });
-    const mineNewA = await insertSession(server.db, { userId: server.userId, appName: 'a', updatedAt: daysAgo(1) });
-    const mineOldAFailed = await insertSession(server.db, { userId: server.userId, appName: 'a', status: 'FAILED', updatedAt: daysAgo(40) });
-    const theirsOldA = await insertSession(server.db, { userId: other.user.id, appName: 'a', updatedAt: daysAgo(40) });
+    const mineOldA = await createSession(server.db, { userId: server.userId, appName: 'a', updatedAt: daysAgo(40) });
+    const mineOldB = await createSession(server.db, { userId: server.userId, appName: 'b', updatedAt: daysAgo(40) });
+    const mineNewA = await createSession(server.db, { userId: server.userId, appName: 'a', updatedAt: daysAgo(1) });
+    const mineOldAFailed = await createSession(server.db, { userId: server.userId, appName: 'a', status: 'FAILED', updatedAt: daysAgo(40) });
+    const theirsOldA = await createSession(server.db, { userId: other.user.id, appName: 'a', updatedAt: daysAgo(40) });
     await seedEvents(server, mineOldA.id, 7);
     await seedEvents(server, theirsOldA.id, 3);
     const all = [mineOldA.id, mineOldB.id, mineNewA.id, mineOldAFailed.id, theirsOldA.id];
@@ -98,12 +97,12 @@ describe.each(testDatabaseKinds.filter((kind) => kind === 'postgres'))('the sess
   it('the sessions:prune CLI deletes old sessions in batches; --dry-run and --app narrow it', async () => {
     const old: string[] = [];
     for (let i = 0; i < 5; i++) {
-      const s = await insertSession(server.db, { userId: i % 2 ? other.user.id : server.userId, appName: 'prune', updatedAt: daysAgo(31 + i) });
+      const s = await createSession(server.db, { userId: i % 2 ? other.user.id : server.userId, appName: 'prune', updatedAt: daysAgo(31 + i) });
       await seedEvents(server, s.id, 4);
       old.push(s.id);
     }
-    const oldOtherApp = (await insertSession(server.db, { userId: server.userId, appName: 'keep-app', updatedAt: daysAgo(60) })).id;
-    const recent = (await insertSession(server.db, { userId: server.userId, appName: 'prune', updatedAt: daysAgo(29) })).id;
+    const oldOtherApp = (await createSession(server.db, { userId: server.userId, appName: 'keep-app', updatedAt: daysAgo(60) })).id;
+    const recent = (await createSession(server.db, { userId: server.userId, appName: 'prune', updatedAt: daysAgo(29) })).id;
     await seedEvents(server, recent, 2);
     const all = [...old, oldOtherApp, recent];
 

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabaseKinds } from '../helpers/databases.js';
+import { createSession } from '../helpers/factories.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import {
   append,
   EVENTS_PAGE,
-  insertSession,
   SESSIONS_PAGE,
   type EventsPage,
   type SessionsPage,
@@ -20,12 +20,12 @@ describe.each(testDatabaseKinds)('session queries over HTTP on %s', (kind) => {
   beforeAll(async () => {
     server = await startTestServer({ database: kind });
     const u = server.userId;
-    const team = await insertSession(server.db, { userId: u, appName: 'support', agentId: 'lead', metadata: { env: 'prod', tier: { level: 2 } }, createdAt: at(0), updatedAt: at(100) });
+    const team = await createSession(server.db, { userId: u, appName: 'support', agentId: 'lead', metadata: { env: 'prod', tier: { level: 2 } }, createdAt: at(0), updatedAt: at(100) });
     ids.team = team.id;
-    ids.member1 = (await insertSession(server.db, { userId: u, appName: 'support', agentId: 'billing', teamSessionId: team.id, status: 'COMPLETED', metadata: { env: 'prod' }, createdAt: at(1), updatedAt: at(50) })).id;
-    ids.member2 = (await insertSession(server.db, { userId: u, appName: 'support', agentId: 'refund', teamSessionId: team.id, status: 'FAILED', metadata: { env: 'dev' }, createdAt: at(2), updatedAt: at(60) })).id;
-    ids.research = (await insertSession(server.db, { userId: u, appName: 'research', agentId: 'researcher', metadata: { env: 'prod', tags: ['a', 'b'] }, createdAt: at(3), updatedAt: at(30) })).id;
-    ids.travel = (await insertSession(server.db, { userId: u, appName: 'travel', agentId: 'planner', status: 'COMPLETED', createdAt: at(4), updatedAt: at(10) })).id;
+    ids.member1 = (await createSession(server.db, { userId: u, appName: 'support', agentId: 'billing', teamSessionId: team.id, status: 'COMPLETED', metadata: { env: 'prod' }, createdAt: at(1), updatedAt: at(50) })).id;
+    ids.member2 = (await createSession(server.db, { userId: u, appName: 'support', agentId: 'refund', teamSessionId: team.id, status: 'FAILED', metadata: { env: 'dev' }, createdAt: at(2), updatedAt: at(60) })).id;
+    ids.research = (await createSession(server.db, { userId: u, appName: 'research', agentId: 'researcher', metadata: { env: 'prod', tags: ['a', 'b'] }, createdAt: at(3), updatedAt: at(30) })).id;
+    ids.travel = (await createSession(server.db, { userId: u, appName: 'travel', agentId: 'planner', status: 'COMPLETED', createdAt: at(4), updatedAt: at(10) })).id;
   });
   afterAll(() => server?.close());
 
@@ -78,7 +78,7 @@ describe.each(testDatabaseKinds)('session queries over HTTP on %s', (kind) => {
     const pagedIds: string[] = [];
     for (let i = 0; i < 7; i++) {
       // Three share a timestamp: the id tie-breaker decides.
-      pagedIds.push((await insertSession(server.db, { userId: owner, appName: 'paged', createdAt: at(200 + Math.min(i, 4)), updatedAt: at(200) })).id);
+      pagedIds.push((await createSession(server.db, { userId: owner, appName: 'paged', createdAt: at(200 + Math.min(i, 4)), updatedAt: at(200) })).id);
     }
     const seen: string[] = [];
     let after: string | null = null;
@@ -90,7 +90,7 @@ describe.each(testDatabaseKinds)('session queries over HTTP on %s', (kind) => {
       pages += 1;
       if (pages === 1) {
         // A newer session created mid-walk shows up at the end, once.
-        pagedIds.push((await insertSession(server.db, { userId: owner, appName: 'paged', createdAt: at(300), updatedAt: at(200) })).id);
+        pagedIds.push((await createSession(server.db, { userId: owner, appName: 'paged', createdAt: at(300), updatedAt: at(200) })).id);
       }
       if (!page.pageInfo.hasNextPage) break;
       after = page.pageInfo.endCursor;
@@ -183,7 +183,7 @@ describe.each(testDatabaseKinds)('session queries over HTTP on %s', (kind) => {
     };
 
     beforeAll(async () => {
-      sessionId = (await insertSession(server.db, { userId: server.userId, appName: 'events' })).id;
+      sessionId = (await createSession(server.db, { userId: server.userId, appName: 'events' })).id;
       const batch = [
         { author: 'user', invocationId: 'inv-1', branch: 'root', timestamp: at(1).toISOString(), content: { parts: [{ text: 'hi' }] } },
         { author: 'lead', agentId: 'lead', invocationId: 'inv-1', branch: 'root.a', timestamp: at(2).toISOString() },
@@ -241,7 +241,7 @@ describe.each(testDatabaseKinds)('session queries over HTTP on %s', (kind) => {
     });
 
     it('pages forwards and backwards across pages while events are appended in between: no gaps, no duplicates', async () => {
-      const id = (await insertSession(server.db, { userId: server.userId, appName: 'events' })).id;
+      const id = (await createSession(server.db, { userId: server.userId, appName: 'events' })).id;
       await append(server, id, Array.from({ length: 10 }, (_, i) => ({ author: 'user', content: { i } })));
       // Forwards: the appended events show up at the end.
       const forward: number[] = [];

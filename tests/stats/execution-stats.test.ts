@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDatabase, type SeedSummary } from '../../src/seed/index.js';
-import { createKeyFor } from '../helpers/authz.js';
 import { testDatabaseKinds } from '../helpers/databases.js';
+import { createApiKey } from '../helpers/factories.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { expectedGraphStats, expectedStats, readRows, rounded, type Filter, type Rows } from './expected.js';
 
@@ -192,7 +192,7 @@ describe.each(testDatabaseKinds)('executionStats on %s', (kind) => {
     expect(forB.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     const own = await server.graphql<{ executionStats: { total: number } }>('query($f: ExecutionStatsFilter!) { executionStats(filter: $f) { total } }', { f: { ...FULL, userId: ids.a } }, keys.a);
     expect(own.data!.executionStats.total).toBe(expectedStats(rows, { ...FULL, userId: ids.a }, { bucket: 'DAY', timezone: 'UTC', topBy: 'RUNS', topLimit: 1, blockLimit: 1, minRuns: 1 }).total);
-    const noRead = await createKeyFor(server.db, ids.a, ['EXECUTE_GRAPHS']);
+    const noRead = await createApiKey(server.db, ids.a, ['EXECUTE_GRAPHS']);
     const refused = await server.graphql('query($f: ExecutionStatsFilter!) { executionStats(filter: $f) { total } }', { f: FULL }, noRead.key);
     expect(refused.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     const anonymous = await server.graphql('query($f: ExecutionStatsFilter!) { executionStats(filter: $f) { total } }', { f: FULL }, null);

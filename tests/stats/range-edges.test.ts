@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOwned, createRun } from '../helpers/authz.js';
+import { createOwned } from '../helpers/authz.js';
+import { createRun } from '../helpers/factories.js';
 import { testDatabaseKinds } from '../helpers/databases.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 

@@ -1,21 +1,24 @@
-import type { ApiKey, ApiKeyPermission, PrismaClient, User } from '../../generated/prisma/client.js';
+import { Prisma, type ApiKey, type ApiKeyPermission, type PrismaClient, type User } from '../../generated/prisma/client.js';
+import type { SqlRunner } from '../../db/sql.js';
+import { USER_TABLE } from '../users/columns.js';
+import { API_KEY_TABLE } from './columns.js';
 
-/** The key and its owner in one statement: this runs on every request. */
-export async function findApiKeyByPrefix(prisma: PrismaClient, prefix: string): Promise<(ApiKey & { user: User }) | null> {
-  const rows = await prisma.$queryRaw<Array<ApiKey & { userEmail: string; userName: string | null; userMetadata: User['metadata']; userCreatedAt: Date; userUpdatedAt: Date }>>`
-    SELECT k.id, k.user_id AS "userId", k.name, k.prefix, k.secret_hash AS "secretHash", k.permissions::text[] AS permissions,
-           k.status::text AS status, k.created_at AS "createdAt", k.last_used_at AS "lastUsedAt", k.revoked_at AS "revokedAt",
-           u.email AS "userEmail", u.name AS "userName", u.metadata AS "userMetadata", u.created_at AS "userCreatedAt", u.updated_at AS "userUpdatedAt"
-    FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.prefix = ${prefix}`;
-  const row = rows[0];
-  if (!row) return null;
-  const { userEmail, userName, userMetadata, userCreatedAt, userUpdatedAt, ...key } = row;
-  return { ...key, user: { id: key.userId, email: userEmail, name: userName, metadata: userMetadata, createdAt: userCreatedAt, updatedAt: userUpdatedAt } };
+const OWNER_PREFIX = 'user.';
+
+/** Keys with their owners by prefix, in one statement (for keys not cached; columns from both declarations). */
+export async function apiKeysByPrefixes(sql: SqlRunner, prefixes: readonly string[]): Promise<Map<string, ApiKey & { user: User }>> {
+  const rows = await sql.query<Record<string, unknown>>(Prisma.sql`
+    SELECT ${API_KEY_TABLE.select()}, ${USER_TABLE.select(undefined, 'u', OWNER_PREFIX)}
+    FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.prefix = ANY(${[...prefixes]}::text[])`);
+  return new Map(rows.map((row) => [row.prefix as string, { ...API_KEY_TABLE.fromRow(row), user: USER_TABLE.fromRow(row, OWNER_PREFIX) }]));
 }
 
-/** Only moves `lastUsedAt` forward, so concurrent requests never set it back. */
-export async function recordApiKeyUse(prisma: PrismaClient, id: string, at: Date): Promise<void> {
-  await prisma.apiKey.updateMany({ where: { id, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: at } }] }, data: { lastUsedAt: at } });
+/** Moves each key's `lastUsedAt` to its time, only forward, so concurrent writers never set it back. */
+export async function recordApiKeyUses(sql: SqlRunner, uses: ReadonlyMap<string, Date>): Promise<void> {
+  await sql.query(Prisma.sql`
+    UPDATE api_keys k SET last_used_at = u.at
+    FROM unnest(${[...uses.keys()]}::uuid[], ${[...uses.values()].map((at) => at.toISOString())}::timestamptz[]) AS u(id, at)
+    WHERE k.id = u.id AND (k.last_used_at IS NULL OR k.last_used_at < u.at)`);
 }
 
 export async function insertApiKey(

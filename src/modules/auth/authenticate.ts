@@ -1,9 +1,7 @@
-import type { Logger } from 'pino';
-import type { Database } from '../../db/database.js';
 import { unauthenticated } from '../../errors.js';
+import type { ApiKeyAccess } from './api-key-access.js';
 import { apiKeyMatchesHash, apiKeyPrefix } from './api-key-secret.js';
 import type { ApiKeyCache } from './api-key-cache.js';
-import { findApiKeyByPrefix, recordApiKeyUse } from './api-key-store.js';
 import { makeViewer, type Viewer } from './viewer.js';
 
 /** `lastUsedAt` is written at most this often per key, so reads do not turn into a write per request. */
@@ -14,9 +12,8 @@ const LAST_USED_RESOLUTION_MS = 60_000;
  * bad key); a header with a wrong, unknown or revoked key is refused outright.
  */
 export async function authenticate(
-  db: Database,
+  keys: ApiKeyAccess,
   authorization: string | undefined,
-  log: Logger,
   cache?: ApiKeyCache,
   /** Called before a key not verified lately is read from the database: may refuse by throwing. */
   beforeLookup?: () => void,
@@ -30,7 +27,7 @@ export async function authenticate(
   if (cache?.isUnknown(prefix)) throw unauthenticated('The API key is not valid.', 401);
   const cached = cache?.get(prefix);
   if (!cached && !cache?.recentlyVerified(prefix)) beforeLookup?.();
-  const apiKey = cached ?? (await findApiKeyByPrefix(db.prisma, prefix));
+  const apiKey = cached ?? (await keys.find(prefix));
   if (!apiKey) cache?.rememberUnknown(prefix);
   if (!apiKey || !apiKeyMatchesHash(key, apiKey.secretHash)) throw unauthenticated('The API key is not valid.', 401);
   if (apiKey.status !== 'ACTIVE') throw unauthenticated('The API key has been revoked.', 401);
@@ -44,8 +41,7 @@ export async function authenticate(
   const now = new Date();
   if (!apiKey.lastUsedAt || now.getTime() - apiKey.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
     apiKey.lastUsedAt = now;
-    // Not awaited: bookkeeping must not slow down or fail the request.
-    recordApiKeyUse(db.prisma, apiKey.id, now).catch((err: unknown) => log.warn({ err, apiKeyId: apiKey.id }, 'could not record API key use'));
+    keys.recordUse(apiKey.id, now);
   }
   return makeViewer(apiKey.user, apiKey.id, apiKey.permissions);
 }

@@ -8,7 +8,7 @@ export const API_KEY_TABLE = modelTable<ApiKey>('api_keys', 'k', {
   name: { column: 'name' },
   prefix: { column: 'prefix' },
   secretHash: { column: 'secret_hash' },
-  permissions: { column: 'permissions', kind: 'text' },
+  permissions: { column: 'permissions', kind: 'texts' },
   status: { column: 'status', kind: 'text' },
   createdAt: { column: 'created_at', kind: 'time' },
   lastUsedAt: { column: 'last_used_at', kind: 'time' },

@@ -49,7 +49,7 @@ export async function executeGraph(
     inputs,
   });
   if (!run) throw missing();
-  ctx.loaders.executions.primeWholeRun(run);
+  ctx.loaders.executions.runs.primeWholeRun(run);
   return { graphExecutionId: run.id };
 }
 
@@ -87,7 +87,7 @@ export async function updateGraphExecution(
     await whyNot();
     throw raced('The graph execution');
   }
-  ctx.loaders.executions.primeWholeRun(updated);
+  ctx.loaders.executions.runs.primeWholeRun(updated);
   return { graphExecutionId: updated.id };
 }
 
@@ -125,15 +125,15 @@ export async function updateNodeExecution(
     now,
   );
   if (!updated) throw raced('The node execution');
-  ctx.loaders.executions.primeWrittenNodeExecution(updated.nodeExecution);
+  ctx.loaders.executions.nodeExecutions.primeWrittenNodeExecution(updated.nodeExecution);
   // Without a cost change the run was not written: the payload's run is the one read for the access check.
-  if (updated.run) ctx.loaders.executions.primeWholeRun(updated.run);
+  if (updated.run) ctx.loaders.executions.runs.primeWholeRun(updated.run);
   return { nodeExecutionId: nodeExecution.id };
 }
 
 export async function deleteGraphExecution(ctx: GraphQLContext, id: string): Promise<{ deletedGraphExecutionId: string }> {
   const execution = await visibleGraphExecution(ctx, id);
   if (!(await softDeleteGraphExecution(ctx.db.prisma, execution.id))) throw notFound('Graph execution', id);
-  ctx.loaders.executions.graphExecutionById.clear(execution.id);
+  ctx.loaders.executions.runs.graphExecutionById.clear(execution.id);
   return { deletedGraphExecutionId: execution.id };
 }

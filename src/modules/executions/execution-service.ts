@@ -59,7 +59,7 @@ export async function graphExecutionConnection(ctx: GraphQLContext, args: Execut
   }
   const { page, size } = executionPage(viewer, args, selection, forUserId);
   const rows = await listGraphExecutions(ctx.db.sql, page);
-  ctx.loaders.executions.primeRuns(rows, page.wholeRow);
+  ctx.loaders.executions.runs.primeRuns(rows, page.wholeRow);
   return connectionFromPage(rows, size, Boolean(args.after), graphExecutionCursor(page.direction).encode, () =>
     countGraphExecutions(ctx.db.sql, scopeOf(page)),
   );
@@ -81,8 +81,8 @@ export function executionsOfGraph(ctx: GraphQLContext, graph: GraphKey, args: Ex
   if ((args.filter?.graphId != null && args.filter.graphId !== graph.id) || (args.filter?.graphVersion != null && args.filter.graphVersion !== graph.version)) {
     return emptyConnection();
   }
-  const loaders = ctx.loaders.executions;
-  const { page, size } = loaders.pageOfField(info, () => runsOfGraphPage(viewer, args, listSelection(info)));
+  const { pageOfField, runs: loaders } = ctx.loaders.executions;
+  const { page, size } = pageOfField(info, () => runsOfGraphPage(viewer, args, listSelection(info)));
   const parent = { id: graph.id, version: graph.version };
   const connection = (rows: GraphExecution[]) =>
     connectionFromPage(rows, size, Boolean(args.after), graphExecutionCursor(page.direction).encode, () =>
@@ -117,7 +117,7 @@ export function graphRunsLookAhead(ctx: GraphQLContext, children: ChildField[]):
         const json = row[names[i]!];
         if (json === undefined) return;
         row[names[i]!] = undefined;
-        ctx.loaders.executions.primeRunsReadAlong(page, graph, graphExecutionsFromJson(json, page, graph));
+        ctx.loaders.executions.runs.primeRunsReadAlong(page, graph, graphExecutionsFromJson(json, page, graph));
       });
     },
   };
@@ -143,9 +143,9 @@ function nodeExecutionPage(args: NodeExecutionListArgs, selection: ListSelection
 export async function nodeExecutionsOfRun(ctx: GraphQLContext, graphExecutionId: string, args: NodeExecutionListArgs, info: GraphQLResolveInfo): Promise<Connection<NodeExecution>> {
   requireViewer(ctx.viewer);
   const { page, size } = ctx.loaders.executions.pageOfField(info, () => nodeExecutionPage(args, listSelection(info)));
-  const rows = await ctx.loaders.executions.nodeExecutionsByRun.load({ parent: graphExecutionId, args: page });
+  const rows = await ctx.loaders.executions.nodeExecutions.nodeExecutionsByRun.load({ parent: graphExecutionId, args: page });
   return connectionFromPage(rows, size, Boolean(args.after), nodeExecutionCursor.encode, () =>
-    ctx.loaders.executions.nodeExecutionCountByRun.load({ parent: graphExecutionId, args: page.filter }),
+    ctx.loaders.executions.nodeExecutions.nodeExecutionCountByRun.load({ parent: graphExecutionId, args: page.filter }),
   );
 }
 
@@ -178,14 +178,14 @@ const WHOLE_RUN = { wholeRow: true, optional: [] } as const;
 /** A run the viewer may see (their own, or any for ADMIN) and that is not deleted; NOT_FOUND otherwise. */
 export async function visibleGraphExecution(ctx: GraphQLContext, id: string) {
   const viewer = requireViewer(ctx.viewer);
-  const execution = isUuid(id) ? await ctx.loaders.executions.graphExecutionById.load(id) : null;
+  const execution = isUuid(id) ? await ctx.loaders.executions.runs.graphExecutionById.load(id) : null;
   if (!execution || execution.isDeleted || !canSeeOwner(viewer, execution.userId)) throw notFound('Graph execution', id);
   return execution;
 }
 
 export async function visibleNodeExecution(ctx: GraphQLContext, id: string) {
   requireViewer(ctx.viewer);
-  const nodeExecution = isUuid(id) ? await ctx.loaders.executions.nodeExecutionById.load(id) : null;
+  const nodeExecution = isUuid(id) ? await ctx.loaders.executions.nodeExecutions.nodeExecutionById.load(id) : null;
   if (!nodeExecution) throw notFound('Node execution', id);
   try {
     await visibleGraphExecution(ctx, nodeExecution.graphExecutionId);
@@ -212,7 +212,7 @@ const nodeFormOfSelection = memoizeByObject(nodeFormFor);
  * lesser form only for a selection it covers), else by id.
  */
 export function nodeOfNodeExecution(ctx: GraphQLContext, nodeId: string, info: GraphQLResolveInfo): NodeRead | Promise<Node> {
-  return ctx.loaders.executions.nodeRead(nodeId, nodeFormOfSelection(requestedRowFields(info))) ?? ctx.loaders.graphs.nodeById.load(nodeId).then((node) => node!);
+  return ctx.loaders.executions.nodeExecutions.nodeRead(nodeId, nodeFormOfSelection(requestedRowFields(info))) ?? ctx.loaders.graphs.nodeById.load(nodeId).then((node) => node!);
 }
 
 export const durationMs = (row: { startedAt: Date | null; endedAt: Date | null }) =>

@@ -33,10 +33,10 @@ export const executionResolvers: Resolvers = {
   },
   // The mutation checked access, and its answer's selection, before writing: load, do not re-check.
   GraphExecutionPayload: {
-    graphExecution: (ref, _args, ctx) => ctx.loaders.executions.graphExecutionById.load(ref.graphExecutionId).then((run) => run!),
+    graphExecution: (ref, _args, ctx) => ctx.loaders.executions.runs.graphExecutionById.load(ref.graphExecutionId).then((run) => run!),
   },
   NodeExecutionPayload: {
-    nodeExecution: (ref, _args, ctx) => ctx.loaders.executions.nodeExecutionById.load(ref.nodeExecutionId).then((row) => row!),
+    nodeExecution: (ref, _args, ctx) => ctx.loaders.executions.nodeExecutions.nodeExecutionById.load(ref.nodeExecutionId).then((row) => row!),
   },
   Graph: {
     executions: (graph, args, ctx, info) => executionsOfGraph(ctx, graph, args, info),
@@ -52,7 +52,7 @@ export const executionResolvers: Resolvers = {
     user: (run, _args, ctx) => ctx.loaders.users.userById.load(run.userId).then((user) => user!),
     parent: async (run, _args, ctx) => {
       if (!run.parentId) return null;
-      const parent = await ctx.loaders.executions.graphExecutionById.load(run.parentId);
+      const parent = await ctx.loaders.executions.runs.graphExecutionById.load(run.parentId);
       return parent && !parent.isDeleted && parent.userId === run.userId ? parent : null;
     },
     durationMs: (run) => durationMs(run),
@@ -62,7 +62,7 @@ export const executionResolvers: Resolvers = {
     // Read along with the page when the page's query selects `node`; otherwise (a node execution by id) by id.
     node: (nodeExecution, _args, ctx, info) => nodeOfNodeExecution(ctx, nodeExecution.nodeId, info) as Node | Promise<Node>,
     graphExecution: (nodeExecution, _args, ctx) =>
-      ctx.loaders.executions.graphExecutionById.load(nodeExecution.graphExecutionId).then((run) => run!),
+      ctx.loaders.executions.runs.graphExecutionById.load(nodeExecution.graphExecutionId).then((run) => run!),
     durationMs: (nodeExecution) => durationMs(nodeExecution),
   },
 };

@@ -1,12 +1,14 @@
 /**
  * Data access for session events: keyset pages by sequence (forwards and backwards, on the unique
  * (session_id, sequence) index, or on (session_id, <filtered column>, sequence) when a filter names one) and the
- * append transaction. The JSON columns (content, actions, metadata) are read only when asked for.
+ * append transaction. The JSON columns (content, actions, metadata) are read only when asked for. Reads run on
+ * `db.sql`; the append is a Prisma interactive transaction (several statements under one row lock).
  */
 import { uuidv7 } from '../shared/ids.js';
 import { alignById, groupAligned } from '../shared/by-id.js';
 import { Prisma, type PrismaClient, type SessionEvent } from '../../generated/prisma/client.js';
-import { MAX_STATE_BYTES, type Db } from './session-store.js';
+import { MAX_STATE_BYTES } from './session-store.js';
+import { limitLiteral, type SqlRunner } from '../../db/sql.js';
 import { SESSION_EVENT_TABLE } from './columns.js';
 
 /** An event's JSON columns: read only when a query asks for them. */
@@ -18,6 +20,9 @@ export type SessionEventRow = Omit<SessionEvent, EventJsonField> & Partial<Pick<
 
 /** Every column but the JSON ones: what every event read returns. */
 const LIGHT_COLUMNS = SESSION_EVENT_TABLE.columns.filter((column) => column.kind !== 'json');
+
+/** The id and the JSON columns (what a read without the JSON columns lacks). */
+const EVENT_JSON_COLUMNS = SESSION_EVENT_TABLE.select((['id', ...EVENT_JSON_FIELDS] as const).map((field) => SESSION_EVENT_TABLE.column(field)));
 
 /** The JSON fields named in `fields`, in model order (part of page keys). */
 export const eventJsonOf = (fields: ReadonlySet<string>, prefix = ''): EventJsonField[] =>
@@ -83,7 +88,7 @@ function pageSql(sessionId: Prisma.Sql, query: Omit<EventPageQuery, 'sessionId'>
   if (query.afterSequence != null) where.push(Prisma.sql`e.sequence > ${query.afterSequence}`);
   if (query.beforeSequence != null) where.push(Prisma.sql`e.sequence < ${query.beforeSequence}`);
   const order = query.direction === 'BACKWARD' ? Prisma.sql`DESC` : Prisma.sql`ASC`;
-  const limit = query.size + 1;
+  const limit = limitLiteral(query.size + 1);
   const columns = eventColumns(query.json);
   const branch = query.filter.branch;
   if (branch == null) {
@@ -110,15 +115,15 @@ function pageSql(sessionId: Prisma.Sql, query: Omit<EventPageQuery, 'sessionId'>
  * sequence order. Backwards pages read `ORDER BY sequence DESC LIMIT n` and are reversed here, so the newest page
  * never reads older rows.
  */
-export async function listEvents(db: Db, query: EventPageQuery): Promise<SessionEventRow[]> {
-  return db.$queryRaw<SessionEventRow[]>(pageSql(Prisma.sql`${query.sessionId}::uuid`, query));
+export async function listEvents(sql: SqlRunner, query: EventPageQuery): Promise<SessionEventRow[]> {
+  return sql.query<SessionEventRow>(pageSql(Prisma.sql`${query.sessionId}::uuid`, query));
 }
 
 /** Counted on the filter's index (an index-only scan of (session_id, <column>, sequence) when one column is filtered). */
-export async function countEvents(db: Db, sessionId: string, filter: EventListFilter): Promise<number> {
+export async function countEvents(sql: SqlRunner, sessionId: string, filter: EventListFilter): Promise<number> {
   const where = filterConditions(Prisma.sql`${sessionId}::uuid`, filter);
-  const [row] = await db.$queryRaw<Array<{ count: number }>>`
-    SELECT count(*)::int AS "count" FROM session_events e WHERE ${Prisma.join(where, ' AND ')}`;
+  const [row] = await sql.query<{ count: number }>(Prisma.sql`
+    SELECT count(*)::int AS "count" FROM session_events e WHERE ${Prisma.join(where, ' AND ')}`);
   return row?.count ?? 0;
 }
 
@@ -255,24 +260,23 @@ export async function appendEvents(
  * scan), for lists of sessions that select `events`. Returns each session's rows in the order `listEvents` would.
  */
 export async function listEventsForSessions(
-  db: Db,
+  sql: SqlRunner,
   sessionIds: readonly string[],
   shape: Omit<EventPageQuery, 'sessionId'>,
 ): Promise<SessionEventRow[][]> {
-  if (sessionIds.length === 1) return [await listEvents(db, { ...shape, sessionId: sessionIds[0]! })];
+  if (sessionIds.length === 1) return [await listEvents(sql, { ...shape, sessionId: sessionIds[0]! })];
   const backward = shape.direction === 'BACKWARD';
-  const rows = await db.$queryRaw<SessionEventRow[]>`
-    SELECT p.* FROM unnest(ARRAY[${Prisma.join(sessionIds.map((id) => Prisma.sql`${id}::uuid`))}]) AS k(sid)
-    CROSS JOIN LATERAL (${pageSql(Prisma.sql`k.sid`, shape)}) p`;
+  const rows = await sql.query<SessionEventRow>(Prisma.sql`
+    SELECT p.* FROM unnest(${[...sessionIds]}::uuid[]) AS k(sid)
+    CROSS JOIN LATERAL (${pageSql(Prisma.sql`k.sid`, shape)}) p`);
   const groups = groupAligned(rows, sessionIds, (row) => row.sessionId, (id) => id);
   for (const group of groups) group.sort((a, b) => (backward ? b.sequence - a.sequence : a.sequence - b.sequence));
   return groups;
 }
 
 /** Events' JSON columns by id (for rows read without them whose JSON fields are asked after all). */
-export async function eventJsonByIds(db: Db, ids: readonly string[]): Promise<Array<Pick<SessionEvent, 'id' | EventJsonField> | null>> {
-  const rows = await db.$queryRaw<Array<Pick<SessionEvent, 'id' | EventJsonField>>>`
-    SELECT e.id::text AS "id", e.content, e.actions, e.metadata FROM session_events e
-    WHERE e.id IN (${Prisma.join(ids.map((id) => Prisma.sql`${id}::uuid`))})`;
+export async function eventJsonByIds(sql: SqlRunner, ids: readonly string[]): Promise<Array<Pick<SessionEvent, 'id' | EventJsonField> | null>> {
+  const rows = await sql.query<Pick<SessionEvent, 'id' | EventJsonField>>(Prisma.sql`
+    SELECT ${EVENT_JSON_COLUMNS} FROM session_events e WHERE e.id = ANY(${[...ids]}::uuid[])`);
   return alignById(ids, rows);
 }

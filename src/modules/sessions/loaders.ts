@@ -11,18 +11,18 @@ const formKey = (json: readonly SessionJsonField[]) => json.join(',');
 
 /** Per-request loaders of the sessions domain. */
 export function createSessionLoaders(db: Database) {
-  const prisma = db.prisma;
+  const sql = db.sql;
   /**
    * Sessions by id, one loader per set of JSON columns read (the light columns always): `session(id) { version }`
    * does not read the state. A row read with more columns also answers the lesser forms.
    */
   const byForm = new Map<string, DataLoader<string, SessionRow | null>>(
-    FORMS.map((json) => [formKey(json), new DataLoader<string, SessionRow | null>((ids) => sessionsByIds(prisma, ids, json))]),
+    FORMS.map((json) => [formKey(json), new DataLoader<string, SessionRow | null>((ids) => sessionsByIds(sql, ids, json))]),
   );
   const sessionLoader = (json: readonly SessionJsonField[]) => byForm.get(formKey(json))!;
   const formsWithin = (json: readonly SessionJsonField[]) => FORMS.filter((form) => form.every((field) => json.includes(field)));
 
-  const memberCount = new DataLoader<MemberCountKey, number, string>((keys) => memberCounts(prisma, keys), {
+  const memberCount = new DataLoader<MemberCountKey, number, string>((keys) => memberCounts(sql, keys), {
     cacheKeyFn: (key) => `${key.teamSessionId}:${key.ownerId ?? '*'}`,
   });
   /** One events page per session; pages of the same shape (size, cursors, filter, columns) for many sessions batch into one statement. */
@@ -39,7 +39,7 @@ export function createSessionLoaders(db: Database) {
       const results: SessionEventRow[][] = new Array(queries.length);
       await Promise.all(
         [...shapes.values()].map(async ({ shape, indexes }) => {
-          const pages = await listEventsForSessions(prisma, indexes.map((i) => queries[i]!.sessionId), shape);
+          const pages = await listEventsForSessions(sql, indexes.map((i) => queries[i]!.sessionId), shape);
           indexes.forEach((queryIndex, i) => (results[queryIndex] = pages[i]!));
         }),
       );
@@ -48,7 +48,7 @@ export function createSessionLoaders(db: Database) {
     { cacheKeyFn: (query) => JSON.stringify(query) },
   );
   /** The JSON columns of events read without them (events never change: no form to keep in step). */
-  const eventJson = new DataLoader((ids: readonly string[]) => eventJsonByIds(prisma, ids));
+  const eventJson = new DataLoader((ids: readonly string[]) => eventJsonByIds(sql, ids));
 
   return {
     memberCount,
@@ -57,7 +57,7 @@ export function createSessionLoaders(db: Database) {
     /** A session read with (at least) the JSON columns in `json`. */
     load: (id: string, json: readonly SessionJsonField[]) => sessionLoader(json).load(id),
     /** Rows read with the JSON columns in `json` answer later loads of that form and of every lesser one. */
-    remember(rows: readonly SessionRow[], json: readonly SessionJsonField[]): void {
+    prime(rows: readonly SessionRow[], json: readonly SessionJsonField[]): void {
       for (const form of formsWithin(json)) for (const row of rows) sessionLoader(form).prime(row.id, row);
     },
     /** A session written (or deleted): what this request read of it before no longer holds. */

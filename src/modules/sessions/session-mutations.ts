@@ -81,9 +81,9 @@ export async function createSession(ctx: GraphQLContext, input: CreateSessionInp
     throw notFound('User', requestedOwner);
   }
   const json = payloadJson(answerFields);
-  const session = await insertSession(ctx.db.prisma, data, json);
+  const session = await insertSession(ctx.db.sql, data, json);
   if (!session) throw stateTooLarge('input.state');
-  ctx.loaders.sessions.remember([session], json);
+  ctx.loaders.sessions.prime([session], json);
   return { sessionId: session.id };
 }
 
@@ -101,13 +101,13 @@ async function writeSession(
   conditions: { expectedVersion: number | null; fromStatuses?: readonly SessionStatus[]; to?: SessionStatus },
   json: SessionJsonField[],
 ): Promise<SessionPayloadRef> {
-  const updated = await updateSessionIf(ctx.db.prisma, id, writeScope(viewer), changes, conditions, json);
+  const updated = await updateSessionIf(ctx.db.sql, id, writeScope(viewer), changes, conditions, json);
   if (updated) {
     ctx.loaders.sessions.forget(id);
-    ctx.loaders.sessions.remember([updated], json);
+    ctx.loaders.sessions.prime([updated], json);
     return { sessionId: id };
   }
-  const current = await whyUnchanged(ctx.db.prisma, id, changes, json);
+  const current = await whyUnchanged(ctx.db.sql, id, changes, json);
   if (!current || !visibleTo(viewer, current.session)) throw notFound('Session', id);
   const { session } = current;
   if (conditions.fromStatuses && !conditions.fromStatuses.includes(session.status)) {
@@ -120,7 +120,7 @@ async function writeSession(
   // Written by someone else between the two statements: the caller retries against the new version.
   if (current.changes) throw conflict(`Session ${id} changed while it was being updated; try again.`);
   ctx.loaders.sessions.forget(id);
-  ctx.loaders.sessions.remember([session], json);
+  ctx.loaders.sessions.prime([session], json);
   return { sessionId: id };
 }
 
@@ -167,7 +167,7 @@ export async function transitionSession(
 
 export async function deleteSession(ctx: GraphQLContext, id: string): Promise<{ deletedSessionId: string }> {
   const viewer = requireViewer(ctx.viewer);
-  if (!isUuid(id) || !(await deleteSessionById(ctx.db.prisma, id, writeScope(viewer)))) throw notFound('Session', id);
+  if (!isUuid(id) || !(await deleteSessionById(ctx.db.sql, id, writeScope(viewer)))) throw notFound('Session', id);
   ctx.loaders.sessions.forget(id);
   return { deletedSessionId: id };
 }

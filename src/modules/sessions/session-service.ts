@@ -88,10 +88,10 @@ export const sessionJsonFor = memoizeByObject((fields: ReadonlySet<string>): Ses
 const eventJsonFor = memoizeByObject((fields: ReadonlySet<string>): EventJsonField[] => eventJsonOf(fields));
 
 async function sessionPage(ctx: GraphQLContext, query: SessionListQuery): Promise<Connection<SessionRow>> {
-  const fetched = await listSessions(ctx.db.prisma, query);
-  ctx.loaders.sessions.remember(fetched.slice(0, query.size), query.json);
+  const fetched = await listSessions(ctx.db.sql, query);
+  ctx.loaders.sessions.prime(fetched.slice(0, query.size), query.json);
   return connectionFromPage(fetched, query.size, Boolean(query.after), sessionCursor(query).encode, () =>
-    countSessions(ctx.db.prisma, query),
+    countSessions(ctx.db.sql, query),
   );
 }
 
@@ -236,7 +236,7 @@ export async function eventConnection(
   const backward = args.last != null;
   const size = backward ? lastSize(args.last!) : pageSize(args.first);
   const unfiltered = Object.values(filter).every((value) => value === null || value === undefined);
-  const count = () => (unfiltered ? Promise.resolve(session.lastSequence) : countEvents(ctx.db.prisma, session.id, filter));
+  const count = () => (unfiltered ? Promise.resolve(session.lastSequence) : countEvents(ctx.db.sql, session.id, filter));
 
   const fetched = await ctx.loaders.sessions.eventPage.load({
     sessionId: session.id,

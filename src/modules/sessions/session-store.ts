@@ -1,17 +1,15 @@
 /**
- * Data access for sessions. Lists are raw SQL (jsonb containment and row-value keyset conditions are not
- * expressible with Prisma's query builder) with columns aliased to the Prisma model's field names; the JSON columns
- * (metadata, state) are read only when asked for (`SessionRow`).
+ * Data access for sessions. Reads and one-statement writes run on `db.sql` (see src/db/database.ts), with columns
+ * rendered from the declaration in columns.ts; the JSON columns (metadata, state) are read only when asked for
+ * (`SessionRow`). Only the batched bulk deletion needs Prisma's interactive transactions.
  */
 import { Prisma, type PrismaClient, type Session, type SessionStatus } from '../../generated/prisma/client.js';
+import { limitLiteral, type SqlRunner } from '../../db/sql.js';
 import type { OrderDirection, SessionOrderField } from '../../generated/graphql.js';
 import { decodeCursor, encodeCursor } from '../shared/pagination.js';
 import { alignById } from '../shared/by-id.js';
 import { uuidv7 } from '../shared/ids.js';
 import { SESSION_TABLE } from './columns.js';
-
-/** Prisma's client or an interactive transaction's client. */
-export type Db = PrismaClient | Prisma.TransactionClient;
 
 /** A session's JSON columns: large (the state up to MAX_STATE_BYTES), read only when a query asks for them. */
 export const SESSION_JSON_FIELDS = ['metadata', 'state'] as const;
@@ -100,7 +98,7 @@ const whereClause = (conditions: Prisma.Sql[]) =>
   conditions.length === 0 ? Prisma.empty : Prisma.sql`WHERE ${Prisma.join(conditions, ' AND ')}`;
 
 /** One page (`size + 1` rows, the extra one says whether more exist) in keyset order with the id as tie-breaker. */
-export async function listSessions(db: Db, query: SessionListQuery): Promise<SessionRow[]> {
+export async function listSessions(sql: SqlRunner, query: SessionListQuery): Promise<SessionRow[]> {
   const conditions = filterConditions(query);
   const column = COLUMN[query.field];
   const desc = query.direction === 'DESC';
@@ -115,36 +113,34 @@ export async function listSessions(db: Db, query: SessionListQuery): Promise<Ses
     );
   }
   const dir = desc ? Prisma.sql`DESC` : Prisma.sql`ASC`;
-  return db.$queryRaw<SessionRow[]>`
+  return sql.query<SessionRow>(Prisma.sql`
     SELECT ${sessionColumns(query.json)} FROM sessions s ${whereClause(conditions)}
-    ORDER BY ${column} ${dir}, s.id ${dir} LIMIT ${query.size + 1}`;
+    ORDER BY ${column} ${dir}, s.id ${dir} LIMIT ${limitLiteral(query.size + 1)}`);
 }
 
-export async function countSessions(db: Db, query: Pick<SessionListQuery, 'ownerId' | 'filter'>): Promise<number> {
-  const [row] = await db.$queryRaw<Array<{ count: number }>>`
-    SELECT count(*)::int AS "count" FROM sessions s ${whereClause(filterConditions(query))}`;
+export async function countSessions(sql: SqlRunner, query: Pick<SessionListQuery, 'ownerId' | 'filter'>): Promise<number> {
+  const [row] = await sql.query<{ count: number }>(Prisma.sql`
+    SELECT count(*)::int AS "count" FROM sessions s ${whereClause(filterConditions(query))}`);
   return row?.count ?? 0;
 }
 
 /** Sessions by id, with the JSON columns in `json`; null for ids that name none. */
-export async function sessionsByIds(db: Db, ids: readonly string[], json: readonly SessionJsonField[]): Promise<Array<SessionRow | null>> {
-  const rows = await db.$queryRaw<SessionRow[]>`
-    SELECT ${sessionColumns(json)} FROM sessions s WHERE s.id IN (${Prisma.join(ids.map((id) => Prisma.sql`${id}::uuid`))})`;
+export async function sessionsByIds(sql: SqlRunner, ids: readonly string[], json: readonly SessionJsonField[]): Promise<Array<SessionRow | null>> {
+  const rows = await sql.query<SessionRow>(Prisma.sql`
+    SELECT ${sessionColumns(json)} FROM sessions s WHERE s.id = ANY(${[...ids]}::uuid[])`);
   return alignById(ids, rows);
 }
 
 /** Member counts of team sessions, optionally only the members of one owner. */
-export async function memberCounts(db: Db, keys: ReadonlyArray<{ teamSessionId: string; ownerId: string | null }>): Promise<number[]> {
+export async function memberCounts(sql: SqlRunner, keys: ReadonlyArray<{ teamSessionId: string; ownerId: string | null }>): Promise<number[]> {
   const ids = [...new Set(keys.map((k) => k.teamSessionId))];
-  const rows = await db.session.groupBy({
-    by: ['teamSessionId', 'userId'],
-    where: { teamSessionId: { in: ids } },
-    _count: { _all: true },
-  });
+  const rows = await sql.query<{ teamSessionId: string; userId: string; count: number }>(Prisma.sql`
+    SELECT s.team_session_id::text AS "teamSessionId", s.user_id::text AS "userId", count(*)::int AS "count"
+    FROM sessions s WHERE s.team_session_id = ANY(${ids}::uuid[]) GROUP BY 1, 2`);
   return keys.map((key) =>
     rows
       .filter((row) => row.teamSessionId === key.teamSessionId && (key.ownerId === null || row.userId === key.ownerId))
-      .reduce((sum, row) => sum + row._count._all, 0),
+      .reduce((sum, row) => sum + row.count, 0),
   );
 }
 
@@ -163,13 +159,13 @@ const jsonb = (value: unknown) => Prisma.sql`${JSON.stringify(value)}::jsonb`;
 const stateFits = (state: Prisma.Sql) => Prisma.sql`octet_length((${state})::text) <= ${MAX_STATE_BYTES}`;
 
 /** Inserts a session and returns it with the JSON columns in `json`; null (nothing written) when its state is too large. */
-export async function insertSession(db: Db, data: NewSession, json: readonly SessionJsonField[]): Promise<SessionRow | null> {
-  const [row] = await db.$queryRaw<SessionRow[]>`
+export async function insertSession(sql: SqlRunner, data: NewSession, json: readonly SessionJsonField[]): Promise<SessionRow | null> {
+  const [row] = await sql.query<SessionRow>(Prisma.sql`
     INSERT INTO sessions AS s (id, app_name, user_id, agent_id, metadata, state, team_session_id, updated_at)
     SELECT ${uuidv7()}::uuid, ${data.appName}, ${data.userId}::uuid, ${data.agentId}, ${jsonb(data.metadata)}, n.state,
       ${data.teamSessionId}::uuid, now()
     FROM (SELECT ${jsonb(data.state)} AS state) n WHERE ${stateFits(Prisma.sql`n.state`)}
-    RETURNING ${sessionColumns(json)}`;
+    RETURNING ${sessionColumns(json)}`);
   return row ?? null;
 }
 
@@ -203,7 +199,7 @@ const wouldChange = (columns: Array<[Prisma.Sql, Prisma.Sql]>) =>
  * the JSON columns in `json`, or null when no row qualified (the caller then finds out why: `whyUnchanged`).
  */
 export async function updateSessionIf(
-  db: Db,
+  sql: SqlRunner,
   id: string,
   ownerId: string | null,
   changes: SessionChanges,
@@ -218,15 +214,15 @@ export async function updateSessionIf(
   if (conditions.fromStatuses) where.push(Prisma.sql`s.status::text IN (${Prisma.join([...conditions.fromStatuses])})`);
   if (changes.state !== undefined) where.push(stateFits(jsonb(changes.state)));
   const set = Prisma.join(columns.map(([column, value]) => Prisma.sql`${column} = ${value}`));
-  const [row] = await db.$queryRaw<SessionRow[]>`
+  const [row] = await sql.query<SessionRow>(Prisma.sql`
     UPDATE sessions AS s SET ${set}, version = s.version + 1, updated_at = now()
-    WHERE ${Prisma.join(where, ' AND ')} RETURNING ${sessionColumns(json)}`;
+    WHERE ${Prisma.join(where, ' AND ')} RETURNING ${sessionColumns(json)}`);
   return row ?? null;
 }
 
 /** A session as it is now, and of `changes`: whether they would change it and whether a new state fits. */
 export async function whyUnchanged(
-  db: Db,
+  sql: SqlRunner,
   id: string,
   changes: SessionChanges,
   json: readonly SessionJsonField[],
@@ -234,16 +230,17 @@ export async function whyUnchanged(
   const columns = changedColumns(changes);
   const changed = columns.length === 0 ? Prisma.sql`false` : wouldChange(columns);
   const fits = changes.state === undefined ? Prisma.sql`true` : stateFits(jsonb(changes.state));
-  const [row] = await db.$queryRaw<Array<SessionRow & { wouldChange: boolean; stateFits: boolean }>>`
-    SELECT ${sessionColumns(json)}, (${changed}) AS "wouldChange", (${fits}) AS "stateFits" FROM sessions s WHERE s.id = ${id}::uuid`;
+  const [row] = await sql.query<SessionRow & { wouldChange: boolean; stateFits: boolean }>(Prisma.sql`
+    SELECT ${sessionColumns(json)}, (${changed}) AS "wouldChange", (${fits}) AS "stateFits" FROM sessions s WHERE s.id = ${id}::uuid`);
   if (!row) return null;
   const { wouldChange: changesIt, stateFits: fitsIt, ...session } = row;
   return { session, changes: changesIt, stateFits: fitsIt };
 }
 
-export async function deleteSessionById(db: Db, id: string, ownerId: string | null): Promise<boolean> {
-  const { count } = await db.session.deleteMany({ where: { id, ...(ownerId ? { userId: ownerId } : {}) } });
-  return count > 0;
+export async function deleteSessionById(sql: SqlRunner, id: string, ownerId: string | null): Promise<boolean> {
+  const owner = ownerId ? Prisma.sql`AND s.user_id = ${ownerId}::uuid` : Prisma.empty;
+  const rows = await sql.query<{ id: string }>(Prisma.sql`DELETE FROM sessions s WHERE s.id = ${id}::uuid ${owner} RETURNING s.id::text AS "id"`);
+  return rows.length > 0;
 }
 
 // ---- bulk deletion (the deleteSessions mutation and the sessions:prune CLI) ----

@@ -12,6 +12,20 @@ export function pageSize(first: number | null | undefined): number {
   return first;
 }
 
+/** A non-negative whole number, or null for anything else (an argument's value as the cost model reads it). */
+export const wholeNumber = (value: unknown): number | null => (typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : null);
+
+/**
+ * The most rows a page can hold, for the cost model (before resolvers run): `first` or `last` (the larger if both),
+ * the default when neither is a whole number; over the cap `pageSize` refuses it, so the cap bounds it here.
+ */
+export function pageBound(args: { first?: unknown; last?: unknown }): number {
+  const first = wholeNumber(args.first);
+  const last = wholeNumber(args.last);
+  if (first === null && last === null) return DEFAULT_PAGE_SIZE;
+  return Math.min(MAX_PAGE_SIZE, Math.max(first ?? 0, last ?? 0));
+}
+
 /** The kinds of value a cursor may carry; each is checked on the way in, so a forged cursor never reaches SQL. */
 export type CursorField = 'string' | 'int' | 'date' | 'uuid';
 type CursorValue<F extends CursorField> = F extends 'int' ? number : F extends 'date' ? Date : string;

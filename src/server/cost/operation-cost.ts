@@ -15,7 +15,7 @@ import {
   type ValueNode,
   visit,
 } from 'graphql';
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../modules/shared/pagination.js';
+import { DEFAULT_PAGE_SIZE, pageBound, wholeNumber } from '../../modules/shared/pagination.js';
 import { FIELD_COSTS, JSON_VALUE_WEIGHT, TOTAL_COUNT_WEIGHT, introspectionCosts, isConnectionType, type Arguments, type FieldCost } from './field-costs.js';
 
 /**
@@ -66,16 +66,6 @@ function argumentsOf(node: FieldNode, field: GraphQLField<unknown, unknown> | un
     if (value !== undefined && value !== null) args[argument.name.value] = value;
   }
   return args;
-}
-
-const wholeNumber = (value: unknown): number | null => (typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : null);
-
-/** A connection's page: `first` or `last` (the larger if both), default 20; past 100 the resolver refuses it anyway. */
-function pageSize(args: Arguments): number {
-  const first = wholeNumber(args.first);
-  const last = wholeNumber(args.last);
-  if (first === null && last === null) return DEFAULT_PAGE_SIZE;
-  return Math.min(MAX_PAGE_SIZE, Math.max(first ?? 0, last ?? 0));
 }
 
 function listSize(cost: FieldCost, args: Arguments, parentArgs: Arguments): number {
@@ -133,7 +123,7 @@ export function createCostModel(schema: GraphQLSchema): CostModel {
           }
           const childType = name === '__schema' ? schemaType : name === '__type' ? typeType : field ? (getNamedType(field.type) as GraphQLCompositeType) : undefined;
           const isIntrospection = name.startsWith('__');
-          const childPage = childType && isConnectionType(childType.name) ? pageSize(args) : DEFAULT_PAGE_SIZE;
+          const childPage = childType && isConnectionType(childType.name) ? pageBound(args) : DEFAULT_PAGE_SIZE;
           const inner = analyzeSet(selection.selectionSet, childType, childPage, args);
           // Depth: introspection is governed by its own switch and this cost, not by nesting.
           const childDepth = isIntrospection ? 0 : inner.depth + 1;

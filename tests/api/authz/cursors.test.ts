@@ -1,9 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRun, expectOk, expectRefused, forgeCursor } from '../../helpers/authz.js';
+import { expectOk, expectRefused, forgeCursor } from '../../helpers/authz.js';
 import { testDatabaseKinds } from '../../helpers/databases.js';
-import { createGraph, createUser } from '../../helpers/factories.js';
-import { generateApiKeySecret } from '../../../src/modules/auth/api-key-secret.js';
+import { createApiKey, createGraph, createRun, createUser } from '../../helpers/factories.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 
 /**
@@ -70,10 +69,7 @@ describe.each(testDatabaseKinds)('cursors on %s', (kind) => {
     await createGraph(server.db, a.id, { name: 'A 0 v2', version: 2, isActive: false }, graphsOf.A[0]);
     // API keys, interleaved too (the users' own keys are newer than all of these).
     for (let i = 0; i < 4; i++) {
-      const secret = generateApiKeySecret();
-      await server.db.prisma.apiKey.create({
-        data: { userId: i % 2 === 0 ? a.id : b.id, name: `old ${i}`, prefix: secret.prefix, secretHash: secret.secretHash, permissions: ['READ_GRAPHS'], createdAt: new Date(BASE + i * MINUTE) },
-      });
+      await createApiKey(server.db, i % 2 === 0 ? a.id : b.id, ['READ_GRAPHS'], { name: `old ${i}`, createdAt: new Date(BASE + i * MINUTE) });
     }
 
     const endCursor = async (list: ListName, variables: Record<string, unknown>) => {

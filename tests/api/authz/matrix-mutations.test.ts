@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createOwned,
-  createRun,
   createWorld,
   expectOk,
   expectRefused,
@@ -12,6 +11,7 @@ import {
   type World,
 } from '../../helpers/authz.js';
 import { testDatabaseKinds } from '../../helpers/databases.js';
+import { createRun } from '../../helpers/factories.js';
 import { startTestServer } from '../../helpers/server.js';
 
 /**

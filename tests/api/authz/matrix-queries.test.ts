@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRun, createWorld, expectOk, expectRefused, messageShape, type Actor, type Owned, type World } from '../../helpers/authz.js';
+import { createWorld, expectOk, expectRefused, messageShape, type Actor, type Owned, type World } from '../../helpers/authz.js';
 import { testDatabaseKinds } from '../../helpers/databases.js';
+import { createRun } from '../../helpers/factories.js';
 import { startTestServer } from '../../helpers/server.js';
 
 /**

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../../src/db/database.js';
-import { codeOf, createKeyFor, createOwned, expectOk, snapshot } from '../../helpers/authz.js';
+import { codeOf, createOwned, expectOk, snapshot } from '../../helpers/authz.js';
 import { testDatabaseKinds } from '../../helpers/databases.js';
+import { createApiKey } from '../../helpers/factories.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 
 /**
@@ -131,8 +132,8 @@ describe.each(testDatabaseKinds)('what mutations answer to keys without READ_GRA
   beforeAll(async () => {
     server = await startTestServer({ database: kind });
     keys = {
-      execute: (await createKeyFor(db(), server.userId, ['EXECUTE_GRAPHS'], 'execute only')).key,
-      write: (await createKeyFor(db(), server.userId, ['WRITE_GRAPHS'], 'write only')).key,
+      execute: (await createApiKey(db(), server.userId, ['EXECUTE_GRAPHS'], { name: 'execute only' })).key,
+      write: (await createApiKey(db(), server.userId, ['WRITE_GRAPHS'], { name: 'write only' })).key,
     };
   });
   afterAll(() => server?.close());
