@@ -146,17 +146,19 @@ function runData(row: RunRow): Prisma.GraphExecutionCreateManyInput {
 /** A run of one graph version with one node execution per node, written directly (not through the API). */
 export async function createRun(db: Database, options: RunFixture) {
   const run = await db.prisma.graphExecution.create({ data: runData(options) });
-  const nodeExecutionIds: string[] = [];
-  if (options.nodeExecutions === false) return { runId: run.id, nodeExecutionIds };
+  const perNode = options.nodeExecutions;
+  if (perNode === false) return { runId: run.id, nodeExecutionIds: [] as string[] };
   const nodes = await db.prisma.node.findMany({ where: { graphId: options.graphId, graphVersion: options.version }, orderBy: { id: 'asc' } });
-  for (const [index, node] of nodes.entries()) {
-    const { status = 'INCOMPLETE', inputs, cost } = options.nodeExecutions?.(node, index) ?? {};
-    const row = await db.prisma.nodeExecution.create({
-      data: { graphExecutionId: run.id, nodeId: node.id, status, ...(inputs !== undefined ? { inputs } : {}), ...(cost !== undefined ? { cost } : {}) },
-    });
-    nodeExecutionIds.push(row.id);
-  }
-  return { runId: run.id, nodeExecutionIds };
+  // One statement for all of them; ids returned in node order.
+  const written = await db.prisma.nodeExecution.createManyAndReturn({
+    data: nodes.map((node, index) => {
+      const { status = 'INCOMPLETE', inputs, cost } = perNode?.(node, index) ?? {};
+      return { graphExecutionId: run.id, nodeId: node.id, status, ...(inputs !== undefined ? { inputs } : {}), ...(cost !== undefined ? { cost } : {}) };
+    }),
+    select: { id: true, nodeId: true },
+  });
+  const byNode = new Map(written.map((row) => [row.nodeId, row.id]));
+  return { runId: run.id, nodeExecutionIds: nodes.map((node) => byNode.get(node.id)!) };
 }
 
 /** Many runs in one statement, without node executions (bulk fixtures); returns how many were written. */
