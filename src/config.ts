@@ -61,6 +61,8 @@ export interface AppConfig {
   rateLimit: RateLimitOptions;
   /** How long a request may execute before it is answered DEADLINE_EXCEEDED. */
   requestTimeoutMs: number;
+  /** GraphQL requests processed at once; more wait their client's turn (src/server/fair-admission.ts). 0: no limit. */
+  maxConcurrentRequests: number;
   /** Executions of a query document on graphql-js before it is compiled with graphql-jit (0: at once; `off`: never). */
   compileAfterUses: number;
 }
@@ -132,6 +134,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
       replicas: Math.max(1, wholeNumber(env, 'RATE_LIMIT_REPLICAS', 1)),
     },
     requestTimeoutMs: wholeNumber(env, 'REQUEST_TIMEOUT_MS', 15_000),
+    // Twice the pool: enough to keep every connection busy while the next requests are parsed.
+    maxConcurrentRequests: wholeNumber(env, 'MAX_CONCURRENT_REQUESTS', 2 * poolMax),
     compileAfterUses: compileAfterUses(env.GRAPHQL_COMPILE_AFTER),
   };
 }

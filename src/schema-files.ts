@@ -10,7 +10,7 @@ import type { Resolvers } from './generated/graphql.js';
  * order `src/modules/resolvers.ts` merges their resolvers in). codegen.yml and scripts/generate.mjs read the same
  * files through a glob; tests/docs/schema-descriptions.test.ts checks that this list names every one of them.
  */
-const SCHEMA_MODULES = ['users', 'graphs', 'executions', 'auth', 'sessions', 'stats'] as const;
+const SCHEMA_MODULES = ['users', 'graphs', 'blocks', 'executions', 'auth', 'sessions', 'stats'] as const;
 
 /**
  * The SDL files of the public API, absolute paths: the top-level schema.graphql (root types, scalars and what the

@@ -12,7 +12,8 @@
  * for --seconds with every attack of attacks.ts looping concurrently (abuse), and for up to 10 s after them (after).
  * Measured from outside: the dashboard's latency and errors per phase, the event loop's delay (GET of an unknown
  * path, answered by Express without the database), /health, and the server's RSS (VmRSS sampled, VmHWM). A server
- * that dies is restarted and the death reported. CPU of the server and of this process per phase. --each adds a
+ * that dies is restarted and the death reported. CPU of the server, of PostgreSQL's backends and of this process
+ * (with the attackers, which run at nice 19) per phase. --each adds a
  * phase per attack alone (up to 10 s each), to tell which attack slows the dashboard. Writes bench/results/abuse-<date>[-small].md.
  *
  * Goal: dashboard p99 under abuse < 2× quiet; peak RSS < 1 GB; the server never dies; every attack answered only
@@ -84,6 +85,7 @@ type PhaseFigures = {
   /** CPU time over the phase, in % of one core: the server process, and this benchmark's own process. */
   serverCpu: number;
   benchCpu: number;
+  databaseCpu: number;
   /** The machine's 1-minute load average at the phase's end (others share these cores). */
   load: number;
 };
@@ -100,6 +102,28 @@ function cpuMs(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+/** CPU per PostgreSQL backend serving `database` (the processes titled `postgres: user database …`), by pid. */
+function databaseCpuMs(database: string): Map<number, number> {
+  const byPid = new Map<number, number>();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const title = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (title.startsWith('postgres: ') && title.includes(` ${database} `)) byPid.set(Number(entry), cpuMs(Number(entry)));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return byPid;
+}
+
+/** CPU the backends alive now spent since `start` (a backend that ended meanwhile is left out). */
+function databaseCpuSince(database: string, start: Map<number, number>): number {
+  let sum = 0;
+  for (const [pid, ms] of databaseCpuMs(database)) sum += ms - (start.get(pid) ?? 0);
+  return sum;
 }
 
 function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): number {
@@ -213,7 +237,7 @@ async function main() {
     const attackFigures = new Map<string, AttackFigures>();
     const figuresOf = (p: Phase): PhaseFigures => {
       let f = phases.get(p);
-      if (!f) phases.set(p, (f = { dashboard: [], dashboardSettled: [], dashboardErrors: new Map(), dropped: 0, loop: [], loopFailures: 0, health: [], healthStatuses: new Map(), rss: [], hwm: 0, startedAt: Date.now(), endedAt: 0, serverCpu: 0, benchCpu: 0, load: 0 }));
+      if (!f) phases.set(p, (f = { dashboard: [], dashboardSettled: [], dashboardErrors: new Map(), dropped: 0, loop: [], loopFailures: 0, health: [], healthStatuses: new Map(), rss: [], hwm: 0, startedAt: Date.now(), endedAt: 0, serverCpu: 0, benchCpu: 0, databaseCpu: 0, load: 0 }));
       return f;
     };
 
@@ -232,6 +256,7 @@ async function main() {
       const cpuPid = server?.pid ?? 0;
       const serverCpuStart = cpuMs(cpuPid);
       const benchCpuStart = process.cpuUsage();
+      const databaseCpuStart = databaseCpuMs(bench.name);
       const attackersCpuStart = attackersCpuMs();
       const wallStart = Date.now();
       const end = Date.now() + seconds * 1000;
@@ -293,9 +318,10 @@ async function main() {
       if (figures) {
         figures.endedAt = Date.now();
         const wall = figures.endedAt - wallStart;
-        const bench = process.cpuUsage(benchCpuStart);
+        const benchUsage = process.cpuUsage(benchCpuStart);
+        figures.databaseCpu = Math.round((databaseCpuSince(bench.name, databaseCpuStart) / wall) * 100);
         figures.serverCpu = server?.pid === cpuPid ? Math.round(((cpuMs(cpuPid) - serverCpuStart) / wall) * 100) : Number.NaN;
-        figures.benchCpu = Math.round(((bench.user + bench.system) / 1000 + Math.max(0, attackersCpuMs() - attackersCpuStart)) / wall * 100);
+        figures.benchCpu = Math.round(((benchUsage.user + benchUsage.system) / 1000 + Math.max(0, attackersCpuMs() - attackersCpuStart)) / wall * 100);
         figures.load = Math.round(os.loadavg()[0]! * 10) / 10;
       }
     };
@@ -306,6 +332,9 @@ async function main() {
      */
     const startAbusers = async (list: Attack[], recording: boolean) => {
       const child = fork(path.join(path.dirname(fileURLToPath(import.meta.url)), 'attacker.ts'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      // A real attacker's CPU is not the server's: at the lowest priority, building bodies and reading answers here
+      // takes only CPU the server, PostgreSQL and the dashboard leave idle (it still sends whenever a core is free).
+      if (child.pid) os.setPriority(child.pid, 19);
       const stopped = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       await new Promise<void>((resolve, reject) => {
         child.once('message', (message: AttackerMessage) => (message.type === 'ready' ? resolve() : reject(new Error(`the attacker process said ${message.type} first`))));
@@ -417,7 +446,7 @@ async function main() {
       [...f.healthStatuses].map(([s, n]) => `${s || 'none'}×${n}`).join(' '),
       Math.max(0, ...f.rss),
       f.hwm || '–',
-      `${f.serverCpu} / ${f.benchCpu}`,
+      `${f.serverCpu} / ${f.databaseCpu} / ${f.benchCpu}`,
       f.load,
     ];
     const attackTable = markdownTable(
@@ -433,18 +462,18 @@ async function main() {
     );
     const blocks = [
       `PostgreSQL ${pgVersion} (scratch database on 127.0.0.1:5432), Node ${process.version}, ${os.cpus().length} cores; server: \`node --import tsx src/main.ts\` as a child process, NODE_ENV=production, pool max ${POOL_MAX}, rate limit ${process.env.RATE_LIMIT_PER_MINUTE ?? "the server's default"}. Seed: ${JSON.stringify(seed.counts)}; a 500-node graph (1,990 links); a session of ${SIZES.bigSessionEvents.toLocaleString('en')} events.`,
-      `Dashboard: ${RATE} req/s open loop (a user's graphs with their latest runs; a run with its node executions; the user's runs list, in turn), ${DASHBOARD_TIMEOUT_MS / 1000} s timeout, from 127.0.0.1; ${ONE_ADDRESS ? 'the attacks from 127.0.0.1 too (--one-address)' : 'each attack from a loopback address of its own (127.0.0.10 and up)'}. Phases: quiet ${SECONDS} s, abuse ${SECONDS} s (every attack below looping with its concurrency), after ${AFTER_SECONDS} s (abusers stopped, their requests cut off). Event-loop delay: GET of an unknown path (Express 404, no database) every 250 ms, timeouts counted as 10 s; /health every 1 s. RSS: VmRSS every 500 ms; VmHWM per phase (reset at each phase's start when the kernel allows).`,
+      `Dashboard: ${RATE} req/s open loop (a user's graphs with their latest runs; a run with its node executions; the user's runs list, in turn), ${DASHBOARD_TIMEOUT_MS / 1000} s timeout, from 127.0.0.1; ${ONE_ADDRESS ? 'the attacks from 127.0.0.1 too (--one-address)' : 'each attack from a loopback address of its own (127.0.0.10 and up)'}. The attacks run in a child process at the lowest CPU priority (nice 19: a real attacker's CPU is not the server's); CPU % of PostgreSQL is its backends' for this database; bench is this process and the attackers'. Phases: quiet ${SECONDS} s, abuse ${SECONDS} s (every attack below looping with its concurrency), after ${AFTER_SECONDS} s (abusers stopped, their requests cut off). Event-loop delay: GET of an unknown path (Express 404, no database) every 250 ms, timeouts counted as 10 s; /health every 1 s. RSS: VmRSS every 500 ms; VmHWM per phase (reset at each phase's start when the kernel allows).`,
       `## Goal: ${passed ? 'PASS' : 'FAIL'}\n\n${checks.map((c) => `- ${c.pass ? 'PASS' : 'FAIL'}: ${c.name}`).join('\n')}\n\nDashboard p99 from 1 s into the abuse (its onset, when every attacker's allowed burst lands at once on code not run before, left out): ${ms(abuse.dashboardSettled, 99)} ms.`,
       '## Dashboard and server per phase',
       markdownTable(
-        ['phase', 'duration', 'dashboard requests', 'p50 ms', 'p99 ms', 'p99 from 1 s ms', 'max ms', 'errors', 'event-loop probe p50 / p99 / max ms', '/health p50 / p99 / max ms', '/health statuses', 'RSS max MB (sampled)', 'VmHWM MB', 'CPU % server / bench', 'load avg (1 min)'],
+        ['phase', 'duration', 'dashboard requests', 'p50 ms', 'p99 ms', 'p99 from 1 s ms', 'max ms', 'errors', 'event-loop probe p50 / p99 / max ms', '/health p50 / p99 / max ms', '/health statuses', 'RSS max MB (sampled)', 'VmHWM MB', 'CPU % server / PostgreSQL / bench', 'load avg (1 min)'],
         [phaseRow('quiet', quiet), phaseRow('abuse', abuse), phaseRow('after', after)],
       ),
       ...(EACH
         ? [
             `Each attack alone (${EACH_SECONDS} s each, with the dashboard; answers not recorded):`,
             markdownTable(
-              ['phase', 'duration', 'dashboard requests', 'p50 ms', 'p99 ms', 'p99 from 1 s ms', 'max ms', 'errors', 'event-loop probe p50 / p99 / max ms', '/health p50 / p99 / max ms', '/health statuses', 'RSS max MB (sampled)', 'VmHWM MB', 'CPU % server / bench', 'load avg (1 min)'],
+              ['phase', 'duration', 'dashboard requests', 'p50 ms', 'p99 ms', 'p99 from 1 s ms', 'max ms', 'errors', 'event-loop probe p50 / p99 / max ms', '/health p50 / p99 / max ms', '/health statuses', 'RSS max MB (sampled)', 'VmHWM MB', 'CPU % server / PostgreSQL / bench', 'load avg (1 min)'],
               [...phases].filter(([name]) => name.startsWith('alone ')).map(([name, f]) => phaseRow(name, f)),
             ),
           ]

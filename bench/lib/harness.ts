@@ -9,6 +9,7 @@ import pg from 'pg';
 import { pino, type LevelWithSilent } from 'pino';
 import { projectRoot } from '../../src/config.js';
 import { openDatabase, type Database } from '../../src/db/database.js';
+import { syncBuiltInCatalogue } from '../../src/modules/blocks/block-sync.js';
 import { applyMigrations } from '../../src/db/migrations.js';
 import { createServer, type AppServer } from '../../src/server/app.js';
 import { createPostgresDatabase } from '../../tests/helpers/databases.js';
@@ -42,7 +43,7 @@ export async function createBenchDatabase(prefix: string, poolMax = 10): Promise
     await created.drop();
   };
   // A database that cannot be migrated is of no use: drop it.
-  await applyMigrations(db).catch(async (err: unknown) => {
+  await applyMigrations(db).then(() => syncBuiltInCatalogue(db.prisma)).catch(async (err: unknown) => {
     await drop();
     throw err;
   });

@@ -16,6 +16,7 @@ import { loadConfig, projectRoot } from '../config.js';
 import { openDatabase } from '../db/database.js';
 import { acquireEmbeddedLock } from '../db/embedded-lock.js';
 import { applyMigrations, listMigrationNames, migrationStatus } from '../db/migrations.js';
+import { describeSync, syncBuiltInCatalogue } from '../modules/blocks/block-sync.js';
 import { prismaBin, prismaCliEnv } from '../db/schema-engine/binary.js';
 import { runIfEntryPoint } from './run-main.js';
 
@@ -54,9 +55,22 @@ async function pgliteMigrate(dataDir: string, purpose = 'npm run db:migrate'): P
   const db = await openDatabase({ ...loadConfig().database, url: undefined, pgliteDataDir: dataDir }, { purpose });
   try {
     const { applied } = await applyMigrations(db);
+    const blocks = await syncBuiltInCatalogue(db.prisma);
     const ms = Date.now() - started;
     if (applied.length === 0) console.log(`PGlite database at ${dataDir} is up to date (${listMigrationNames().length} migrations).`);
     else console.log(`Applied ${applied.length} migration(s) to PGlite at ${dataDir} in ${ms} ms:\n${applied.map((m) => `  - ${m}`).join('\n')}`);
+    console.log(describeSync(blocks));
+    return 0;
+  } finally {
+    await db.close();
+  }
+}
+
+/** After `prisma migrate deploy`: the built-in block catalogue, as the migrations' data. */
+async function postgresSyncBlocks(): Promise<number> {
+  const db = await openDatabase(loadConfig().database, { purpose: 'npm run db:migrate' });
+  try {
+    console.log(describeSync(await syncBuiltInCatalogue(db.prisma)));
     return 0;
   } finally {
     await db.close();
@@ -107,8 +121,10 @@ export async function main(argv: string[]): Promise<number> {
 
   if (url) {
     switch (command) {
-      case 'migrate':
-        return runPrisma(['migrate', 'deploy']);
+      case 'migrate': {
+        const code = await runPrisma(['migrate', 'deploy']);
+        return code === 0 ? postgresSyncBlocks() : code;
+      }
       case 'status':
         return runPrisma(['migrate', 'status']);
       case 'reset':

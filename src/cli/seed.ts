@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
 import { openDatabase } from '../db/database.js';
 import { applyMigrations } from '../db/migrations.js';
+import { syncBuiltInCatalogue } from '../modules/blocks/block-sync.js';
 import { DEMO_SEED_OPTIONS, seedDatabase, type SeedOptions, type SeedSummary } from '../seed/index.js';
 import { runIfEntryPoint } from './run-main.js';
 
@@ -114,6 +115,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const { applied } = await applyMigrations(db);
     if (applied.length > 0) log(`Applied ${applied.length} migration(s): ${applied.join(', ')}`);
+    await syncBuiltInCatalogue(db.prisma);
     const existing = await db.prisma.user.count();
     if (existing > 0 && !args.append) {
       console.error(

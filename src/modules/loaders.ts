@@ -1,5 +1,6 @@
 import type { Database } from '../db/database.js';
 import { createApiKeyLoaders } from './auth/loaders.js';
+import { createBlockLoaders } from './blocks/loaders.js';
 import { createExecutionLoaders } from './executions/loaders.js';
 import { createGraphLoaders } from './graphs/loaders.js';
 import { createUserLoaders } from './users/loaders.js';
@@ -14,6 +15,7 @@ import { createStatsLoaders } from './stats/loaders.js';
 export function createLoaders(db: Database) {
   let users: ReturnType<typeof createUserLoaders> | undefined;
   let graphs: ReturnType<typeof createGraphLoaders> | undefined;
+  let blocks: ReturnType<typeof createBlockLoaders> | undefined;
   let executions: ReturnType<typeof createExecutionLoaders> | undefined;
   let apiKeys: ReturnType<typeof createApiKeyLoaders> | undefined;
   let sessions: ReturnType<typeof createSessionLoaders> | undefined;
@@ -24,6 +26,9 @@ export function createLoaders(db: Database) {
     },
     get graphs() {
       return (graphs ??= createGraphLoaders(db));
+    },
+    get blocks() {
+      return (blocks ??= createBlockLoaders(db));
     },
     get executions() {
       return (executions ??= createExecutionLoaders(db));

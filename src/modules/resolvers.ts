@@ -2,6 +2,7 @@ import { EmailAddressResolver, JSONObjectResolver, JSONResolver, PositiveIntReso
 import { DateTimeScalar, NonNegativeIntScalar } from './shared/scalars.js';
 import type { Resolvers } from '../generated/graphql.js';
 import { authResolvers } from './auth/resolvers.js';
+import { blockResolvers } from './blocks/resolvers.js';
 import { executionResolvers } from './executions/resolvers.js';
 import { graphResolvers } from './graphs/resolvers.js';
 import { userResolvers } from './users/resolvers.js';
@@ -37,4 +38,4 @@ export function mergeResolvers(...maps: Resolvers[]): Resolvers {
   return merged as Resolvers;
 }
 
-export const resolvers = mergeResolvers(scalarResolvers, userResolvers, graphResolvers, executionResolvers, authResolvers, sessionResolvers, statsResolvers);
+export const resolvers = mergeResolvers(scalarResolvers, userResolvers, graphResolvers, blockResolvers, executionResolvers, authResolvers, sessionResolvers, statsResolvers);

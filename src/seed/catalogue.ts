@@ -3,6 +3,12 @@
  * tests may rely on them); the kinds mirror AutoGPT's common blocks.
  */
 import type { Rng } from './random.js';
+import fs from 'node:fs';
+import { parseCatalogue, portNamesOf } from '../modules/blocks/block-definition.js';
+import { BUILT_IN_CATALOGUE, BUILT_IN_SOURCE } from '../modules/blocks/block-sync.js';
+
+/** The built-in catalogue's definitions (checked; compiling its schemas is the sync's business). */
+const CATALOGUE = parseCatalogue(JSON.parse(fs.readFileSync(BUILT_IN_CATALOGUE, 'utf8')), BUILT_IN_SOURCE);
 
 export type NodeTypeName = 'STANDARD' | 'INPUT' | 'OUTPUT' | 'WEBHOOK';
 type Json = Record<string, unknown>;
@@ -70,13 +76,11 @@ const sentence = (rng: Rng) => rng.pick(SENTENCES);
 const paragraph = (rng: Rng, max: number) => Array.from({ length: rng.int(1, max) }, () => sentence(rng)).join(' ');
 const llmCost = (rng: Rng) => Math.max(1, Math.round(rng.logNormal(3, 1.1)));
 
-function llm(id: string, name: string, outputs: readonly string[], weight: number): BlockKind {
+function llm(name: string, weight: number): BlockKind {
+  const block = fromCatalogue(name);
+  const outputs = block.outputs;
   return {
-    id,
-    name,
-    nodeType: 'STANDARD',
-    inputs: ['prompt', 'sys_prompt', 'model', 'max_tokens'],
-    outputs,
+    ...block,
     weight,
     cost: llmCost,
     inputDefault: (rng) => ({ model: rng.pick(MODELS), sys_prompt: 'You are a concise, helpful assistant.', max_tokens: rng.pick([256, 512, 1024, 4096]) }),
@@ -87,35 +91,30 @@ function llm(id: string, name: string, outputs: readonly string[], weight: numbe
   };
 }
 
+/** A block's identity and ports, from the catalogue the server syncs (src/modules/blocks/catalogue.json). */
+function fromCatalogue(name: string): Pick<BlockKind, 'id' | 'name' | 'nodeType' | 'inputs' | 'outputs'> {
+  const block = CATALOGUE.blocks.find((b) => b.name === name);
+  if (!block) throw new Error(`The seeder's block ${name} is not in the catalogue`);
+  return { id: block.id, name: block.name, nodeType: block.nodeType, inputs: portNamesOf(block.inputSchema), outputs: portNamesOf(block.outputSchema) };
+}
+
 export const BLOCKS: readonly BlockKind[] = [
   {
-    id: 'c0a8e994-ebf1-4a9c-a4d8-89d09c86741b',
-    name: 'AgentInputBlock',
-    nodeType: 'INPUT',
-    inputs: ['name', 'value', 'description'],
-    outputs: ['result'],
+    ...fromCatalogue('AgentInputBlock'),
     weight: 0.05,
     cost: () => 0,
     inputDefault: (rng) => ({ name: rng.pick(['topic', 'url', 'query', 'email', 'text', 'language']), description: 'Provided by the user' }),
     run: (rng) => ({ inputs: { value: rng.pick(TOPICS) }, outputs: { result: [rng.pick(TOPICS)] } }),
   },
   {
-    id: '363ae599-353e-4804-937e-b2ee3cef3da4',
-    name: 'AgentOutputBlock',
-    nodeType: 'OUTPUT',
-    inputs: ['name', 'value', 'format'],
-    outputs: ['output'],
+    ...fromCatalogue('AgentOutputBlock'),
     weight: 0.05,
     cost: () => 0,
     inputDefault: (rng) => ({ name: rng.pick(['result', 'summary', 'report', 'answer']), format: '' }),
     run: (rng) => ({ inputs: { value: sentence(rng) }, outputs: { output: [sentence(rng)] } }),
   },
   {
-    id: '8fa8c167-2002-47ce-aba8-97572fc5d387',
-    name: 'WebhookTriggerBlock',
-    nodeType: 'WEBHOOK',
-    inputs: ['webhook_url', 'events'],
-    outputs: ['payload', 'event_type'],
+    ...fromCatalogue('WebhookTriggerBlock'),
     weight: 0.05,
     cost: () => 0,
     inputDefault: (rng) => ({ events: rng.sample(['push', 'pull_request', 'issue', 'message', 'form_submit'], 2) }),
@@ -124,38 +123,26 @@ export const BLOCKS: readonly BlockKind[] = [
       outputs: { payload: [{ id: rng.int(1000, 99999), source: rng.pick(['github', 'slack', 'typeform']) }], event_type: [rng.pick(['push', 'message'])] },
     }),
   },
-  llm('1f292d4a-41a4-4977-9684-7c8d560b9f91', 'AITextGeneratorBlock', ['response', 'prompt'], 6),
-  llm('ed55ac19-356e-4243-a6cb-bc599e9b716f', 'AIStructuredResponseGeneratorBlock', ['response', 'prompt'], 7),
-  llm('a0a69be1-4528-491c-a85a-a4ab6873e3a1', 'AITextSummarizerBlock', ['summary', 'prompt'], 5),
-  llm('c3d4c526-2f61-4e4b-9c3d-0e1a1e4b6d8a', 'AIConversationBlock', ['response', 'prompt'], 5),
+  llm('AITextGeneratorBlock', 6),
+  llm('AIStructuredResponseGeneratorBlock', 7),
+  llm('AITextSummarizerBlock', 5),
+  llm('AIConversationBlock', 5),
   {
-    id: '6595ae1f-b924-42cb-9a41-551a0611c4b4',
-    name: 'SendWebRequestBlock',
-    nodeType: 'STANDARD',
-    inputs: ['url', 'method', 'headers', 'body'],
-    outputs: ['response', 'client_error', 'server_error'],
+    ...fromCatalogue('SendWebRequestBlock'),
     weight: 2,
     cost: () => 0,
     inputDefault: (rng) => ({ url: rng.pick(URLS), method: rng.pick(['GET', 'GET', 'POST']), headers: { Accept: 'application/json' } }),
     run: (rng) => ({ inputs: { url: rng.pick(URLS) }, outputs: { response: [{ status: 200, items: rng.int(0, 50) }] } }),
   },
   {
-    id: 'db7d8f02-2f44-4c55-ab7a-eae0941f0c30',
-    name: 'FillTextTemplateBlock',
-    nodeType: 'STANDARD',
-    inputs: ['values', 'format'],
-    outputs: ['output'],
+    ...fromCatalogue('FillTextTemplateBlock'),
     weight: 0.1,
     cost: () => 0,
     inputDefault: () => ({ format: 'Hello {{name}}, here is your update about {{topic}}.' }),
     run: (rng) => ({ inputs: { values: { topic: rng.pick(TOPICS) } }, outputs: { output: [sentence(rng)] } }),
   },
   {
-    id: '715696a0-e1da-45c8-b209-c2fa9c3b0be6',
-    name: 'ConditionBlock',
-    nodeType: 'STANDARD',
-    inputs: ['value1', 'operator', 'value2', 'yes_value', 'no_value'],
-    outputs: ['result', 'yes_output', 'no_output'],
+    ...fromCatalogue('ConditionBlock'),
     weight: 0.05,
     cost: () => 0,
     inputDefault: (rng) => ({ operator: rng.pick(['==', '!=', '>', '<', 'contains']), value2: rng.int(0, 10) }),
@@ -165,88 +152,56 @@ export const BLOCKS: readonly BlockKind[] = [
     },
   },
   {
-    id: '3146e4fe-2cdd-4f29-bd12-0c9d5bb4deb0',
-    name: 'ExtractTextInformationBlock',
-    nodeType: 'STANDARD',
-    inputs: ['text', 'pattern', 'group'],
-    outputs: ['positive', 'negative'],
+    ...fromCatalogue('ExtractTextInformationBlock'),
     weight: 0.1,
     cost: () => 0,
     inputDefault: (rng) => ({ pattern: rng.pick(['(\\d+)%', '#(\\d+)', '"([^"]+)"']), group: 1 }),
     run: (rng) => ({ inputs: { text: sentence(rng) }, outputs: { positive: [String(rng.int(1, 99))] } }),
   },
   {
-    id: 'a892b8d9-3e4e-4e9c-9c1e-75f8efcf1bfa',
-    name: 'GetCurrentDateAndTimeBlock',
-    nodeType: 'STANDARD',
-    inputs: ['trigger', 'format'],
-    outputs: ['date_time'],
+    ...fromCatalogue('GetCurrentDateAndTimeBlock'),
     weight: 0.02,
     cost: () => 0,
     inputDefault: () => ({ format: '%Y-%m-%d %H:%M:%S' }),
     run: (rng) => ({ inputs: { trigger: 'go' }, outputs: { date_time: [`2025-0${rng.int(1, 9)}-1${rng.int(0, 9)} 0${rng.int(0, 9)}:00:00`] } }),
   },
   {
-    id: '1ff065e9-88e8-4358-9d82-8dc91f622ba9',
-    name: 'StoreValueBlock',
-    nodeType: 'STANDARD',
-    inputs: ['input', 'data'],
-    outputs: ['output'],
+    ...fromCatalogue('StoreValueBlock'),
     weight: 0.02,
     cost: () => 0,
     inputDefault: () => ({}),
     run: (rng) => ({ inputs: { input: rng.pick(TOPICS) }, outputs: { output: [rng.pick(TOPICS)] } }),
   },
   {
-    id: '87840993-2053-44b7-8da4-187ad4ee518c',
-    name: 'SearchTheWebBlock',
-    nodeType: 'STANDARD',
-    inputs: ['query'],
-    outputs: ['results', 'error'],
+    ...fromCatalogue('SearchTheWebBlock'),
     weight: 3,
     cost: () => 1,
     inputDefault: () => ({}),
     run: (rng) => ({ inputs: { query: `latest news on ${rng.pick(TOPICS)}` }, outputs: { results: [paragraph(rng, 2)] } }),
   },
   {
-    id: '5ebe6768-8e5d-41e3-9134-1c7bd89a8d52',
-    name: 'ReadRSSFeedBlock',
-    nodeType: 'STANDARD',
-    inputs: ['rss_url', 'time_period', 'polling_rate'],
-    outputs: ['entry', 'entries'],
+    ...fromCatalogue('ReadRSSFeedBlock'),
     weight: 1.5,
     cost: () => 0,
     inputDefault: (rng) => ({ rss_url: rng.pick(URLS), time_period: 1440 }),
     run: (rng) => ({ inputs: { rss_url: rng.pick(URLS) }, outputs: { entry: [{ title: sentence(rng), link: rng.pick(URLS) }] } }),
   },
   {
-    id: '4335878a-394e-4e67-adf2-919877ff49ae',
-    name: 'SendEmailBlock',
-    nodeType: 'STANDARD',
-    inputs: ['to_email', 'subject', 'body'],
-    outputs: ['status', 'error'],
+    ...fromCatalogue('SendEmailBlock'),
     weight: 1,
     cost: () => 1,
     inputDefault: () => ({ subject: 'Your daily digest' }),
     run: (rng) => ({ inputs: { to_email: `user${rng.int(1, 999)}@example.com`, body: sentence(rng) }, outputs: { status: ['sent'] } }),
   },
   {
-    id: 'aeb08fc1-2fc1-4141-bc8e-f758f183a822',
-    name: 'AddToListBlock',
-    nodeType: 'STANDARD',
-    inputs: ['list', 'entry', 'position'],
-    outputs: ['updated_list'],
+    ...fromCatalogue('AddToListBlock'),
     weight: 0.02,
     cost: () => 0,
     inputDefault: () => ({ list: [] }),
     run: (rng) => ({ inputs: { entry: rng.pick(TOPICS) }, outputs: { updated_list: [rng.sample(TOPICS, rng.int(1, 4))] } }),
   },
   {
-    id: '0e50422c-6dee-4145-83d6-3a5a392f65de',
-    name: 'ExecuteCodeBlock',
-    nodeType: 'STANDARD',
-    inputs: ['code', 'language', 'timeout'],
-    outputs: ['stdout', 'stderr'],
+    ...fromCatalogue('ExecuteCodeBlock'),
     weight: 2.5,
     cost: () => 2,
     inputDefault: (rng) => ({ language: rng.pick(['python', 'javascript']), timeout: 30, code: 'print(len(items))' }),

@@ -34,6 +34,8 @@ import { assertEveryListBounded } from './cost/field-costs.js';
 import { enforceFieldAuth } from '../modules/auth/field-auth.js';
 import { requireReadableAnswer } from '../modules/auth/readable-answers.js';
 import { createHotOperations } from './hot-operations.js';
+import { createFairAdmission } from './fair-admission.js';
+import { apiKeyPrefix } from '../modules/auth/api-key-secret.js';
 
 /**
  * The per-request context. Its logger is made when something logs: most requests log nothing, and a pino child per
@@ -75,6 +77,8 @@ export type ServerOptions = {
   requestTimeoutMs?: number;
   /** Executions of a document on graphql-js before it is compiled (graphql-jit); 0 compiles at once. Default 2. */
   compileAfterUses?: number;
+  /** GraphQL requests processed at once; more wait, admitted one client at a time in turn (fair-admission.ts). */
+  maxConcurrentRequests?: number;
 };
 
 export type AppServer = {
@@ -95,16 +99,33 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
   app.use(requestLogger(log), securityHeaders);
   // POST /graphql with a JSON body takes the fast path (graphql-fast-path.ts); everything else is Express's.
   let fastPath: ((req: http.IncomingMessage, res: http.ServerResponse) => boolean) | null = null;
-  const httpServer = http.createServer((req, res) => {
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse) => {
     if (!fastPath?.(req, res)) app(req, res);
+  };
+  const maxConcurrent = options.maxConcurrentRequests ?? 0;
+  const admission = createFairAdmission({ maxConcurrent: maxConcurrent > 0 ? maxConcurrent : Infinity, maxQueued: 2_000 });
+  const httpServer = http.createServer((req, res) => {
+    if (req.url?.startsWith('/graphql')) admission.admit(clientOf(req), res, () => handle(req, res));
+    else handle(req, res);
   });
   // A client that trickles its request cannot hold a connection for long.
   httpServer.headersTimeout = 10_000;
   httpServer.requestTimeout = 30_000;
   const rateLimiter = options.rateLimit ? createRateLimiter(options.rateLimit) : null;
-  const tarpit = createTarpit({ delayMs: options.rateLimitDelayMs ?? 1_000, maxPending: 1_000 });
+  const parkAnswer = createTarpit({ delayMs: options.rateLimitDelayMs ?? 1_000, maxPending: 1_000 });
+  // A parked 429 holds no work: its admission slot goes to the next client.
+  const tarpit = (send: () => void, res?: http.ServerResponse) => {
+    if (res) admission.release(res);
+    parkAnswer(send);
+  };
   const requestTimeoutMs = options.requestTimeoutMs ?? 15_000;
   const apiKeyCache = createApiKeyCache({ ttlMs: options.apiKeyCacheMs ?? 5_000, maxEntries: 10_000 });
+  /** Who a request is for fairness: its API key once verified (by prefix), else its address (made-up keys share it). */
+  const clientOf = (req: http.IncomingMessage): string => {
+    const key = /^Bearer\s+(\S+)/i.exec(req.headers.authorization ?? '')?.[1];
+    const prefix = key ? apiKeyPrefix(key) : null;
+    return prefix && apiKeyCache.recentlyVerified(prefix) ? prefix : `address ${req.socket.remoteAddress ?? 'unknown'}`;
+  };
 
   const schema = buildExecutableSchema(resolvers);
   assertEveryListBounded(schema);

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { AppConfig } from '../config.js';
 import { openDatabase, type Database } from '../db/database.js';
 import { applyMigrations, assertMigrationsApplied } from '../db/migrations.js';
+import { syncBuiltInCatalogue } from '../modules/blocks/block-sync.js';
 import { DEMO_SEED_OPTIONS, seedDatabase } from '../seed/index.js';
 import { createServer, type AppServer } from './app.js';
 import { demoCredentialsFile, readDemoCredentials, writeDemoCredentials, type DemoCredentials } from './demo-credentials.js';
@@ -18,6 +19,8 @@ async function prepareDatabase(config: AppConfig, db: Database, log: Logger): Pr
     const started = Date.now();
     const { applied } = await applyMigrations(db);
     log.info({ applied, ms: Date.now() - started }, applied.length ? 'applied migrations' : 'database schema up to date');
+    const blocks = await syncBuiltInCatalogue(db.prisma);
+    if (blocks.created.length + blocks.updated.length + blocks.disabled.length > 0) log.info({ blocks }, 'synced the block catalogue');
     return;
   }
   await assertMigrationsApplied(db);
@@ -72,6 +75,7 @@ export async function boot(config: AppConfig, log: Logger): Promise<RunningServe
       rateLimit: config.rateLimit,
       requestTimeoutMs: config.requestTimeoutMs,
       compileAfterUses: config.compileAfterUses,
+      maxConcurrentRequests: config.maxConcurrentRequests,
     });
     const { url } = await server.listen(config.port, config.host);
     // A second process refused the embedded database is told where this server answers.

@@ -96,7 +96,7 @@ export function graphqlFastPath(options: GraphQLFastPathOptions): (req: Incoming
       res.writeHead(status, all.flat());
       res.end(bytes);
     };
-    if (status === 429 && options.tarpit) options.tarpit(write);
+    if (status === 429 && options.tarpit) options.tarpit(write, res);
     else write();
   };
   const refuse = (req: IncomingMessage, res: ServerResponse, status: number, code: ErrorCode, message: string) =>

@@ -84,7 +84,7 @@ export function limitResponses(maxResponseBytes: number, tarpit?: Tarpit): Reque
         return send(replacement);
       }
       if (res.statusCode === 429 && tarpit) {
-        tarpit(() => send(body));
+        tarpit(() => send(body), res);
         return res;
       }
       return send(body);

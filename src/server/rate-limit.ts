@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { GraphQLError } from 'graphql';
 import type { ErrorCode } from '../errors.js';
 
@@ -148,4 +149,5 @@ export function createTarpit(options: { delayMs: number; maxPending: number }) {
   };
 }
 
-export type Tarpit = ReturnType<typeof createTarpit>;
+/** Parks a 429's `send`; the response, when given, is one whose admission slot the pause should not hold. */
+export type Tarpit = (send: () => void, res?: ServerResponse) => void;

@@ -64,6 +64,8 @@ describe('every filter criterion narrows its list, on every field that offers it
       { author: 'user', invocationId: 'inv-1', agentId: 'agent-a', branch: 'main' },
       { author: 'agent', invocationId: 'inv-2' },
     ]);
+    // A disabled block, so that `includeDisabled` has something to include.
+    await db.prisma.block.update({ where: { name: 'ExecuteCodeBlock' }, data: { disabled: true } });
     Object.assign(ids, { graph: graph.id, run: done.runId, session: team.id });
   });
   afterAll(async () => {

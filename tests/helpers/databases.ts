@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { openDatabase, type Database, type DatabaseKind } from '../../src/db/database.js';
+import { syncBuiltInCatalogue } from '../../src/modules/blocks/block-sync.js';
 import { applyMigrations } from '../../src/db/migrations.js';
 
 /** The server PostgreSQL tests create their databases on (one fresh database per test file or server). */
@@ -50,12 +51,14 @@ export async function createTestDatabase(kind: DatabaseKind): Promise<Database> 
   if (kind === 'pglite') {
     const db = await openDatabase({ pgliteDataDir: 'memory://', poolMax: 1 });
     await applyMigrations(db);
+    await syncBuiltInCatalogue(db.prisma);
     return db;
   }
   const created = await createPostgresDatabase();
   const db = await openDatabase({ url: created.url, pgliteDataDir: '', poolMax: 5 });
   try {
     await applyMigrations(db);
+    await syncBuiltInCatalogue(db.prisma);
   } catch (err) {
     await db.close();
     await created.drop();

@@ -291,7 +291,7 @@ describe('appends are charged by the session state they rewrite', () => {
       log: pino({ level: 'silent' }),
       apiKeyCacheMs: 0,
       rateLimitDelayMs: 0,
-      rateLimit: { perMinute: 10_000, burst: 1_000, costPerMinute: 60_000, costBurst: 100_000 },
+      rateLimit: { perMinute: 10_000, burst: 1_000, costPerMinute: 60_000, costBurst: 300_000 },
     });
     const { url } = await app.listen(0, '127.0.0.1');
     limited = { url, stop: () => app.stop() };
@@ -316,7 +316,7 @@ describe('appends are charged by the session state they rewrite', () => {
     const big = await createUser(server.db);
     const bigSession = await createSession(server.db, { userId: big.user.id, state: { filler: 'x'.repeat(1_000_000) } });
     const refused = await appendsUntilRefused(big.apiKey, bigSession.id, 20);
-    // ~24,400 units per append of a 1 MB state against a burst of 100,000: the fifth request finds the key spent.
+    // ~73,300 units per append of a 1 MB state against a burst of 300,000: the fifth request finds the key spent.
     expect(refused.codes).toEqual(['RATE_LIMITED']);
     expect(refused.appended).toBeGreaterThanOrEqual(3);
     expect(refused.appended).toBeLessThanOrEqual(5);
