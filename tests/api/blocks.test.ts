@@ -98,6 +98,35 @@ describe.each(testDatabaseKinds)('the block catalogue over GraphQL on %s', (kind
     expect(statements.filter((q) => q.includes('FROM blocks b'))).toHaveLength(1);
   });
 
+  it('Graph.problems reports what the catalogue rules would refuse in a stored graph, naming nodes, links and ports', async () => {
+    const owner = await createUser(server.db);
+    const { graph, nodeIds } = await createGraph(server.db, owner.user.id, {
+      nodes: [
+        { key: 'in', blockId: byName('AgentInputBlock').id, nodeType: 'INPUT' },
+        { key: 'llm', blockId: byName('AITextGeneratorBlock').id },
+        { key: 'out', blockId: byName('AgentOutputBlock').id, nodeType: 'OUTPUT' },
+        { key: 'old', blockId: 'legacy-block' },
+      ],
+      links: [
+        { source: 'in', sink: 'llm', sourceName: 'result', sinkName: 'prompt' },
+        { source: 'llm', sink: 'out', sourceName: 'answer', sinkName: 'value' },
+      ],
+    });
+    type Problems = { graph: { problems: Array<{ rule: string; nodeId: string | null; linkId: string | null; port: string | null; message: string }>; links: Array<{ id: string; sourceName: string }> } };
+    const res = await server.graphql<Problems>('query($id: ID!) { graph(id: $id) { problems { rule nodeId linkId port message } links { id sourceName } } }', { id: graph.id }, owner.apiKey);
+    expect(res.errors).toBeUndefined();
+    const badLink = res.data!.graph.links.find((l) => l.sourceName === 'answer')!.id;
+    const sorted = (rows: unknown[][]) => rows.map((row) => JSON.stringify(row)).sort();
+    expect(sorted(res.data!.graph.problems.map((p) => [p.rule, p.nodeId, p.linkId, p.port]))).toEqual(sorted([
+      ['UNKNOWN_BLOCK', nodeIds.get('old'), null, null],
+      ['UNKNOWN_SOURCE_PORT', nodeIds.get('llm'), badLink, 'answer'],
+      // The input node's `name` and the output node's `name` have no default here.
+      ['MISSING_REQUIRED_INPUT', nodeIds.get('in'), null, 'name'],
+      ['MISSING_REQUIRED_INPUT', nodeIds.get('out'), null, 'name'],
+    ]));
+    expect(res.data!.graph.problems.find((p) => p.rule === 'UNKNOWN_SOURCE_PORT')!.message).toMatch(/"answer" is not an output port of AITextGeneratorBlock/);
+  });
+
   it('is readable by any key, and refused without one', async () => {
     const noPermissions = await createUser(server.db, { permissions: [] });
     const res = await server.graphql<Page>(PAGE, { first: 1 }, noPermissions.apiKey);

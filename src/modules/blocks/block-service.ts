@@ -1,5 +1,5 @@
 /** Reads of the block catalogue: checks, then the store. Any API key may read it. */
-import type { Block } from '../../generated/prisma/client.js';
+import type { Block, Graph } from '../../generated/prisma/client.js';
 import type { GraphQLContext } from '../../context.js';
 import type { QueryBlocksArgs } from '../../generated/graphql.js';
 import { notFound } from '../../errors.js';
@@ -9,6 +9,7 @@ import { isUuid } from '../shared/ids.js';
 import { checkOptionalText } from '../shared/input.js';
 import { decodeCursor, encodeCursor, pageSize } from '../shared/pagination.js';
 import { countBlocks, listBlocks, type BlockListFilter } from './block-store.js';
+import { MAX_GRAPH_PROBLEMS, runProblems, structureProblems } from './graph-rules.js';
 
 const ORDER = 'blocks:name';
 
@@ -31,4 +32,23 @@ export async function blockById(ctx: GraphQLContext, id: string): Promise<Block>
   const block = isUuid(id) ? await ctx.loaders.blocks.byId.load(id) : null;
   if (!block) throw notFound('Block', id);
   return block;
+}
+
+/** A stored graph version's problems under the catalogue's rules (nodes named by id, links by id). */
+export async function graphProblems(ctx: GraphQLContext, graph: Graph) {
+  const [nodes, links] = await Promise.all([ctx.loaders.graphs.nodesByGraph.load(graph), ctx.loaders.graphs.linksByGraph.load(graph)]);
+  const blockIds = [...new Set(nodes.map((node) => node.blockId))];
+  const found = await ctx.loaders.blocks.byId.loadMany(blockIds);
+  const blocks = new Map<string, Block>();
+  found.forEach((block) => block && !(block instanceof Error) && blocks.set(block.id, block));
+  const ruleNodes = nodes.map((node) => ({ ref: node.id, blockId: node.blockId, nodeType: node.nodeType, inputDefault: node.inputDefault }));
+  const ruleLinks = links.map((link) => ({ source: link.sourceId, sink: link.sinkId, sourceName: link.sourceName, sinkName: link.sinkName, isStatic: link.isStatic }));
+  const problems = [...structureProblems(ruleNodes, ruleLinks, blocks), ...runProblems(ruleNodes, ruleLinks, blocks)].slice(0, MAX_GRAPH_PROBLEMS);
+  return problems.map((problem) => ({
+    rule: problem.rule,
+    message: problem.message,
+    nodeId: problem.node,
+    linkId: problem.link === null ? null : links[problem.link]!.id,
+    port: problem.port,
+  }));
 }

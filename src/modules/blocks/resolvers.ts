@@ -1,5 +1,5 @@
 import type { Resolvers } from '../../generated/graphql.js';
-import { blockById, blockPage } from './block-service.js';
+import { blockById, blockPage, graphProblems } from './block-service.js';
 import { inputPortsOf, outputPortsOf } from './block-ports.js';
 import { connectionResolvers } from '../shared/connection.js';
 
@@ -12,6 +12,9 @@ export const blockResolvers: Resolvers = {
   Block: {
     inputPorts: (block) => inputPortsOf(block),
     outputPorts: (block) => outputPortsOf(block),
+  },
+  Graph: {
+    problems: (graph, _args, ctx) => graphProblems(ctx, graph),
   },
   Node: {
     block: (node, _args, ctx) => ctx.loaders.blocks.byId.load(node.blockId),

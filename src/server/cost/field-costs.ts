@@ -1,5 +1,6 @@
 import { isListType, isNonNullType, isObjectType, type GraphQLField, type GraphQLSchema, type GraphQLOutputType } from 'graphql';
 import { BLOCK_SCHEMA_LIMITS } from '../../modules/blocks/block-definition.js';
+import { MAX_GRAPH_PROBLEMS } from '../../modules/blocks/graph-rules.js';
 import { GRAPH_LIMITS } from '../../modules/graphs/graph-validation.js';
 import { MAX_EVENTS_PER_APPEND } from '../../modules/sessions/session-service.js';
 import { MAX_BUCKETS, MAX_LIMIT as MAX_STATS_LIMIT, MAX_RANGE_DAYS } from '../../modules/stats/stats-service.js';
@@ -71,6 +72,8 @@ const sessionsWeight = (args: Arguments) => (record(args.filter).metadataContain
 export const FIELD_COSTS: Readonly<Record<string, FieldCost>> = {
   'Graph.nodes': { list: { max: GRAPH_LIMITS.nodes } },
   'Block.inputPorts': { list: { max: BLOCK_SCHEMA_LIMITS.ports } },
+  // Checking a graph reads its nodes, links and blocks and validates every default: priced like a page of nodes.
+  'Graph.problems': { list: { max: MAX_GRAPH_PROBLEMS }, weight: GRAPH_LIMITS.nodes },
   'Block.outputPorts': { list: { max: BLOCK_SCHEMA_LIMITS.ports } },
   'Graph.links': { list: { max: GRAPH_LIMITS.links } },
   'Node.inputLinks': { list: { max: GRAPH_LIMITS.links, pooledUnder: { via: 'Graph.nodes', max: GRAPH_LIMITS.links } } },
