@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../../src/db/database.js';
 import { applyMigrations, defaultMigrationsDir, listMigrationNames } from '../../src/db/migrations.js';
 import { generateApiKeySecret } from '../../src/modules/auth/api-key-secret.js';
+import { syncBuiltInCatalogue } from '../../src/modules/blocks/block-sync.js';
 import { createServer, type AppServer } from '../../src/server/app.js';
 import { createPostgresDatabase, testDatabaseKinds } from '../helpers/databases.js';
 
@@ -193,6 +194,16 @@ describe.each(testDatabaseKinds)('schema evolution on %s', (kind) => {
       expect(g.links).toHaveLength(3);
       expect(g.versions.totalCount).toBe(2);
     }
+    // The block catalogue arrives with its migration and the sync `db:migrate` runs. Graphs stored before it name
+    // blocks it does not have: they stay readable (and, below, runnable); `problems` says what the rules would refuse.
+    await syncBuiltInCatalogue(db.prisma);
+    const legacy = await gql<{ graph: { nodes: Array<{ id: string; block: unknown }>; problems: Array<{ rule: string; nodeId: string }> } }>(
+      'query($id: ID!) { graph(id: $id) { nodes { id block { id } } problems { rule nodeId } } }',
+      { id: graphs.graphs.nodes[0]!.id },
+    );
+    expect(legacy.graph.nodes.map((n) => n.block)).toEqual([null, null, null, null]);
+    const unknownBlocks = legacy.graph.problems.filter((p) => p.rule === 'UNKNOWN_BLOCK').map((p) => p.nodeId);
+    expect(unknownBlocks.sort()).toEqual(legacy.graph.nodes.map((n) => n.id).sort());
     const expectedRuns = Number((await sql<{ n: number }>(db, `SELECT count(*)::int AS n FROM graph_executions WHERE user_id = $1 AND NOT is_deleted`, [userId]))[0]!.n);
     const runs = await gql<{ graphExecutions: { totalCount: number; nodes: Array<{ id: string; nodeExecutions: { totalCount: number } }> } }>(
       '{ graphExecutions(first: 100) { totalCount nodes { id status cost durationMs graph { id } nodeExecutions(first: 10) { totalCount nodes { id status node { blockId } } } } } }',
