@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabaseKinds } from '../helpers/databases.js';
-import { createGraph, createUser } from '../helpers/factories.js';
+import { createGraph, createRun, createUser } from '../helpers/factories.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { BLOCKS } from '../../src/seed/catalogue.js';
 
@@ -125,6 +125,26 @@ describe.each(testDatabaseKinds)('the block catalogue over GraphQL on %s', (kind
       ['MISSING_REQUIRED_INPUT', nodeIds.get('out'), null, 'name'],
     ]));
     expect(res.data!.graph.problems.find((p) => p.rule === 'UNKNOWN_SOURCE_PORT')!.message).toMatch(/"answer" is not an output port of AITextGeneratorBlock/);
+  });
+
+  it('ExecutionStats.blocks names each block through the catalogue', async () => {
+    const owner = await createUser(server.db);
+    const { graph } = await createGraph(server.db, owner.user.id, {
+      nodes: [
+        { key: 'llm', blockId: byName('AITextGeneratorBlock').id },
+        { key: 'old', blockId: 'legacy-block' },
+      ],
+    });
+    await createRun(server.db, { graphId: graph.id, version: 1, userId: owner.user.id, status: 'COMPLETED', startedAt: new Date(), nodeExecutions: () => ({ status: 'COMPLETED' }) });
+    type Stats = { executionStats: { blocks: Array<{ blockId: string; runs: number; block: { name: string } | null }> } };
+    const res = await server.graphql<Stats>(
+      'query($f: ExecutionStatsFilter!) { executionStats(filter: $f) { blocks { blockId runs block { name } } } }',
+      { f: { from: new Date(Date.now() - 86_400_000).toISOString(), to: new Date(Date.now() + 86_400_000).toISOString() } },
+      owner.apiKey,
+    );
+    expect(res.errors).toBeUndefined();
+    const named = new Map(res.data!.executionStats.blocks.map((b) => [b.blockId, b.block?.name ?? null]));
+    expect(named).toEqual(new Map([[byName('AITextGeneratorBlock').id, 'AITextGeneratorBlock'], ['legacy-block', null]]));
   });
 
   it('is readable by any key, and refused without one', async () => {
