@@ -7,7 +7,7 @@
  */
 import type { Block } from '../../src/generated/prisma/client.js';
 import { portNamesOf } from '../../src/modules/blocks/block-definition.js';
-import { BUILT_IN_CATALOGUE, readCatalogueFile } from '../../src/modules/blocks/block-sync.js';
+import { builtInCatalogue } from '../../src/modules/blocks/block-sync.js';
 import { runProblems, structureProblems, type RuleLink, type RuleNode } from '../../src/modules/blocks/graph-rules.js';
 import { GRAPH_LIMITS } from '../../src/modules/graphs/graph-validation.js';
 import { BLOCKS } from '../../src/seed/catalogue.js';
@@ -16,7 +16,7 @@ import { Rng } from '../../src/seed/random.js';
 const roundsAt = process.argv.indexOf('--rounds');
 const ROUNDS = roundsAt >= 0 ? Number(process.argv[roundsAt + 1]) : 50;
 
-const catalogue = readCatalogueFile(BUILT_IN_CATALOGUE, 'agentgraph').blocks;
+const catalogue = builtInCatalogue().blocks;
 const blocks = new Map(catalogue.map((b) => [b.id, { ...b, source: 'agentgraph', createdAt: new Date(0), updatedAt: new Date(0) } as unknown as Block]));
 const rng = new Rng(42);
 const kinds = BLOCKS.filter((kind) => kind.nodeType === 'STANDARD');

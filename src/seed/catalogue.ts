@@ -3,12 +3,10 @@
  * tests may rely on them); the kinds mirror AutoGPT's common blocks.
  */
 import type { Rng } from './random.js';
-import fs from 'node:fs';
-import { parseCatalogue, portNamesOf } from '../modules/blocks/block-definition.js';
-import { BUILT_IN_CATALOGUE, BUILT_IN_SOURCE } from '../modules/blocks/block-sync.js';
+import { portNamesOf } from '../modules/blocks/block-definition.js';
+import { builtInCatalogue } from '../modules/blocks/block-sync.js';
 
-/** The built-in catalogue's definitions (checked; compiling its schemas is the sync's business). */
-const CATALOGUE = parseCatalogue(JSON.parse(fs.readFileSync(BUILT_IN_CATALOGUE, 'utf8')), BUILT_IN_SOURCE);
+const CATALOGUE = builtInCatalogue();
 
 export type NodeTypeName = 'STANDARD' | 'INPUT' | 'OUTPUT' | 'WEBHOOK';
 type Json = Record<string, unknown>;

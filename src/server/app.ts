@@ -18,7 +18,7 @@ import type { Database } from '../db/database.js';
 import { createPlaygroundRouter } from '../http/playground.js';
 import { PLAYGROUND_DEFAULT_QUERY } from '../http/playground-examples.js';
 import { createApiKeyCache } from '../modules/auth/api-key-cache.js';
-import { authenticate } from '../modules/auth/authenticate.js';
+import { authenticate, bearerToken } from '../modules/auth/authenticate.js';
 import { createApiKeyAccess } from '../modules/auth/api-key-access.js';
 import { createLoaders } from '../modules/loaders.js';
 import { resolvers } from '../modules/resolvers.js';
@@ -122,7 +122,7 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
   const apiKeyCache = createApiKeyCache({ ttlMs: options.apiKeyCacheMs ?? 5_000, maxEntries: 10_000 });
   /** Who a request is for fairness: its API key once verified (by prefix), else its address (made-up keys share it). */
   const clientOf = (req: http.IncomingMessage): string => {
-    const key = /^Bearer\s+(\S+)/i.exec(req.headers.authorization ?? '')?.[1];
+    const key = bearerToken(req.headers.authorization);
     const prefix = key ? apiKeyPrefix(key) : null;
     return prefix && apiKeyCache.recentlyVerified(prefix) ? prefix : `address ${req.socket.remoteAddress ?? 'unknown'}`;
   };

@@ -7,12 +7,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Block, NodeType } from '../../src/generated/prisma/client.js';
-import { BUILT_IN_CATALOGUE, readCatalogueFile } from '../../src/modules/blocks/block-sync.js';
+import { builtInCatalogue } from '../../src/modules/blocks/block-sync.js';
 import { runProblems, structureProblems, type RuleLink, type RuleNode } from '../../src/modules/blocks/graph-rules.js';
 import { BLOCKS } from '../../src/seed/catalogue.js';
 import { Rng } from '../../src/seed/random.js';
 
-const catalogue = readCatalogueFile(BUILT_IN_CATALOGUE, 'agentgraph').blocks;
+const catalogue = builtInCatalogue().blocks;
 const NODE_TYPES: NodeType[] = ['STANDARD', 'INPUT', 'OUTPUT', 'WEBHOOK'];
 
 type Schema = { type?: string | string[]; properties?: Record<string, Schema>; required?: string[] };

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Block } from '../../src/generated/prisma/client.js';
-import { BUILT_IN_CATALOGUE, readCatalogueFile } from '../../src/modules/blocks/block-sync.js';
+import { builtInCatalogue } from '../../src/modules/blocks/block-sync.js';
 import { entryNodes, portsCompatible, runProblems, structureProblems, type RuleLink, type RuleNode } from '../../src/modules/blocks/graph-rules.js';
 
-const catalogue = readCatalogueFile(BUILT_IN_CATALOGUE, 'agentgraph');
+const catalogue = builtInCatalogue();
 const blocks = new Map<string, Block>(
   catalogue.blocks.map((b) => [b.id, { ...b, source: 'agentgraph', createdAt: new Date(0), updatedAt: new Date(0) } as unknown as Block]),
 );

@@ -7,6 +7,9 @@ import { makeViewer, type Viewer } from './viewer.js';
 /** `lastUsedAt` is written at most this often per key, so reads do not turn into a write per request. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 
+/** The token of an `Authorization: Bearer <token>` header, or null for any other shape. */
+export const bearerToken = (authorization: string | undefined): string | null => /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1] ?? null;
+
 /**
  * Resolves the `Authorization` header to a viewer: null without one (the server refuses such a request as it refuses a
  * bad key); a header with a wrong, unknown or revoked key is refused outright.
@@ -19,8 +22,7 @@ export async function authenticate(
   beforeLookup?: () => void,
 ): Promise<Viewer | null> {
   if (!authorization) return null;
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-  const key = match?.[1];
+  const key = bearerToken(authorization);
   const prefix = key ? apiKeyPrefix(key) : null;
   if (!key || !prefix) throw unauthenticated('The Authorization header must be `Bearer <api key>`.', 401);
 

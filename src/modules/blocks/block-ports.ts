@@ -89,13 +89,21 @@ let sharedAjv: Ajv | null = null;
 const compiled = new Map<string, ValidateFunction>();
 const MAX_COMPILED = 5_000;
 
-/** Compiles a schema (throws a readable Error when Ajv refuses it), without keeping it: for the sync's checks. */
-export function checkCompiles(schema: JsonSchema, where: string): void {
-  try {
-    newAjv().compile(schema);
-  } catch (err) {
-    throw new Error(`${where} is not a valid JSON Schema: ${(err as Error).message}`);
+/**
+ * Why Ajv refuses each schema (empty when it compiles them all), without keeping them: the sync's check. One Ajv
+ * for the lot: making an Ajv with its formats costs more than compiling a port schema.
+ */
+export function compileProblems(schemas: ReadonlyArray<{ schema: JsonSchema; where: string }>): string[] {
+  const ajv = newAjv();
+  const problems: string[] = [];
+  for (const { schema, where } of schemas) {
+    try {
+      ajv.compile(schema);
+    } catch (err) {
+      problems.push(`${where} is not a valid JSON Schema: ${(err as Error).message}`);
+    }
   }
+  return problems;
 }
 
 /** The validator of one port's values, compiled once per block version. */

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { projectRoot } from '../../config.js';
 import type { Block, PrismaClient } from '../../generated/prisma/client.js';
 import { CatalogueError, parseCatalogue, type BlockDefinition, type CatalogueFile } from './block-definition.js';
-import { checkCompiles } from './block-ports.js';
+import { compileProblems } from './block-ports.js';
 
 /** The built-in catalogue, shipped with the code (read from the sources also by a build in dist/). */
 export const BUILT_IN_CATALOGUE = path.join(projectRoot, 'src', 'modules', 'blocks', 'catalogue.json');
@@ -27,16 +27,9 @@ export function readCatalogueFile(file: string, fallbackSource = path.basename(f
     throw new CatalogueError([`${file} is not JSON: ${(err as Error).message}`]);
   }
   const catalogue = parseCatalogue(parsed, fallbackSource);
-  const problems: string[] = [];
-  for (const block of catalogue.blocks) {
-    for (const side of ['inputSchema', 'outputSchema'] as const) {
-      try {
-        checkCompiles(block[side], `${block.name} ${side}`);
-      } catch (err) {
-        problems.push((err as Error).message);
-      }
-    }
-  }
+  const problems = compileProblems(
+    catalogue.blocks.flatMap((block) => (['inputSchema', 'outputSchema'] as const).map((side) => ({ schema: block[side], where: `${block.name} ${side}` }))),
+  );
   if (problems.length > 0) throw new CatalogueError(problems);
   return catalogue;
 }
@@ -98,8 +91,12 @@ export async function syncCatalogue(prisma: PrismaClient, catalogue: CatalogueFi
   });
 }
 
+let builtIn: CatalogueFile | null = null;
+/** The built-in catalogue, read and checked once per process: it ships with the code. */
+export const builtInCatalogue = (): CatalogueFile => (builtIn ??= readCatalogueFile(BUILT_IN_CATALOGUE, BUILT_IN_SOURCE));
+
 /** The built-in catalogue, synced (what migrating and the embedded boot do). */
-export const syncBuiltInCatalogue = (prisma: PrismaClient) => syncCatalogue(prisma, readCatalogueFile(BUILT_IN_CATALOGUE, BUILT_IN_SOURCE));
+export const syncBuiltInCatalogue = (prisma: PrismaClient) => syncCatalogue(prisma, builtInCatalogue());
 
 export function describeSync(outcome: SyncOutcome): string {
   const part = (label: string, names: string[]) => (names.length ? `${names.length} ${label} (${names.slice(0, 10).join(', ')}${names.length > 10 ? ', …' : ''})` : `0 ${label}`);

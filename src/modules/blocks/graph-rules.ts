@@ -9,6 +9,7 @@
  * node, the link (its index) and the port, so a client can show them all at once.
  */
 import type { Block, NodeType } from '../../generated/prisma/client.js';
+import { groupBy } from '../shared/by-id.js';
 import { inputPortsOf, outputPortsOf, portValidator, type BlockPort, type PortType } from './block-ports.js';
 
 export type GraphRule =
@@ -128,12 +129,11 @@ export function runProblems(nodes: readonly RuleNode[], links: readonly RuleLink
   const entries = entryNodes(nodes, links);
   if (entries.length === 0) add({ rule: 'NO_ENTRY_NODE', message: 'The graph has no entry node: every node is fed by a link, and none is an input or a trigger.', node: null, link: null, port: null });
 
-  const next = new Map<string, string[]>();
-  for (const link of links) next.set(link.source, [...(next.get(link.source) ?? []), link.sink]);
+  const outgoing = groupBy(links, (link) => link.source);
   const reached = new Set(entries.map((node) => node.ref));
   const queue = [...reached];
   while (queue.length > 0) {
-    for (const sink of next.get(queue.pop()!) ?? []) {
+    for (const { sink } of outgoing.get(queue.pop()!) ?? []) {
       if (!reached.has(sink)) {
         reached.add(sink);
         queue.push(sink);
