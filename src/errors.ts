@@ -69,3 +69,13 @@ export const badUserInput = (message: string, argument?: string) =>
   error('BAD_USER_INPUT', message, argument ? { argument } : {});
 
 export const conflict = (message: string) => error('CONFLICT', message);
+
+/**
+ * A graph (to write or to run) that breaks rules of the block catalogue: BAD_USER_INPUT with every problem in
+ * `extensions.problems`, so a client can show them all at once; the message names the first few.
+ */
+export function brokenGraph(what: string, problems: ReadonlyArray<{ message: string }>, argument: string) {
+  const shown = problems.slice(0, 3).map((problem) => problem.message).join(' ');
+  const more = problems.length > 3 ? ` (and ${problems.length - 3} more problems: see extensions.problems)` : '';
+  return error('BAD_USER_INPUT', `${what} breaks rules of the block catalogue. ${shown}${more}`, { argument, problems });
+}

@@ -28,6 +28,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { projectRoot } from '../../src/config.js';
 import { seedDatabase } from '../../src/seed/index.js';
+import { BLOCKS } from '../../src/seed/catalogue.js';
 import { percentile, sleep, spawnServer, type ServerProcess } from '../../tests/faults/helpers.js';
 import { benchFlags, createBenchDatabase, markdownTable, postgresVersion, resultsMarkdown, writeResults } from '../lib/harness.js';
 import { ATTACKS, type Attack } from './attacks.js';
@@ -145,10 +146,12 @@ function resetPeakRss(pid: number): boolean {
   }
 }
 
+/** The largest graph the API accepts, valid under the block catalogue's rules (a chain of StoreValueBlocks, 4 links each). */
 function bigGraphInput() {
-  const nodes = Array.from({ length: 500 }, (_, i) => ({ key: `n${i}`, blockId: 'llm-call', label: `node ${i}` }));
+  const store = BLOCKS.find((block) => block.name === 'StoreValueBlock')!.id;
+  const nodes = Array.from({ length: 500 }, (_, i) => ({ key: `n${i}`, blockId: store, label: `node ${i}`, inputDefault: { input: i } }));
   const links: Array<{ source: string; sink: string; sourceName: string; sinkName: string }> = [];
-  for (let i = 0; i < 500; i++) for (let d = 1; d <= 4 && i + d < 500; d++) links.push({ source: `n${i}`, sink: `n${i + d}`, sourceName: 'out', sinkName: `in${d}` });
+  for (let i = 0; i < 500; i++) for (let d = 1; d <= 4 && i + d < 500; d++) links.push({ source: `n${i}`, sink: `n${i + d}`, sourceName: 'output', sinkName: d % 2 ? 'input' : 'data' });
   return { name: 'abuse: 500 nodes', nodes, links };
 }
 

@@ -3,7 +3,7 @@
  * tests may rely on them); the kinds mirror AutoGPT's common blocks.
  */
 import type { Rng } from './random.js';
-import { portNamesOf } from '../modules/blocks/block-definition.js';
+import { inputPortsOf, outputPortsOf, type BlockPort } from '../modules/blocks/block-ports.js';
 import { builtInCatalogue } from '../modules/blocks/block-sync.js';
 
 const CATALOGUE = builtInCatalogue();
@@ -15,8 +15,8 @@ export interface BlockKind {
   id: string;
   name: string;
   nodeType: NodeTypeName;
-  inputs: readonly string[];
-  outputs: readonly string[];
+  inputs: readonly BlockPort[];
+  outputs: readonly BlockPort[];
   /** Relative share of a run's wall time spent in this block. */
   weight: number;
   /** Credits charged for one successful execution. */
@@ -84,7 +84,7 @@ function llm(name: string, weight: number): BlockKind {
     inputDefault: (rng) => ({ model: rng.pick(MODELS), sys_prompt: 'You are a concise, helpful assistant.', max_tokens: rng.pick([256, 512, 1024, 4096]) }),
     run: (rng) => ({
       inputs: { prompt: `About ${rng.pick(TOPICS)}: ${sentence(rng)}`, model: rng.pick(MODELS) },
-      outputs: { [outputs[0]!]: [paragraph(rng, 3)] },
+      outputs: { [outputs[0]!.name]: [paragraph(rng, 3)] },
     }),
   };
 }
@@ -93,7 +93,7 @@ function llm(name: string, weight: number): BlockKind {
 function fromCatalogue(name: string): Pick<BlockKind, 'id' | 'name' | 'nodeType' | 'inputs' | 'outputs'> {
   const block = CATALOGUE.blocks.find((b) => b.name === name);
   if (!block) throw new Error(`The seeder's block ${name} is not in the catalogue`);
-  return { id: block.id, name: block.name, nodeType: block.nodeType, inputs: portNamesOf(block.inputSchema), outputs: portNamesOf(block.outputSchema) };
+  return { id: block.id, name: block.name, nodeType: block.nodeType, inputs: inputPortsOf(block), outputs: outputPortsOf(block) };
 }
 
 export const BLOCKS: readonly BlockKind[] = [

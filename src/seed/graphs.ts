@@ -5,6 +5,7 @@
  */
 import { EMAIL_DOMAINS, FIRST_NAMES, GRAPH_NAMES, INPUT_BLOCK, LAST_NAMES, OUTPUT_BLOCK, STANDARD_WEIGHTS, WEBHOOK_BLOCK, type BlockKind } from './catalogue.js';
 import { clamp, iso, type Rng } from './random.js';
+import { portsCompatible } from '../modules/blocks/graph-rules.js';
 import { prepareUser } from './users.js';
 import type { RowBuffer } from './writer.js';
 import type { ApiKeyPermission } from '../generated/prisma/enums.js';
@@ -71,18 +72,49 @@ function linkKey(link: LinkSpec): string {
   return `${link.source}|${link.sourceName}|${link.sink}|${link.sinkName}`;
 }
 
-/** Adds a forward link source → sink unless that exact link exists. */
-function addLink(rng: Rng, links: LinkSpec[], source: NodeSpec, sink: NodeSpec): void {
-  const existing = new Set(links.map(linkKey));
-  const sinkName = sink.block.nodeType === 'OUTPUT' ? 'value' : rng.pick(sink.block.inputs);
-  const link: LinkSpec = {
-    source: source.key,
-    sink: sink.key,
-    sourceName: rng.pick(source.block.outputs),
-    sinkName,
-    isStatic: source.block.nodeType === 'INPUT' && rng.chance(0.3),
-  };
-  if (!existing.has(linkKey(link))) links.push(link);
+/**
+ * Adds a forward link source → sink between ports of compatible types (the catalogue's rule), unless that exact link
+ * exists. False when no output of the source may feed an input of the sink.
+ */
+function addLink(rng: Rng, links: LinkSpec[], source: NodeSpec, sink: NodeSpec): boolean {
+  const sinkPorts = sink.block.nodeType === 'OUTPUT' ? sink.block.inputs.filter((port) => port.name === 'value') : sink.block.inputs;
+  const pairs = sinkPorts.flatMap((into) => source.block.outputs.filter((out) => portsCompatible(out.types, into.types)).map((out) => [out.name, into.name] as const));
+  if (pairs.length === 0) return false;
+  const [sourceName, sinkName] = rng.pick(pairs);
+  const link: LinkSpec = { source: source.key, sink: sink.key, sourceName, sinkName, isStatic: source.block.nodeType === 'INPUT' && rng.chance(0.3) };
+  if (!links.some((other) => linkKey(other) === linkKey(link))) links.push(link);
+  return true;
+}
+
+/** A link into `sink` from `preferred`, else from the nearest of `candidates` that has a compatible port. */
+function linkInto(rng: Rng, links: LinkSpec[], candidates: readonly NodeSpec[], sink: NodeSpec, preferred: NodeSpec): void {
+  if (addLink(rng, links, preferred, sink)) return;
+  for (let i = candidates.length - 1; i >= 0; i--) if (addLink(rng, links, candidates[i]!, sink)) return;
+}
+
+/** Values for required inputs that neither a link nor the block's drawn default feeds, so every seeded version can run. */
+const REQUIRED_VALUES: Readonly<Record<string, unknown>> = {
+  prompt: 'Summarize the input in three sentences.',
+  value1: 0,
+  text: '',
+  trigger: true,
+  input: null,
+  query: 'latest news',
+  to_email: 'team@example.com',
+  body: 'See the summary below.',
+  entry: 'item',
+};
+
+/** `node`'s default with a value for each required input its links leave unfed (an input node's value comes with the run). */
+function runnableDefault(node: NodeSpec, links: readonly LinkSpec[]): Record<string, unknown> {
+  const completed = { ...node.inputDefault };
+  for (const port of node.block.inputs) {
+    if (!port.required || port.name in completed || links.some((link) => link.sink === node.key && link.sinkName === port.name)) continue;
+    if (node.block.nodeType === 'INPUT' && port.name === 'value') continue;
+    if (!(port.name in REQUIRED_VALUES)) throw new Error(`The seeder has no value for the required input ${node.block.name}.${port.name}`);
+    completed[port.name] = REQUIRED_VALUES[port.name];
+  }
+  return completed;
 }
 
 function initialSpec(rng: Rng): { nodes: NodeSpec[]; links: LinkSpec[]; nextKey: number } {
@@ -105,7 +137,7 @@ function initialSpec(rng: Rng): { nodes: NodeSpec[]; links: LinkSpec[]; nextKey:
     const fanIn = j >= firstOutput ? 1 : rng.chance(0.35) ? 2 : 1;
     for (let k = 0; k < fanIn; k++) {
       const source = rng.chance(0.6) ? candidates[candidates.length - 1]! : rng.pick(candidates);
-      addLink(rng, links, source, sink);
+      linkInto(rng, links, candidates, sink, source);
     }
   }
   return { nodes, links, nextKey: key };
@@ -126,16 +158,23 @@ function editSpec(rng: Rng, spec: { nodes: NodeSpec[]; links: LinkSpec[]; nextKe
     const firstOutput = spec.nodes.findIndex((n) => n.block.nodeType === 'OUTPUT');
     const node = newNode(rng, spec.nextKey++, rng.weighted(STANDARD_WEIGHTS));
     spec.nodes.splice(firstOutput, 0, node);
-    addLink(rng, spec.links, rng.pick(spec.nodes.slice(0, firstOutput)), node);
+    const before = spec.nodes.slice(0, firstOutput);
+    linkInto(rng, spec.links, before, node, rng.pick(before));
     addLink(rng, spec.links, node, spec.nodes[firstOutput + 1]!);
   } else {
     const victim = rng.pick(middle);
     spec.nodes = spec.nodes.filter((n) => n !== victim);
     spec.links = spec.links.filter((l) => l.source !== victim.key && l.sink !== victim.key);
+    // An output whose only feed was the removed node is fed by another middle node (its value is required).
+    const feeders = spec.nodes.filter((n) => n.block.nodeType === 'STANDARD');
+    for (const output of spec.nodes.filter((n) => n.block.nodeType === 'OUTPUT')) {
+      if (!spec.links.some((l) => l.sink === output.key)) addLink(rng, spec.links, rng.pick(feeders), output);
+    }
   }
 }
 
-export function generateGraphs(rng: Rng, buffer: RowBuffer, users: SeededUser[], graphsPerUser: number, now: number): SeededGraph[] {
+/** `runnableRevision`: the catalogue revision at which every version runs without a check (see seedDatabase). */
+export function generateGraphs(rng: Rng, buffer: RowBuffer, users: SeededUser[], graphsPerUser: number, now: number, runnableRevision: number | null): SeededGraph[] {
   const graphs: SeededGraph[] = [];
   for (const user of users) {
     const names = rng.sample(GRAPH_NAMES, graphsPerUser);
@@ -157,14 +196,16 @@ export function generateGraphs(rng: Rng, buffer: RowBuffer, users: SeededUser[],
         createdAt = Math.floor(Math.max(createdAt, previous + 1_000));
         const version: SeededVersion = { version: v, createdAt, nodes: [] };
         const isActive = v === versionCount;
-        buffer.add('graphs', [graphId, v, name, description, isActive, user.id, iso(createdAt), iso(createdAt)]);
+        // About one graph in 32 has its active version published as a template (from its id: no draw of the generator).
+        const isTemplate = isActive && parseInt(graphId.slice(-2), 16) % 32 === 0;
+        buffer.add('graphs', [graphId, v, name, description, isActive, user.id, true, isTemplate, runnableRevision, iso(createdAt), iso(createdAt)]);
         const ids = new Map<number, string>();
         spec.nodes.forEach((node, index) => {
           const id = rng.uuid7(createdAt);
           ids.set(node.key, id);
           version.nodes.push({ id, block: node.block, label: node.label });
           const metadata = { position: { x: index * 320 + rng.int(-40, 40), y: rng.int(-3, 3) * 180 } };
-          buffer.add('nodes', [id, graphId, v, node.block.id, node.label, node.block.nodeType, JSON.stringify(node.inputDefault), JSON.stringify(metadata)]);
+          buffer.add('nodes', [id, graphId, v, node.block.id, node.label, node.block.nodeType, JSON.stringify(runnableDefault(node, spec.links)), JSON.stringify(metadata)]);
         });
         for (const link of spec.links) {
           buffer.add('links', [rng.uuid7(createdAt), graphId, v, ids.get(link.source)!, ids.get(link.sink)!, link.sourceName, link.sinkName, link.isStatic]);

@@ -11,6 +11,7 @@
 import type { Database } from '../db/database.js';
 import type { ApiKeyPermission } from '../generated/prisma/enums.js';
 import { generateExecutions } from './executions.js';
+import { BLOCKS } from './catalogue.js';
 import { generateGraphs, generateUsers } from './graphs.js';
 import { Rng } from './random.js';
 import { generateSessions } from './sessions.js';
@@ -78,7 +79,28 @@ function validate(options: SeedOptions): void {
   if (options.maxEventsPerSession < 1 && options.sessions > 0) throw new Error('maxEventsPerSession must be at least 1');
 }
 
-async function generateAll(target: CopyTarget, chunkBytes: number, options: SeedOptions, now: number, reservedEmails: Set<string>, log: (msg: string) => void) {
+/**
+ * The catalogue revision at which seeded versions run without a check (`graphs.runnable_revision`): the current one
+ * when every block the seeder draws is in the database and enabled, else null (their runs are then checked).
+ */
+async function seededRunnableRevision(query: (text: string, params: unknown[]) => Promise<Array<{ revision: number | null; present: number }>>): Promise<number | null> {
+  const [row] = await query(
+    `SELECT (SELECT revision FROM block_catalogue_revision WHERE id = 1) AS revision,
+            (SELECT count(*)::int FROM blocks WHERE NOT disabled AND id = ANY($1::uuid[])) AS present`,
+    [BLOCKS.map((block) => block.id)],
+  );
+  return row && Number(row.present) === BLOCKS.length ? row.revision : null;
+}
+
+async function generateAll(
+  target: CopyTarget,
+  chunkBytes: number,
+  options: SeedOptions,
+  now: number,
+  reservedEmails: Set<string>,
+  runnableRevision: number | null,
+  log: (msg: string) => void,
+) {
   const buffer = new RowBuffer(target, chunkBytes);
   const root = new Rng(options.seed);
   // Independent streams per section: changing the number of executions does not change the sessions.
@@ -90,7 +112,7 @@ async function generateAll(target: CopyTarget, chunkBytes: number, options: Seed
   const start = now - windowMs;
 
   const users = generateUsers(userRng, buffer, options.users, start, windowMs, reservedEmails);
-  const graphs = generateGraphs(graphRng, buffer, users, options.graphsPerUser, now);
+  const graphs = generateGraphs(graphRng, buffer, users, options.graphsPerUser, now, runnableRevision);
   await buffer.flush();
   log(`seed: ${users.length} users, ${graphs.length} graphs written; generating ${options.executions} executions`);
   await generateExecutions(executionRng, buffer, graphs, options.executions, now);
@@ -123,10 +145,11 @@ export async function seedDatabase(db: Database, options: SeedOptions, log: (msg
     const client = await db.pool.connect();
     try {
       const existing = await client.query<{ email: string }>('SELECT email FROM users');
+      const runnableRevision = await seededRunnableRevision(async (text, params) => (await client.query(text, params)).rows);
       await client.query('BEGIN');
       // Losing this transaction in a crash just means seeding again; no need to wait for the WAL flush.
       await client.query('SET LOCAL synchronous_commit = off');
-      result = await generateAll(postgresCopyTarget(client), CHUNK_BYTES.postgres, options, now, new Set(existing.rows.map((r) => r.email)), log);
+      result = await generateAll(postgresCopyTarget(client), CHUNK_BYTES.postgres, options, now, new Set(existing.rows.map((r) => r.email)), runnableRevision, log);
       await client.query('COMMIT');
     } catch (error) {
       await client.query('ROLLBACK').catch(() => {});
@@ -139,7 +162,8 @@ export async function seedDatabase(db: Database, options: SeedOptions, log: (msg
   } else {
     const existing = await db.pglite.query<{ email: string }>('SELECT email FROM users');
     const reserved = new Set(existing.rows.map((r) => r.email));
-    result = await db.pglite.transaction((tx) => generateAll(pgliteCopyTarget(tx), CHUNK_BYTES.pglite, options, now, reserved, log));
+    const runnableRevision = await seededRunnableRevision(async (text, params) => (await db.pglite.query<{ revision: number | null; present: number }>(text, params)).rows);
+    result = await db.pglite.transaction((tx) => generateAll(pgliteCopyTarget(tx), CHUNK_BYTES.pglite, options, now, reserved, runnableRevision, log));
   }
 
   const apiKeys = result.users.map((u) => ({ userId: u.id, email: u.email, key: u.key, permissions: u.permissions }));

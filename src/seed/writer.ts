@@ -25,7 +25,7 @@ const copyOf = <Model>(table: ModelTable<Model>, keys: ReadonlyArray<keyof Model
 export const TABLES = {
   users: copyOf(USER_TABLE, ['id', 'email', 'name', 'metadata', 'createdAt', 'updatedAt']),
   apiKeys: copyOf(API_KEY_TABLE, ['id', 'userId', 'name', 'prefix', 'secretHash', 'permissions', 'status', 'createdAt', 'lastUsedAt', 'revokedAt']),
-  graphs: copyOf(GRAPH_TABLE, ['id', 'version', 'name', 'description', 'isActive', 'userId', 'createdAt', 'updatedAt']),
+  graphs: copyOf(GRAPH_TABLE, ['id', 'version', 'name', 'description', 'isActive', 'userId', 'blocksChecked', 'isTemplate', 'runnableRevision', 'createdAt', 'updatedAt']),
   nodes: copyOf(NODE_TABLE, ['id', 'graphId', 'graphVersion', 'blockId', 'label', 'nodeType', 'inputDefault', 'metadata']),
   links: copyOf(LINK_TABLE, ['id', 'graphId', 'graphVersion', 'sourceId', 'sinkId', 'sourceName', 'sinkName', 'isStatic']),
   graphExecutions: copyOf(GRAPH_EXECUTION_TABLE, [

@@ -70,6 +70,8 @@ describe.each(testDatabaseKinds)('statements of the execution hot paths on %s', 
   const nodeExecutionsOf = async (runId: string) =>
     (await ok<{ graphExecution: { nodeExecutions: { nodes: Array<{ id: string }> } } }>(RUN_WITH_NODES, { id: runId, first: 100 })).graphExecution.nodeExecutions.nodes.map((n) => n.id);
 
+  // A version stored without the catalogue's check (as these fixtures are) runs unchecked; a checked one found runnable
+  // takes the same one statement (tests/blocks/enforcement.test.ts).
   it('executeGraph: the key, then one statement that picks the version and writes the run and its node executions', async () => {
     const { res, statements } = await measure<{ executeGraph: { graphExecution: Run } }>(EXECUTE, { id: graphId, inputs: { topic: 'count' } });
     expect(res.errors).toBeUndefined();

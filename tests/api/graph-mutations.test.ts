@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabaseKinds } from '../helpers/databases.js';
+import { catalogueBlockId } from '../helpers/factories.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { snapshotDatabase } from '../helpers/snapshot.js';
 
@@ -21,9 +22,9 @@ const pipeline = (name = 'Pipeline') => ({
   name,
   description: 'input → llm → output',
   nodes: [
-    { key: 'in', blockId: 'agent-input', nodeType: 'INPUT', label: 'in' },
-    { key: 'llm', blockId: 'llm-call', label: 'llm', inputDefault: { model: 'gpt-4o', temperature: 0.2 } },
-    { key: 'out', blockId: 'agent-output', nodeType: 'OUTPUT', label: 'out' },
+    { key: 'in', blockId: catalogueBlockId('AgentInputBlock'), nodeType: 'INPUT', label: 'in', inputDefault: { name: 'topic' } },
+    { key: 'llm', blockId: catalogueBlockId('AITextGeneratorBlock'), label: 'llm', inputDefault: { model: 'gpt-4o', max_tokens: 256 } },
+    { key: 'out', blockId: catalogueBlockId('AgentOutputBlock'), nodeType: 'OUTPUT', label: 'out', inputDefault: { name: 'answer' } },
   ],
   links: [
     { source: 'in', sink: 'llm', sourceName: 'result', sinkName: 'prompt' },
@@ -48,7 +49,7 @@ describe.each(testDatabaseKinds)('graph mutations on %s', (kind) => {
     const stored = await server.db.prisma.graph.findMany({ where: { id: graph.id }, include: { nodes: true, links: true } });
     expect(stored).toHaveLength(1);
     expect(stored[0]!.userId).toBe(server.userId);
-    expect(stored[0]!.nodes.find((n) => n.label === 'llm')?.inputDefault).toEqual({ model: 'gpt-4o', temperature: 0.2 });
+    expect(stored[0]!.nodes.find((n) => n.label === 'llm')?.inputDefault).toEqual({ model: 'gpt-4o', max_tokens: 256 });
     expect(stored[0]!.links.every((l) => l.graphVersion === 1)).toBe(true);
   });
 
@@ -77,7 +78,7 @@ describe.each(testDatabaseKinds)('graph mutations on %s', (kind) => {
 
   it('allows a loop closed by a static link', async () => {
     const input = pipeline('Static loop');
-    input.links.push({ source: 'out', sink: 'in', sourceName: 'loop', sinkName: 'again', isStatic: true } as (typeof input.links)[number]);
+    input.links.push({ source: 'out', sink: 'in', sourceName: 'output', sinkName: 'value', isStatic: true } as (typeof input.links)[number]);
     const res = await server.graphql(CREATE, { input });
     expect(res.errors).toBeUndefined();
   });
@@ -86,7 +87,7 @@ describe.each(testDatabaseKinds)('graph mutations on %s', (kind) => {
     const created = await server.graphql<{ createGraph: { graph: GraphResult } }>(CREATE, { input: pipeline('Versioned') });
     const id = created.data!.createGraph.graph.id;
     const v1Nodes = created.data!.createGraph.graph.nodes.map((n) => n.id).sort();
-    const next = { ...pipeline('Versioned v2'), nodes: [...pipeline().nodes, { key: 'extra', blockId: 'formatter', label: 'extra' }] };
+    const next = { ...pipeline('Versioned v2'), nodes: [...pipeline().nodes, { key: 'extra', blockId: catalogueBlockId('FillTextTemplateBlock'), label: 'extra', inputDefault: { format: 'Hello {{name}}' } }] };
     const updated = await server.graphql<{ updateGraph: { graph: GraphResult } }>(UPDATE, { id, input: next });
     expect(updated.errors).toBeUndefined();
     expect(updated.data!.updateGraph.graph).toMatchObject({ id, version: 2, isActive: true, name: 'Versioned v2' });

@@ -3,7 +3,7 @@ import type { Graph, Prisma, PrismaClient } from '../../src/generated/prisma/cli
 import { countGraphs, countGraphsByOwners, graphCursor, graphListFilter, graphPageArgs, graphPagesByOwners, listGraphs, type GraphListQuery } from '../../src/modules/graphs/graph-store.js';
 import { seedDatabase } from '../../src/seed/index.js';
 import { testDatabaseKinds } from '../helpers/databases.js';
-import { createGraph } from '../helpers/factories.js';
+import { catalogueBlockId, createGraph } from '../helpers/factories.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 /**
@@ -220,7 +220,7 @@ describe.each(testDatabaseKinds)('batched root graph lists on %s', (kind) => {
   });
 
   it('reads a list again after a mutation of the same operation changed it', async () => {
-    const create = (alias: string) => `${alias}: createGraph(input: { name: "${alias}", nodes: [{ key: "in", blockId: "agent-input", nodeType: INPUT }] }) {
+    const create = (alias: string) => `${alias}: createGraph(input: { name: "${alias}", nodes: [{ key: "in", blockId: "${catalogueBlockId('AgentInputBlock')}", nodeType: INPUT }] }) {
       graph { owner { graphs(first: 100) { totalCount nodes { id } } } } }`;
     const res = await server.graphql<Record<string, { graph: { owner: { graphs: { totalCount: number; nodes: unknown[] } } } }>>(
       `mutation { ${create('first')} ${create('second')} }`,

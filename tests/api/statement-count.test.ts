@@ -22,7 +22,7 @@ describe.each(testDatabaseKinds)('statement count of the dashboard query on %s',
 
   beforeAll(async () => {
     server = await startTestServer({ database: kind });
-    const summary = await seedDatabase(server.db, { users: 3, graphsPerUser: 20, executions: 1500, sessions: 0, maxEventsPerSession: 1, seed: 7, days: 30, now: Date.parse('2026-06-01T00:00:00Z') });
+    const summary = await seedDatabase(server.db, { users: 3, graphsPerUser: 20, executions: 1500, sessions: 0, maxEventsPerSession: 1, seed: 9, days: 30, now: Date.parse('2026-06-01T00:00:00Z') });
     adminKey = summary.apiKeys.find((k) => k.permissions.includes('ADMIN'))!.key;
     // Records the key's use now, so the measured request does not write lastUsedAt.
     await server.graphql('{ viewer { id } }', undefined, adminKey);
@@ -47,8 +47,8 @@ describe.each(testDatabaseKinds)('statement count of the dashboard query on %s',
     const graphs = data.graphs.nodes;
     expect(graphs).toHaveLength(10);
     const runs = graphs.flatMap((g) => g.executions.nodes);
-    expect(runs.length).toBeGreaterThan(30);
-    expect(runs.flatMap((r) => r.nodeExecutions.nodes).length).toBeGreaterThan(100);
+    expect(runs.length, 'runs').toBeGreaterThan(30);
+    expect(runs.flatMap((r) => r.nodeExecutions.nodes).length, 'node executions').toBeGreaterThan(100);
     expect(statements, statements.join('\n---\n')).toHaveLength(EXPECTED_STATEMENTS);
   });
 

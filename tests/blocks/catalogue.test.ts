@@ -47,8 +47,8 @@ describe('the built-in catalogue', () => {
       const entry = catalogue.blocks.find((b) => b.id === kind.id)!;
       expect(entry.name).toBe(kind.name);
       expect(entry.nodeType).toBe(kind.nodeType);
-      expect(Object.keys(entry.inputSchema.properties as object)).toEqual(kind.inputs);
-      expect(Object.keys(entry.outputSchema.properties as object)).toEqual(kind.outputs);
+      expect(Object.keys(entry.inputSchema.properties as object)).toEqual(kind.inputs.map((port) => port.name));
+      expect(Object.keys(entry.outputSchema.properties as object)).toEqual(kind.outputs.map((port) => port.name));
     }
   });
 });

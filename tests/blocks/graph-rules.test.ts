@@ -98,4 +98,30 @@ describe('the catalogue rules of a graph', () => {
     expect(portsCompatible(['string'], ['array'])).toBe(false);
     expect(portsCompatible(['string', 'null'], ['null'])).toBe(true);
   });
+
+  it("with the run's inputs: an input node's value comes from them by name and must be valid for its port", () => {
+    // A deployment's input block whose value is a required integer of 1 to 10.
+    const numberInput = {
+      ...blocks.get(id('AgentInputBlock'))!,
+      id: '11111111-1111-4111-8111-111111111111',
+      name: 'NumberInputBlock',
+      inputSchema: { type: 'object', properties: { name: { type: 'string' }, value: { type: 'integer', minimum: 1, maximum: 10 } }, required: ['name', 'value'] },
+    } as Block;
+    const withNumber = new Map([...blocks, [numberInput.id, numberInput]]);
+    const nodes: RuleNode[] = [{ ref: 'n', blockId: numberInput.id, nodeType: 'INPUT', inputDefault: { name: 'count' } }, node('out', 'AgentOutputBlock', { name: 'count' })];
+    const links = [link('n', 'result', 'out', 'value')];
+    // A stored graph's problems assume the run brings the value.
+    expect(runProblems(nodes, links, withNumber)).toEqual([]);
+    expect(rules(runProblems(nodes, links, withNumber, { other: 1 }))).toEqual([['MISSING_REQUIRED_INPUT', 'n', null, 'value']]);
+    expect(rules(runProblems(nodes, links, withNumber, { count: 11 }))).toEqual([['INVALID_RUN_INPUT', 'n', null, 'value']]);
+    expect(rules(runProblems(nodes, links, withNumber, { count: '3' }))).toEqual([['INVALID_RUN_INPUT', 'n', null, 'value']]);
+    expect(runProblems(nodes, links, withNumber, { count: 3, unrelated: 'ignored' })).toEqual([]);
+    // A default value feeds it when the run has none; a run's value is still checked against the port.
+    const defaulted = [{ ...nodes[0]!, inputDefault: { name: 'count', value: 5 } }, nodes[1]!];
+    expect(runProblems(defaulted, links, withNumber, {})).toEqual([]);
+    expect(rules(runProblems(defaulted, links, withNumber, { count: 0 }))).toEqual([['INVALID_RUN_INPUT', 'n', null, 'value']]);
+    // The built-in input block's value holds anything and is not required.
+    expect(runProblems(valid().nodes, valid().links, blocks, {})).toEqual([]);
+    expect(runProblems(valid().nodes, valid().links, blocks, { topic: { any: ['thing'] } })).toEqual([]);
+  });
 });

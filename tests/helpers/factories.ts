@@ -2,6 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { Database } from '../../src/db/database.js';
 import type { ApiKeyPermission, ExecutionStatus, Node, NodeType, Prisma, SessionStatus } from '../../src/generated/prisma/client.js';
 import { generateApiKeySecret } from '../../src/modules/auth/api-key-secret.js';
+import { builtInCatalogue } from '../../src/modules/blocks/block-sync.js';
+
+/** The id of a block of the built-in catalogue (src/modules/blocks/catalogue.json), by name. */
+export function catalogueBlockId(name: string): string {
+  const block = builtInCatalogue().blocks.find((entry) => entry.name === name);
+  if (!block) throw new Error(`No block ${name} in the built-in catalogue`);
+  return block.id;
+}
 
 export const ALL_USER_PERMISSIONS: ApiKeyPermission[] = ['READ_GRAPHS', 'WRITE_GRAPHS', 'EXECUTE_GRAPHS', 'READ_SESSIONS', 'WRITE_SESSIONS'];
 

@@ -1,6 +1,6 @@
 import type { Database } from '../../src/db/database.js';
 
-const TABLES = ['users', 'api_keys', 'graphs', 'nodes', 'links', 'graph_executions', 'node_executions', 'sessions', 'session_events'];
+const TABLES = ['users', 'api_keys', 'blocks', 'graphs', 'nodes', 'links', 'graph_executions', 'node_executions', 'sessions', 'session_events'];
 
 /**
  * A fingerprint of every data table (row count and an md5 over the ordered rows), for asserting that a refused

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabaseKinds } from '../helpers/databases.js';
+import { catalogueBlockId } from '../helpers/factories.js';
 import type { TestServer } from '../helpers/server.js';
 import { snapshotDatabase } from '../helpers/snapshot.js';
 import { CaseCounter, codesOf, errorsOf, type HostileClient } from './harness.js';
@@ -26,6 +27,8 @@ type NodeIn = { key: string; blockId: string; nodeType?: string };
 type LinkIn = { source: string; sink: string; sourceName: string; sinkName: string; isStatic?: boolean };
 type GraphIn = { name: string; nodes: NodeIn[]; links: LinkIn[] };
 
+/** A block of the catalogue whose ports hold anything: the structure is what these graphs vary, not the ports. */
+const BLOCK = catalogueBlockId('StoreValueBlock');
 const KEYS = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'A', 'é', '🙂'];
 /**
  * Mostly well-formed graphs (distinct keys, forward links) with a sprinkling of every way to be invalid: duplicate,
@@ -36,23 +39,23 @@ const graphInput: fc.Arbitrary<GraphIn> = fc
     name: fc.oneof({ weight: 20, arbitrary: fc.constant('generated') }, { weight: 1, arbitrary: fc.constantFrom('', '  ', 'x'.repeat(201)) }),
     keys: fc.uniqueArray(fc.constantFrom(...KEYS), { minLength: 1, maxLength: 8 }),
     extraKey: fc.oneof({ weight: 12, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.constantFrom(' ', '', 'DUP') }),
-    blockId: fc.oneof({ weight: 25, arbitrary: fc.constant('block') }, { weight: 1, arbitrary: fc.constant(' ') }),
+    blockId: fc.oneof({ weight: 25, arbitrary: fc.constant(BLOCK) }, { weight: 1, arbitrary: fc.constant(' ') }),
     links: fc.array(
       fc.record({
         from: fc.nat(20),
         to: fc.nat(20),
         backward: fc.oneof({ weight: 6, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
         dangling: fc.oneof({ weight: 25, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
-        sourceName: fc.constantFrom('out', 'err', 'x'),
-        sinkName: fc.constantFrom('in', 'ctx', 'y'),
+        sourceName: fc.constant('output'),
+        sinkName: fc.constantFrom('input', 'data'),
         isStatic: fc.oneof({ weight: 3, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
       }),
       { maxLength: 10 },
     ),
   })
   .map(({ name, keys, extraKey, blockId, links }) => {
-    const nodes: NodeIn[] = keys.map((key, i) => ({ key, blockId: i === 0 ? blockId : 'block' }));
-    if (extraKey !== null) nodes.push({ key: extraKey === 'DUP' ? keys[0]! : extraKey, blockId: 'block' });
+    const nodes: NodeIn[] = keys.map((key, i) => ({ key, blockId: i === 0 ? blockId : BLOCK }));
+    if (extraKey !== null) nodes.push({ key: extraKey === 'DUP' ? keys[0]! : extraKey, blockId: BLOCK });
     return {
       name,
       nodes,

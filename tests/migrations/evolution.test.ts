@@ -9,6 +9,7 @@ import { generateApiKeySecret } from '../../src/modules/auth/api-key-secret.js';
 import { syncBuiltInCatalogue } from '../../src/modules/blocks/block-sync.js';
 import { createServer, type AppServer } from '../../src/server/app.js';
 import { createPostgresDatabase, testDatabaseKinds } from '../helpers/databases.js';
+import { catalogueBlockId } from '../helpers/factories.js';
 
 /**
  * Schema evolution never loses data (the phidata failure: a new column/table shape broke existing session data).
@@ -175,9 +176,12 @@ describe.each(testDatabaseKinds)('schema evolution on %s', (kind) => {
   it('the full API works on the migrated data: reads, writes, statistics', async () => {
     server = await createServer({ db, log: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });
     const { url } = await server.listen(0, '127.0.0.1');
-    const gql = async <T,>(query: string, variables?: unknown): Promise<T> => {
+    const post = async <T,>(query: string, variables?: unknown) => {
       const res = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${secret.key}` }, body: JSON.stringify({ query, variables }) });
-      const body = (await res.json()) as { data: T; errors?: unknown };
+      return { res, body: (await res.json()) as { data: T; errors?: Array<{ extensions?: Record<string, unknown> }> } };
+    };
+    const gql = async <T,>(query: string, variables?: unknown): Promise<T> => {
+      const { res, body } = await post<T>(query, variables);
       expect(body.errors, `${query.slice(0, 80)}: ${JSON.stringify(body.errors)}`).toBeUndefined();
       expect(res.status).toBe(200);
       return body.data;
@@ -242,11 +246,17 @@ describe.each(testDatabaseKinds)('schema evolution on %s', (kind) => {
       { id: graphId },
     );
     expect(executed.executeGraph.graphExecution.nodeExecutions.totalCount).toBe(4);
+    // A version written now is checked against the catalogue (a made-up block is refused), and so are its runs.
+    const { body: refused } = await post('mutation($id: ID!) { updateGraph(id: $id, input: { name: "v3", nodes: [{ key: "a", blockId: "b" }] }) { graph { version } } }', { id: graphId });
+    expect(refused.errors?.[0]?.extensions?.problems).toEqual([expect.objectContaining({ rule: 'UNKNOWN_BLOCK', node: 'a' })]);
+    const inputBlock = catalogueBlockId('AgentInputBlock');
     const updated = await gql<{ updateGraph: { graph: { version: number } } }>(
-      'mutation($id: ID!) { updateGraph(id: $id, input: { name: "v3", nodes: [{ key: "a", blockId: "b" }] }) { graph { version } } }',
+      `mutation($id: ID!) { updateGraph(id: $id, input: { name: "v3", nodes: [{ key: "a", blockId: "${inputBlock}", nodeType: INPUT, inputDefault: { name: "q" } }] }) { graph { version } } }`,
       { id: graphId },
     );
     expect(updated.updateGraph.graph.version).toBe(3);
+    expect((await db.prisma.graph.findMany({ where: { id: graphId }, orderBy: { version: 'asc' } })).map((g) => g.blocksChecked)).toEqual([false, false, true]);
+    await gql('mutation($id: ID!) { executeGraph(graphId: $id, inputs: { q: 2 }) { graphExecution { id } } }', { id: graphId });
     await gql('mutation { createSession(input: { appName: "after" }) { session { id version } } }');
     expect(await copiesOutOfStep(db)).toBe(0);
   });

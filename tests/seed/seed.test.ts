@@ -10,6 +10,8 @@ import { apiKeyMatchesHash, apiKeyPrefix } from '../../src/modules/auth/api-key-
 import { Rng } from '../../src/seed/random.js';
 import { ADMIN_PERMISSIONS, USER_PERMISSIONS } from '../../src/seed/users.js';
 import { seedDatabase, type SeedOptions, type SeedSummary } from '../../src/seed/index.js';
+import { syncBuiltInCatalogue } from '../../src/modules/blocks/block-sync.js';
+import { runProblems, structureProblems } from '../../src/modules/blocks/graph-rules.js';
 import { createPostgresDatabase, testDatabaseKinds } from '../helpers/databases.js';
 import { runOperatorCli } from '../helpers/cli.js';
 
@@ -187,6 +189,23 @@ async function checkSeededDatabase(db: Database, summary: SeedSummary): Promise<
   for (const status of ['FAILED', 'RUNNING', 'QUEUED', 'TERMINATED']) expect(statuses[status], status).toBeGreaterThan(0);
   const teamMembers = await count(query, `select id from sessions where team_session_id is not null`);
   expect(teamMembers).toBeGreaterThan(0);
+  await checkGraphsFollowTheCatalogue(db);
+}
+
+/** Every seeded version is one createGraph would store and executeGraph would run: no problem under the catalogue's rules. */
+async function checkGraphsFollowTheCatalogue(db: Database): Promise<void> {
+  await syncBuiltInCatalogue(db.prisma);
+  const blocks = new Map((await db.prisma.block.findMany()).map((block) => [block.id, block]));
+  const versions = await db.prisma.graph.findMany({ include: { nodes: true, links: true } });
+  expect(versions.every((version) => version.blocksChecked)).toBe(true);
+  const problems = versions.flatMap((version) => {
+    const nodes = version.nodes.map((node) => ({ ref: node.id, blockId: node.blockId, nodeType: node.nodeType, inputDefault: node.inputDefault }));
+    const links = version.links.map((link) => ({ source: link.sourceId, sink: link.sinkId, sourceName: link.sourceName, sinkName: link.sinkName, isStatic: link.isStatic }));
+    return [...structureProblems(nodes, links, blocks), ...runProblems(nodes, links, blocks)].map((problem) => problem.message);
+  });
+  expect(problems).toEqual([]);
+  // The seeder draws links between compatible ports, not one fixed port: most blocks' inputs are fed by links.
+  expect(versions.reduce((n, version) => n + version.links.length, 0)).toBeGreaterThan(versions.length);
 }
 
 async function checkApiKeys(db: Database, summary: SeedSummary): Promise<void> {

@@ -24,3 +24,12 @@ export function canSeeOwner(viewer: Viewer, ownerId: string): boolean {
   return viewer.isAdmin || viewer.user.id === ownerId;
 }
 
+
+/**
+ * A graph's fields that are its owner's (the owner, other versions, runs, statistics): another user reaches a graph
+ * only as a published template, which shows its definition and nothing of its owner's. Returns the graph.
+ */
+export function ownGraph<G extends { userId: string }>(viewer: Viewer | null, graph: G, what: string): G {
+  if (!canSeeOwner(requireViewer(viewer), graph.userId)) throw forbidden(`This graph is another user's template: it shows its definition, not its ${what}.`);
+  return graph;
+}

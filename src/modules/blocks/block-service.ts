@@ -9,7 +9,7 @@ import { isUuid } from '../shared/ids.js';
 import { checkOptionalText } from '../shared/input.js';
 import { decodeCursor, encodeCursor, pageSize } from '../shared/pagination.js';
 import { countBlocks, listBlocks, type BlockListFilter } from './block-store.js';
-import { MAX_GRAPH_PROBLEMS, runProblems, structureProblems } from './graph-rules.js';
+import { blocksOfDefinition, storedDefinitionProblems, storedRuleLink, storedRuleNode } from './graph-checks.js';
 
 const ORDER = 'blocks:name';
 
@@ -37,18 +37,6 @@ export async function blockById(ctx: GraphQLContext, id: string): Promise<Block>
 /** A stored graph version's problems under the catalogue's rules (nodes named by id, links by id). */
 export async function graphProblems(ctx: GraphQLContext, graph: Graph) {
   const [nodes, links] = await Promise.all([ctx.loaders.graphs.nodesByGraph.load(graph), ctx.loaders.graphs.linksByGraph.load(graph)]);
-  const blockIds = [...new Set(nodes.map((node) => node.blockId))];
-  const found = await ctx.loaders.blocks.byId.loadMany(blockIds);
-  const blocks = new Map<string, Block>();
-  found.forEach((block) => block && !(block instanceof Error) && blocks.set(block.id, block));
-  const ruleNodes = nodes.map((node) => ({ ref: node.id, blockId: node.blockId, nodeType: node.nodeType, inputDefault: node.inputDefault }));
-  const ruleLinks = links.map((link) => ({ source: link.sourceId, sink: link.sinkId, sourceName: link.sourceName, sinkName: link.sinkName, isStatic: link.isStatic }));
-  const problems = [...structureProblems(ruleNodes, ruleLinks, blocks), ...runProblems(ruleNodes, ruleLinks, blocks)].slice(0, MAX_GRAPH_PROBLEMS);
-  return problems.map((problem) => ({
-    rule: problem.rule,
-    message: problem.message,
-    nodeId: problem.node,
-    linkId: problem.link === null ? null : links[problem.link]!.id,
-    port: problem.port,
-  }));
+  const definition = { nodes: nodes.map(storedRuleNode), links: links.map(storedRuleLink) };
+  return storedDefinitionProblems(definition, await blocksOfDefinition(ctx, definition));
 }

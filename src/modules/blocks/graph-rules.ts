@@ -23,7 +23,8 @@ export type GraphRule =
   | 'INVALID_INPUT_DEFAULT'
   | 'NO_ENTRY_NODE'
   | 'UNREACHABLE_NODE'
-  | 'MISSING_REQUIRED_INPUT';
+  | 'MISSING_REQUIRED_INPUT'
+  | 'INVALID_RUN_INPUT';
 
 export type GraphProblem = { rule: GraphRule; message: string; node: string | null; link: number | null; port: string | null };
 
@@ -116,14 +117,41 @@ export function structureProblems(nodes: readonly RuleNode[], links: readonly Ru
   return problems;
 }
 
+/** Keywords of a port schema that say what it is without constraining its values. */
+const ANNOTATIONS = new Set(['description', 'title', 'examples', 'default', '$comment', 'deprecated', 'readOnly', 'writeOnly']);
+
+/**
+ * Whether a run's inputs could change whether a graph runs: an input node whose block's `value` port is required or
+ * constrains its values. When none does, a graph without `runProblems` runs with any inputs.
+ */
+export function runInputsMatter(nodes: readonly RuleNode[], blocks: ReadonlyMap<string, Block>): boolean {
+  return nodes.some((node) => {
+    const block = node.nodeType === 'INPUT' ? blocks.get(node.blockId.toLowerCase()) : undefined;
+    const port = block ? inputPortsOf(block).find((p) => p.name === 'value') : undefined;
+    return port !== undefined && (port.required || Object.keys(port.schema).some((keyword) => !ANNOTATIONS.has(keyword)));
+  });
+}
+
+/** The run's value for an input node (named by its default's `name`), if the run's inputs have one. */
+function runInputOf(defaults: Record<string, unknown>, inputs: Readonly<Record<string, unknown>> | undefined): { name: string; value: unknown } | undefined {
+  const name = defaults.name;
+  if (inputs === undefined || typeof name !== 'string' || !Object.hasOwn(inputs, name)) return undefined;
+  return { name, value: inputs[name] };
+}
+
 /** Entry nodes: those no link feeds, and input and trigger nodes (their values come from outside the graph). */
 export function entryNodes(nodes: readonly RuleNode[], links: readonly RuleLink[]): RuleNode[] {
   const fed = new Set(links.map((link) => link.sink));
   return nodes.filter((node) => !fed.has(node.ref) || node.nodeType === 'INPUT' || node.nodeType === 'WEBHOOK');
 }
 
-/** What keeps a graph from running (besides `structureProblems`): entry, reachability, required inputs. */
-export function runProblems(nodes: readonly RuleNode[], links: readonly RuleLink[], blocks: ReadonlyMap<string, Block>): GraphProblem[] {
+/**
+ * What keeps a graph from running (besides `structureProblems`): entry, reachability, required inputs. With the run's
+ * `inputs` (keyed by input nodes' `name`, as AutoGPT's graph inputs are), an input node's value comes from them and
+ * must be valid for its block; keys that name no input node are ignored. Without them (a stored graph's problems),
+ * input nodes are assumed to get their values from the run.
+ */
+export function runProblems(nodes: readonly RuleNode[], links: readonly RuleLink[], blocks: ReadonlyMap<string, Block>, inputs?: Readonly<Record<string, unknown>>): GraphProblem[] {
   const problems: GraphProblem[] = [];
   const add = (problem: GraphProblem) => problems.length < MAX_GRAPH_PROBLEMS && problems.push(problem);
   const entries = entryNodes(nodes, links);
@@ -149,13 +177,25 @@ export function runProblems(nodes: readonly RuleNode[], links: readonly RuleLink
     const block = blocks.get(node.blockId.toLowerCase());
     if (!block) continue;
     const defaults = isRecord(node.inputDefault) ? node.inputDefault : {};
+    const runInput = node.nodeType === 'INPUT' ? runInputOf(defaults, inputs) : undefined;
     for (const port of inputPortsOf(block)) {
+      const fromRun = node.nodeType === 'INPUT' && port.name === 'value';
+      if (fromRun && runInput !== undefined) {
+        const validate = portValidator(block, port);
+        if (!validate(runInput.value)) {
+          const why = validate.errors?.map((e) => `${e.instancePath || 'the value'} ${e.message}`).join('; ') ?? 'invalid';
+          add({ rule: 'INVALID_RUN_INPUT', message: `Node ${node.ref}: the run's input "${runInput.name}" is invalid for ${block.name}.${port.name} (${why}).`, node: node.ref, link: null, port: port.name });
+        }
+        continue;
+      }
       if (!port.required || port.name in defaults || fedPorts.has(`${node.ref}\u0000${port.name}`)) continue;
-      // An input node's value comes with the run.
-      if (node.nodeType === 'INPUT' && port.name === 'value') continue;
+      // Without the run's inputs, an input node's value is taken to come with the run.
+      if (fromRun && inputs === undefined) continue;
       add({
         rule: 'MISSING_REQUIRED_INPUT',
-        message: `Node ${node.ref}: the required input ${block.name}.${port.name} is fed by no link and has no default.`,
+        message: fromRun
+          ? `Node ${node.ref}: the required input ${block.name}.${port.name} has no default, and the run's inputs have no "${String(defaults.name ?? '')}".`
+          : `Node ${node.ref}: the required input ${block.name}.${port.name} is fed by no link and has no default.`,
         node: node.ref,
         link: null,
         port: port.name,

@@ -1,8 +1,11 @@
 import type { GraphQLContext } from '../../context.js';
-import type { ExecutionStatus, Prisma } from '../../generated/prisma/client.js';
+import type { ExecutionStatus, GraphExecution, Prisma } from '../../generated/prisma/client.js';
 import { badUserInput, conflict, notFound } from '../../errors.js';
 import { requireViewer } from '../auth/guards.js';
+import { refuseUnrunnable, storedRuleLink, storedRuleNode } from '../blocks/graph-checks.js';
 import { visibleGraph } from '../graphs/graph-service.js';
+import { runInputsMatter } from '../blocks/graph-rules.js';
+import { stampRunnable, versionToRun } from '../blocks/run-check-store.js';
 import { isUuid } from '../shared/ids.js';
 import { checkJson, checkOptionalText } from '../shared/input.js';
 import { visibleGraphExecution, visibleNodeExecution } from './execution-service.js';
@@ -21,9 +24,10 @@ const json = (value: unknown, argument: string) =>
 const raced = (what: string) => conflict(`${what} was changed by another request meanwhile; read it again and retry.`);
 
 /**
- * One statement: picks the version (the one asked for, or the current one), checks that the viewer may see it
- * (NOT_FOUND otherwise, as for a missing graph), writes the run with its node executions and returns the run, which
- * the payload then reads from the loader.
+ * Writes the run in one statement when the version needs no check (stored before the catalogue, or found runnable
+ * whatever its inputs at the catalogue's current revision). Otherwise reads the version (NOT_FOUND if the viewer may
+ * not see it, as for a missing graph), refuses it if it could not run with these inputs, and writes the run of
+ * exactly that version. The payload reads the run from the loader.
  */
 export async function executeGraph(
   ctx: GraphQLContext,
@@ -41,16 +45,33 @@ export async function executeGraph(
     await visibleGraph(ctx, args.graphId, version);
     throw err;
   }
-  const run = await createGraphExecution(ctx.db.sql, {
-    graphId: args.graphId,
-    version,
-    ownerId: viewer.isAdmin ? null : viewer.user.id,
-    userId: viewer.user.id,
-    inputs,
-  });
-  if (!run) throw missing();
-  ctx.loaders.executions.runs.primeWholeRun(run);
-  return { graphExecutionId: run.id };
+  const run = { graphId: args.graphId, ownerId: viewer.isAdmin ? null : viewer.user.id, userId: viewer.user.id, inputs };
+  const written =
+    (await createGraphExecution(ctx.db.sql, { ...run, version, onlyIfRunnable: true })) ?? (await writeCheckedRun(ctx, { ...run, version }));
+  if (!written) throw missing();
+  ctx.loaders.executions.runs.primeWholeRun(written);
+  return { graphExecutionId: written.id };
+}
+
+/** A run of a version checked first (BAD_USER_INPUT listing its problems); null when the viewer has no such version. */
+async function writeCheckedRun(
+  ctx: GraphQLContext,
+  run: { graphId: string; version: number | null; ownerId: string | null; userId: string; inputs: Prisma.InputJsonValue },
+): Promise<GraphExecution | null> {
+  const target = await versionToRun(ctx.db.sql, run);
+  if (!target) return null;
+  let runsWithAnyInputs = false;
+  if (target.blocksChecked) {
+    const blocks = new Map(target.blocks!.map((block) => [block.id, block]));
+    blocks.forEach((block) => ctx.loaders.blocks.byId.prime(block.id, block));
+    const definition = { nodes: target.nodes!.map(storedRuleNode), links: target.links!.map(storedRuleLink) };
+    refuseUnrunnable(definition, blocks, run.inputs as Record<string, unknown>);
+    runsWithAnyInputs = !runInputsMatter(definition.nodes, blocks);
+  }
+  const written = await createGraphExecution(ctx.db.sql, { ...run, version: target.version, onlyIfRunnable: false });
+  // Its next runs take one statement, until the catalogue changes.
+  if (written && runsWithAnyInputs) await stampRunnable(ctx.db.sql, target, target.catalogueRevision);
+  return written;
 }
 
 /**

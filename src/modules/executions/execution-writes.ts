@@ -13,23 +13,30 @@ const status = (value: ExecutionStatus) => Prisma.sql`${value}::"ExecutionStatus
 /**
  * A QUEUED run of one graph version with an INCOMPLETE node execution per node, in one statement (atomic without
  * a transaction): picks the version asked for, or the current one (active, else newest), and writes nothing unless
- * `ownerId` (null: anyone's, for admins) owns it. Returns the run as the loaders read it, or null when there is no
- * such graph version for this viewer. The node executions carry their copies of the run and node (user_id,
- * run_created_at, block_id), so the fill trigger does not fire.
+ * `ownerId` (null: anyone's, for admins) owns it and, with `onlyIfRunnable`, the version runs without a check: it was
+ * stored before the catalogue (unchecked, as it always ran) or found runnable whatever its inputs at the catalogue's
+ * current revision. Returns the run as the loaders read it, or null when nothing was written. The node executions
+ * carry their copies of the run and node (user_id, run_created_at, block_id), so the fill trigger does not fire.
  */
 export async function createGraphExecution(
   sql: SqlRunner,
-  input: { graphId: string; version: number | null; ownerId: string | null; userId: string; inputs: JsonInput },
+  input: { graphId: string; version: number | null; ownerId: string | null; userId: string; inputs: JsonInput; onlyIfRunnable: boolean },
 ): Promise<GraphExecution | null> {
+  const conditions = [
+    ...(input.ownerId === null ? [] : [Prisma.sql`picked.user_id = ${input.ownerId}::uuid`]),
+    ...(input.onlyIfRunnable
+      ? [Prisma.sql`(NOT picked.blocks_checked OR picked.runnable_revision = (SELECT r.revision FROM block_catalogue_revision r WHERE r.id = 1))`]
+      : []),
+  ];
   const rows = await sql.query<GraphExecution>(Prisma.sql`
     WITH picked AS (
-      SELECT g.id, g.version, g.user_id FROM graphs g
+      SELECT g.id, g.version, g.user_id, g.blocks_checked, g.runnable_revision FROM graphs g
       WHERE g.id = ${input.graphId}::uuid${input.version === null ? Prisma.empty : Prisma.sql` AND g.version = ${input.version}`}
       ORDER BY g.is_active DESC, g.version DESC LIMIT 1
     ), run AS (
       INSERT INTO graph_executions AS e (id, graph_id, graph_version, user_id, status, inputs, created_at, updated_at)
       SELECT ${uuidv7()}::uuid, picked.id, picked.version, ${input.userId}::uuid, 'QUEUED'::"ExecutionStatus", ${jsonb(input.inputs)}, now(), now()
-      FROM picked${input.ownerId === null ? Prisma.empty : Prisma.sql` WHERE picked.user_id = ${input.ownerId}::uuid`}
+      FROM picked${conditions.length ? Prisma.sql` WHERE ${Prisma.join(conditions, ' AND ')}` : Prisma.empty}
       RETURNING ${graphExecutionColumns()}
     ), node_runs AS (
       INSERT INTO node_executions (id, graph_execution_id, node_id, status, inputs, added_at, user_id, run_created_at, block_id)

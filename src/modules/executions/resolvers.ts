@@ -1,3 +1,4 @@
+import { ownGraph } from '../auth/guards.js';
 import type { Resolvers } from '../../generated/graphql.js';
 import type { Node } from '../../generated/prisma/client.js';
 import { connectionResolvers } from '../shared/connection.js';
@@ -39,7 +40,7 @@ export const executionResolvers: Resolvers = {
     nodeExecution: (ref, _args, ctx) => ctx.loaders.executions.nodeExecutions.nodeExecutionById.load(ref.nodeExecutionId).then((row) => row!),
   },
   Graph: {
-    executions: (graph, args, ctx, info) => executionsOfGraph(ctx, graph, args, info),
+    executions: (graph, args, ctx, info) => executionsOfGraph(ctx, ownGraph(ctx.viewer, graph, 'runs'), args, info),
   },
   User: {
     graphExecutions: (user, args, ctx, info) => graphExecutionConnection(ctx, args, listSelection(info), user.id),

@@ -9,6 +9,9 @@ export const GRAPH_TABLE = modelTable<Graph>('graphs', 'g', {
   description: { column: 'description' },
   isActive: { column: 'is_active' },
   userId: { column: 'user_id' },
+  blocksChecked: { column: 'blocks_checked' },
+  isTemplate: { column: 'is_template' },
+  runnableRevision: { column: 'runnable_revision' },
   createdAt: { column: 'created_at', kind: 'time' },
   updatedAt: { column: 'updated_at', kind: 'time' },
 });

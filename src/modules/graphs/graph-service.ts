@@ -39,8 +39,10 @@ export async function graphConnection(
   const requestedOwner = forOwnerId ?? args.filter?.ownerId ?? null;
   if (requestedOwner !== null && !isUuid(requestedOwner)) throw badUserInput('`ownerId` must be a user id.', 'filter');
   if (args.filter?.nameContains) checkText(args.filter.nameContains, 'filter.nameContains', { max: 200, allowEmpty: true });
+  // Templates are listed across owners (or by any one owner) to every key that reads graphs.
+  const templates = args.filter?.isTemplate === true;
   const query: GraphListQuery = {
-    ownerId: ownerScope(viewer, requestedOwner),
+    ownerId: templates ? requestedOwner : ownerScope(viewer, requestedOwner),
     filter: args.filter,
     field: args.orderBy?.field ?? 'CREATED_AT',
     direction: args.orderBy?.direction ?? 'DESC',
@@ -52,7 +54,7 @@ export async function graphConnection(
   const loaders = ctx.loaders.graphs;
   const ownerId = query.ownerId;
   if (ownerId === null) {
-    // Every owner's graphs (admins only): one list, nothing to batch it with.
+    // Every owner's graphs (admins, or templates): one list, nothing to batch it with.
     const fetched = await listGraphs(ctx.db.sql, query, lookAhead ?? undefined);
     primeChildren(fetched, lookAhead);
     if (!query.columns) primeGraphs(loaders, fetched);
@@ -72,15 +74,26 @@ function primeChildren(graphs: Graph[], lookAhead: LookAhead<GraphKey> | null | 
   if (lookAhead) for (const graph of graphs) lookAhead.prime(graph, graph as unknown as Record<string, unknown>);
 }
 
-/** One graph version the viewer may see; others' graphs answer NOT_FOUND exactly like missing ones. */
-export async function visibleGraph(ctx: GraphQLContext, id: string, version?: number | null): Promise<Graph> {
+/**
+ * One graph version the viewer may see (and, unless `orTemplate`, write); others' graphs answer NOT_FOUND exactly like
+ * missing ones. `orTemplate`: another user's version is readable too when it is a published template.
+ */
+export async function visibleGraph(ctx: GraphQLContext, id: string, version?: number | null, options: { orTemplate?: boolean } = {}): Promise<Graph> {
   const viewer = requireViewer(ctx.viewer);
   const graph = !isUuid(id)
     ? null
     : version === null || version === undefined
       ? await ctx.loaders.graphs.currentGraphById.load(id)
       : await ctx.loaders.graphs.graphByKey.load({ id, version });
-  if (!graph || !canSeeOwner(viewer, graph.userId)) throw notFound('Graph', version ? `${id} version ${version}` : id);
+  if (!graph || !(canSeeOwner(viewer, graph.userId) || (options.orTemplate && graph.isTemplate))) throw notFound('Graph', version ? `${id} version ${version}` : id);
+  return graph;
+}
+
+/** A version published as a template, anyone's; NOT_FOUND when it is missing or not a template. */
+export async function visibleTemplate(ctx: GraphQLContext, id: string, version: number): Promise<Graph> {
+  requireViewer(ctx.viewer);
+  const graph = isUuid(id) && Number.isInteger(version) && version >= 1 ? await ctx.loaders.graphs.graphByKey.load({ id, version }) : null;
+  if (!graph?.isTemplate) throw notFound('Template', `${id} version ${version}`);
   return graph;
 }
 

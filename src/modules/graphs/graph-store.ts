@@ -40,8 +40,8 @@ export function graphCursor(query: Pick<GraphListQuery, 'field' | 'direction'>) 
   };
 }
 
-/** What a graph list filters on besides its owner. */
-export type GraphListFilter = { isActive: boolean; nameContains: string | null };
+/** What a graph list filters on besides its owner; null: either. */
+export type GraphListFilter = { isActive: boolean | null; nameContains: string | null; isTemplate: boolean | null };
 
 /**
  * A graph list's arguments other than its owner, with the cursor decoded: the lists of several owners that share
@@ -76,15 +76,18 @@ export function graphPageArgs(query: GraphListQuery): GraphPageArgs {
 }
 
 export const graphListFilter = (query: Pick<GraphListQuery, 'filter'>): GraphListFilter => ({
-  isActive: query.filter?.isActive ?? true,
+  // A template list shows every published version unless asked for active or inactive ones.
+  isActive: query.filter?.isActive ?? (query.filter?.isTemplate === true ? null : true),
   nameContains: query.filter?.nameContains || null,
+  isTemplate: query.filter?.isTemplate ?? null,
 });
 
 const SORT_COLUMNS: Record<GraphOrderField, string> = { CREATED_AT: 'created_at', UPDATED_AT: 'updated_at', NAME: 'name' };
 
 /** A list's conditions other than the owner (alias `g`). */
 function filterConditions(filter: GraphListFilter): Prisma.Sql {
-  const conditions = [Prisma.sql`g.is_active = ${filter.isActive}`];
+  const conditions = [filter.isActive === null ? Prisma.sql`true` : Prisma.sql`g.is_active = ${filter.isActive}`];
+  if (filter.isTemplate !== null) conditions.push(Prisma.sql`g.is_template = ${filter.isTemplate}`);
   // LIKE wildcards in the search text are literal characters, not patterns.
   if (filter.nameContains) conditions.push(Prisma.sql`g.name ILIKE ${`%${filter.nameContains.replace(/[\\%_]/g, (c) => `\\${c}`)}%`}`);
   return Prisma.join(conditions, ' AND ');
@@ -253,3 +256,4 @@ export async function countVersionsByGraphIds(sql: SqlRunner, ids: string[]): Pr
     SELECT g.id, count(*)::int AS count FROM graphs g WHERE g.id = ANY(${ids}::uuid[]) GROUP BY g.id`);
   return new Map(rows.map((row) => [row.id, row.count]));
 }
+

@@ -1,11 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import type { Prisma, PrismaClient } from '../../generated/prisma/client.js';
+import { refuseBrokenDefinition } from '../blocks/graph-checks.js';
 import type { ValidGraph } from './graph-validation.js';
 
 type Tx = Prisma.TransactionClient;
 
+/** Checks the definition against the block catalogue (refused: the transaction writes nothing), then writes it with its verdict. */
 async function writeVersion(tx: Tx, graphId: string, version: number, ownerId: string, graph: ValidGraph): Promise<void> {
-  await tx.graph.create({ data: { id: graphId, version, name: graph.name, description: graph.description, isActive: true, userId: ownerId } });
+  const runnableRevision = await refuseBrokenDefinition(
+    tx,
+    graph.nodes.map((node) => ({ ref: node.key, blockId: node.blockId, nodeType: node.nodeType, inputDefault: node.inputDefault })),
+    graph.links,
+  );
+  await tx.graph.create({
+    data: { id: graphId, version, name: graph.name, description: graph.description, isActive: true, userId: ownerId, blocksChecked: true, runnableRevision },
+  });
   const nodeIds = new Map(graph.nodes.map((node) => [node.key, randomUUID()]));
   await tx.node.createMany({
     data: graph.nodes.map((node) => ({
@@ -71,6 +80,12 @@ export async function activateGraphVersion(prisma: PrismaClient, graphId: string
     await tx.graph.update({ where: { id_version: { id: graphId, version } }, data: { isActive: true } });
     return true;
   });
+}
+
+/** Publishes or withdraws one version as a template; false when there is no such version. */
+export async function markTemplate(prisma: PrismaClient, graphId: string, version: number, isTemplate: boolean): Promise<boolean> {
+  const { count } = await prisma.graph.updateMany({ where: { id: graphId, version }, data: { isTemplate } });
+  return count === 1;
 }
 
 /** Every version; nodes, links and executions go with them (foreign keys cascade). */

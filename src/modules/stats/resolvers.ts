@@ -1,3 +1,4 @@
+import { ownGraph } from '../auth/guards.js';
 import type { Resolvers } from '../../generated/graphql.js';
 import { blocks, executionStatsQuery, graphOfEntry, graphStats, statusSummary, timeSeriesPoints, topGraphs } from './stats-service.js';
 
@@ -7,7 +8,7 @@ export const statsResolvers: Resolvers = {
     executionStats: (_root, args, ctx) => executionStatsQuery(ctx, args),
   },
   Graph: {
-    stats: (graph, args, ctx) => graphStats(ctx, graph, args),
+    stats: (graph, args, ctx) => graphStats(ctx, ownGraph(ctx.viewer, graph, 'statistics'), args),
   },
   ExecutionStats: {
     from: (q) => q.scope.from,

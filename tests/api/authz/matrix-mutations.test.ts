@@ -11,7 +11,7 @@ import {
   type World,
 } from '../../helpers/authz.js';
 import { testDatabaseKinds } from '../../helpers/databases.js';
-import { createRun } from '../../helpers/factories.js';
+import { catalogueBlockId, createRun } from '../../helpers/factories.js';
 import { startTestServer } from '../../helpers/server.js';
 
 /**
@@ -21,7 +21,7 @@ import { startTestServer } from '../../helpers/server.js';
 
 type Target = 'A' | 'B' | 'missing';
 
-const GRAPH_INPUT = { name: 'Rewritten', description: 'by a test', nodes: [{ key: 'only', blockId: 'block-only' }] };
+const GRAPH_INPUT = { name: 'Rewritten', description: 'by a test', nodes: [{ key: 'only', blockId: catalogueBlockId('AgentInputBlock'), nodeType: 'INPUT', inputDefault: { name: 'only' } }] };
 
 /** Mutations that name a row by id. `permission` is what a key needs besides owning the row. */
 const TARGETED: Array<{ name: string; query: string; vars: (o: Owned) => Record<string, unknown>; permission: 'WRITE_GRAPHS' | 'EXECUTE_GRAPHS' | null }> = [
@@ -34,6 +34,12 @@ const TARGETED: Array<{ name: string; query: string; vars: (o: Owned) => Record<
   {
     name: 'setActiveGraphVersion',
     query: 'mutation($id: ID!) { setActiveGraphVersion(id: $id, version: 1) { graph { id version isActive } } }',
+    vars: (o) => ({ id: o.graphId }),
+    permission: 'WRITE_GRAPHS',
+  },
+  {
+    name: 'setGraphTemplate',
+    query: 'mutation($id: ID!) { setGraphTemplate(id: $id, version: 1, isTemplate: true) { graph { id version isTemplate } } }',
     vars: (o) => ({ id: o.graphId }),
     permission: 'WRITE_GRAPHS',
   },
@@ -297,6 +303,7 @@ describe.each(testDatabaseKinds)('authorization matrix of mutations on %s', (kin
       ['createGraph', 'mutation($input: GraphInput!) { createGraph(input: $input) { graph { id } } }', () => ({ input: GRAPH_INPUT })],
       ['updateGraph', 'mutation($id: ID!, $input: GraphInput!) { updateGraph(id: $id, input: $input) { graph { id } } }', (o) => ({ id: o.graphId, input: GRAPH_INPUT })],
       ['setActiveGraphVersion', 'mutation($id: ID!) { setActiveGraphVersion(id: $id, version: 1) { graph { id } } }', (o) => ({ id: o.graphId })],
+      ['setGraphTemplate', 'mutation($id: ID!) { setGraphTemplate(id: $id, version: 1, isTemplate: true) { graph { id } } }', (o) => ({ id: o.graphId })],
       ['executeGraph', 'mutation($id: ID!) { executeGraph(graphId: $id) { graphExecution { id } } }', (o) => ({ id: o.graphId })],
       ['updateGraphExecution', 'mutation($id: ID!) { updateGraphExecution(id: $id, status: RUNNING) { graphExecution { id } } }', (o) => ({ id: o.runId })],
       ['updateNodeExecution', 'mutation($id: ID!) { updateNodeExecution(id: $id, status: QUEUED) { nodeExecution { id } } }', (o) => ({ id: o.nodeExecutionIds[0] })],

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../../src/db/database.js';
 import { codeOf, createOwned, expectOk, snapshot } from '../../helpers/authz.js';
 import { testDatabaseKinds } from '../../helpers/databases.js';
-import { createApiKey } from '../../helpers/factories.js';
+import { catalogueBlockId, createApiKey } from '../../helpers/factories.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 
 /**
@@ -29,7 +29,7 @@ type Mutation = {
   related: string[];
 };
 
-const GRAPH_INPUT = { name: 'Answered', nodes: [{ key: 'only', blockId: 'block-only' }] };
+const GRAPH_INPUT = { name: 'Answered', nodes: [{ key: 'only', blockId: catalogueBlockId('AgentInputBlock'), nodeType: 'INPUT', inputDefault: { name: 'only' } }] };
 const RUN_RELATIONS = ['graph { name }', 'user { email }', 'parent { id }', 'nodeExecutions { nodes { id } }'];
 const RUN_LEAVES = 'id graphVersion status inputs outputs stats cost errorMessage createdAt startedAt endedAt durationMs __typename';
 const GRAPH_RELATIONS = [
@@ -40,7 +40,7 @@ const GRAPH_RELATIONS = [
   'executions { totalCount }',
   'stats(from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z") { runs }',
 ];
-const GRAPH_LEAVES = 'id version name description isActive createdAt updatedAt __typename';
+const GRAPH_LEAVES = 'id version name description isActive isTemplate createdAt updatedAt __typename';
 
 const run = (db: Database, o: Fixture) => db.prisma.graphExecution.findUniqueOrThrow({ where: { id: o.runId } });
 
@@ -105,6 +105,15 @@ const MUTATIONS: Mutation[] = [
     document: (s) => `mutation($id: ID!) { setActiveGraphVersion(id: $id, version: 1) { graph { ${s} } } }`,
     vars: (o) => ({ id: o.graphId }),
     applied: async (db, o) => (await db.prisma.graph.findFirstOrThrow({ where: { id: o.graphId, version: 1 } })).isActive,
+    leafFields: GRAPH_LEAVES,
+    related: GRAPH_RELATIONS,
+  },
+  {
+    name: 'setGraphTemplate',
+    key: 'write',
+    document: (s) => `mutation($id: ID!) { setGraphTemplate(id: $id, version: 1, isTemplate: true) { graph { ${s} } } }`,
+    vars: (o) => ({ id: o.graphId }),
+    applied: async (db, o) => (await db.prisma.graph.findFirstOrThrow({ where: { id: o.graphId, version: 1 } })).isTemplate,
     leafFields: GRAPH_LEAVES,
     related: GRAPH_RELATIONS,
   },
