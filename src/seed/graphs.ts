@@ -93,7 +93,7 @@ function linkInto(rng: Rng, links: LinkSpec[], candidates: readonly NodeSpec[], 
 }
 
 /** Values for required inputs that neither a link nor the block's drawn default feeds, so every seeded version can run. */
-const REQUIRED_VALUES: Readonly<Record<string, unknown>> = {
+export const REQUIRED_VALUES: Readonly<Record<string, unknown>> = {
   prompt: 'Summarize the input in three sentences.',
   value1: 0,
   text: '',
