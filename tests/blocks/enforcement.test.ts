@@ -4,7 +4,7 @@
  * before the catalogue (`blocks_checked` false) run as they did.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { syncCatalogue } from '../../src/modules/blocks/block-sync.js';
+import { builtInCatalogue, syncBuiltInCatalogue, syncCatalogue } from '../../src/modules/blocks/block-sync.js';
 import { parseCatalogue } from '../../src/modules/blocks/block-definition.js';
 import { BLOCKS } from '../../src/seed/catalogue.js';
 import { testDatabaseKinds } from '../helpers/databases.js';
@@ -186,6 +186,15 @@ describe.each(testDatabaseKinds)('the catalogue’s rules on writes and runs on 
     expect((await server.db.prisma.blockCatalogueRevision.findUniqueOrThrow({ where: { id: 1 } })).revision).toBeGreaterThan(revision.revision);
     expect(await count({ topic: 'b' })).toBe(5);
     expect(await count({ topic: 'c' })).toBe(2);
+    // A sync with nothing to do writes no row and keeps the revision, and so the verdicts.
+    const kept = await server.db.prisma.blockCatalogueRevision.findUniqueOrThrow({ where: { id: 1 } });
+    const original = builtInCatalogue().blocks.find((b) => b.name === 'AgentOutputBlock')!.description;
+    await server.db.prisma.block.update({ where: { id: id('AgentOutputBlock') }, data: { description: original } });
+    const afterRestore = (await server.db.prisma.blockCatalogueRevision.findUniqueOrThrow({ where: { id: 1 } })).revision;
+    expect(afterRestore).toBe(kept.revision + 1);
+    const outcome = await syncBuiltInCatalogue(server.db.prisma);
+    expect(outcome.created.length + outcome.updated.length + outcome.disabled.length, JSON.stringify(outcome)).toBe(0);
+    expect((await server.db.prisma.blockCatalogueRevision.findUniqueOrThrow({ where: { id: 1 } })).revision).toBe(afterRestore);
   });
 
   it('a block disabled after the graph was written stops its runs (DISABLED_BLOCK)', async () => {

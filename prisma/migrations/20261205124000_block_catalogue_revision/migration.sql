@@ -1,5 +1,6 @@
--- The block catalogue's revision: one row, bumped by every statement that writes `blocks` (the sync, an operator's
--- SQL, anything), so a verdict computed against the catalogue can tell whether it still holds.
+-- The block catalogue's revision: one row, bumped by every row written to `blocks` (by the sync, an operator's SQL,
+-- anything) and by a TRUNCATE, so a verdict computed against the catalogue can tell whether it still holds. A
+-- statement that changes no row (a sync with nothing to do) leaves it alone.
 CREATE TABLE "block_catalogue_revision" (
     "id" INTEGER NOT NULL DEFAULT 1,
     "revision" INTEGER NOT NULL DEFAULT 0,
@@ -15,7 +16,10 @@ BEGIN
 END
 $$;
 
-CREATE TRIGGER "blocks_bump_catalogue_revision" AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON "blocks"
+CREATE TRIGGER "blocks_bump_catalogue_revision" AFTER INSERT OR UPDATE OR DELETE ON "blocks"
+FOR EACH ROW EXECUTE FUNCTION "bump_block_catalogue_revision"();
+
+CREATE TRIGGER "blocks_bump_catalogue_revision_on_truncate" AFTER TRUNCATE ON "blocks"
 FOR EACH STATEMENT EXECUTE FUNCTION "bump_block_catalogue_revision"();
 
 -- The catalogue revision at which this version was found able to run whatever its inputs (entry, reachability,
