@@ -134,6 +134,40 @@ describe('GraphiQL playground (/graphiql)', () => {
     }
   }, 120_000);
 
+  it('the documentation explorer shows the block catalogue: Block with its input and output ports, and what a port is', async () => {
+    const context = await browser.newContext({ viewport: { width: 1400, height: 860 } });
+    const page = await context.newPage();
+    try {
+      await page.goto(`${server.url}/graphiql`, { waitUntil: 'load' });
+      await page.locator('.graphiql-sidebar button[aria-label="Show Documentation Explorer"]').click();
+      const docs = page.locator('.graphiql-doc-explorer');
+      await docs.waitFor({ state: 'visible', timeout: 30_000 });
+      // Searches the schema by name and opens the type found.
+      const open = async (name: string) => {
+        const search = docs.locator('.graphiql-doc-explorer-search input');
+        await search.click();
+        await search.fill(name);
+        await docs.locator('.graphiql-doc-explorer-search [role="option"]').filter({ hasText: new RegExp(`^${name}$`) }).first().click();
+        await expect.poll(() => docs.locator('.graphiql-doc-explorer-title').innerText(), { timeout: 15_000 }).toBe(name);
+      };
+      await open('Block');
+      await expect.poll(() => docs.innerText()).toContain('inputPorts');
+      const block = await docs.innerText();
+      expect(block).toContain('outputPorts');
+      expect(block).toContain('BlockPort');
+      await open('BlockPort');
+      const port = await docs.innerText();
+      for (const field of ['types', 'required', 'isStatic', 'schema']) expect(port).toContain(field);
+      expect(port).toContain('An input a run needs');
+    } catch (error) {
+      mkdirSync(path.dirname(screenshotPath), { recursive: true });
+      await page.screenshot({ path: screenshotPath.replace(/\.png$/, '-docs-failed.png') }).catch(() => {});
+      throw error;
+    } finally {
+      await context.close();
+    }
+  }, 120_000);
+
   it('serves hashed assets with long cache headers and the page with an escaped JSON config', async () => {
     const page = await fetch(`${server.url}/graphiql`);
     expect(page.status).toBe(200);
