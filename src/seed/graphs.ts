@@ -176,7 +176,7 @@ function editSpec(rng: Rng, spec: { nodes: NodeSpec[]; links: LinkSpec[]; nextKe
 /** `runnableRevision`: the catalogue revision at which every version runs without a check (see seedDatabase). */
 export function generateGraphs(rng: Rng, buffer: RowBuffer, users: SeededUser[], graphsPerUser: number, now: number, runnableRevision: number | null): SeededGraph[] {
   const graphs: SeededGraph[] = [];
-  for (const user of users) {
+  for (const [userIndex, user] of users.entries()) {
     const names = rng.sample(GRAPH_NAMES, graphsPerUser);
     for (let g = 0; g < graphsPerUser; g++) {
       const name = names[g] ?? `${rng.pick(GRAPH_NAMES)} ${g + 1}`;
@@ -196,8 +196,9 @@ export function generateGraphs(rng: Rng, buffer: RowBuffer, users: SeededUser[],
         createdAt = Math.floor(Math.max(createdAt, previous + 1_000));
         const version: SeededVersion = { version: v, createdAt, nodes: [] };
         const isActive = v === versionCount;
-        // About one graph in 32 has its active version published as a template (from its id: no draw of the generator).
-        const isTemplate = isActive && parseInt(graphId.slice(-2), 16) % 32 === 0;
+        // About one graph in 32 has its active version published as a template (from its id: no draw of the generator),
+        // and so does the first user's first graph after the admin's, so that even the small demo data has one.
+        const isTemplate = isActive && (parseInt(graphId.slice(-2), 16) % 32 === 0 || (userIndex === 1 && g === 0));
         buffer.add('graphs', [graphId, v, name, description, isActive, user.id, true, isTemplate, runnableRevision, iso(createdAt), iso(createdAt)]);
         const ids = new Map<number, string>();
         spec.nodes.forEach((node, index) => {

@@ -198,6 +198,9 @@ async function checkGraphsFollowTheCatalogue(db: Database): Promise<void> {
   const blocks = new Map((await db.prisma.block.findMany()).map((block) => [block.id, block]));
   const versions = await db.prisma.graph.findMany({ include: { nodes: true, links: true } });
   expect(versions.every((version) => version.blocksChecked)).toBe(true);
+  // Templates are published active versions, and there is at least one to copy.
+  expect(versions.filter((version) => version.isTemplate).length).toBeGreaterThan(0);
+  expect(versions.filter((version) => version.isTemplate).every((version) => version.isActive)).toBe(true);
   const problems = versions.flatMap((version) => {
     const nodes = version.nodes.map((node) => ({ ref: node.id, blockId: node.blockId, nodeType: node.nodeType, inputDefault: node.inputDefault }));
     const links = version.links.map((link) => ({ source: link.sourceId, sink: link.sinkId, sourceName: link.sourceName, sinkName: link.sinkName, isStatic: link.isStatic }));
