@@ -2,6 +2,7 @@ import type { DocumentNode, ExecutionResult, OperationDefinitionNode } from 'gra
 import type { GraphQLContext } from '../context.js';
 import type { Analysis } from './cost/operation-cost.js';
 import type { Admission } from './limits.js';
+import { isJsonObject } from '../modules/shared/input.js';
 
 /**
  * Hot operations: a request whose query text and operation name are those of an operation already compiled
@@ -55,8 +56,6 @@ export function precomputedOf(context: unknown): Precomputed | undefined {
 /** Accept headers for which Apollo answers `application/json; charset=utf-8` (others are Apollo's to negotiate). */
 const JSON_ACCEPTS = new Set([undefined, '*/*', 'application/json', 'application/json, */*', 'application/json, text/plain, */*']);
 
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
-
 export type HotOperationsOptions = {
   /** Operations kept at most; the oldest is forgotten first. */
   maxEntries: number;
@@ -91,12 +90,12 @@ export function createHotOperations(options: HotOperationsOptions) {
 
     /** The hot operation a parsed JSON body asks for, with its variables; null when Apollo's pipeline answers it. */
     match(body: unknown, accept: string | undefined): HotRequest | null {
-      if (!open || !isRecord(body) || !JSON_ACCEPTS.has(accept)) return null;
+      if (!open || !isJsonObject(body) || !JSON_ACCEPTS.has(accept)) return null;
       const { query, operationName, variables, extensions } = body;
       if (typeof query !== 'string' || (extensions !== undefined && extensions !== null)) return null;
       // An empty name names no operation: Apollo refuses it (OPERATION_RESOLUTION_FAILURE), unlike an absent one.
       if (operationName !== undefined && operationName !== null && (typeof operationName !== 'string' || operationName === '')) return null;
-      if (variables !== undefined && variables !== null && !isRecord(variables)) return null;
+      if (variables !== undefined && variables !== null && !isJsonObject(variables)) return null;
       const operation = byName.get(operationName ?? '')?.get(query);
       if (!operation) return null;
       const vars = (variables ?? {}) as Record<string, unknown>;

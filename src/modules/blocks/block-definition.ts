@@ -8,6 +8,7 @@
  */
 import { RE2JS } from 're2js';
 import type { NodeType } from '../../generated/prisma/client.js';
+import { isJsonObject } from '../shared/input.js';
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -52,12 +53,10 @@ const SOURCE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
 /** Keywords that reach outside the schema or make it recursive: a port schema is self-contained. */
 const REFUSED_KEYWORDS = new Set(['$ref', '$dynamicRef', '$recursiveRef', '$id', '$anchor', '$dynamicAnchor', '$schema', '$defs', 'definitions']);
 
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
-
 /** Every problem of one port schema (an empty list when it may be compiled). */
 function schemaProblems(schema: unknown, where: string): string[] {
   const problems: string[] = [];
-  if (!isRecord(schema)) return [`${where} must be a JSON object (a JSON Schema).`];
+  if (!isJsonObject(schema)) return [`${where} must be a JSON object (a JSON Schema).`];
   const text = JSON.stringify(schema);
   if (text.length > BLOCK_SCHEMA_LIMITS.schemaCharacters) return [`${where} is ${text.length} characters; at most ${BLOCK_SCHEMA_LIMITS.schemaCharacters} are allowed.`];
   const walk = (value: unknown, path: string, depth: number): void => {
@@ -67,7 +66,7 @@ function schemaProblems(schema: unknown, where: string): string[] {
       return;
     }
     if (Array.isArray(value)) return value.forEach((item, i) => walk(item, `${path}/${i}`, depth + 1));
-    if (!isRecord(value)) return;
+    if (!isJsonObject(value)) return;
     for (const [keyword, child] of Object.entries(value)) {
       const at = `${path}/${keyword}`;
       if (REFUSED_KEYWORDS.has(keyword)) problems.push(`${where} uses \`${keyword}\` at ${at}: port schemas must be self-contained.`);
@@ -77,7 +76,7 @@ function schemaProblems(schema: unknown, where: string): string[] {
         problems.push(`${where} uses the format "${child}" at ${at}; allowed: ${ALLOWED_FORMATS.join(', ')}.`);
       } else if (keyword === 'pattern' && typeof child === 'string') {
         problems.push(...patternProblems(child, `${where} ${at}`));
-      } else if (keyword === 'patternProperties' && isRecord(child)) {
+      } else if (keyword === 'patternProperties' && isJsonObject(child)) {
         for (const pattern of Object.keys(child)) problems.push(...patternProblems(pattern, `${where} ${at}`));
       }
       walk(child, at, depth + 1);
@@ -99,13 +98,13 @@ function patternProblems(pattern: string, where: string): string[] {
 
 /** The ports of a side: its `properties`, in order. */
 export function portNamesOf(schema: JsonSchema): string[] {
-  return isRecord(schema.properties) ? Object.keys(schema.properties) : [];
+  return isJsonObject(schema.properties) ? Object.keys(schema.properties) : [];
 }
 
 function sideProblems(schema: unknown, where: string): string[] {
   const problems = schemaProblems(schema, where);
-  if (problems.length > 0 || !isRecord(schema)) return problems;
-  if (schema.type !== 'object' || !isRecord(schema.properties)) return [`${where} must be \`{ "type": "object", "properties": { <port>: <schema>, … } }\`.`];
+  if (problems.length > 0 || !isJsonObject(schema)) return problems;
+  if (schema.type !== 'object' || !isJsonObject(schema.properties)) return [`${where} must be \`{ "type": "object", "properties": { <port>: <schema>, … } }\`.`];
   const ports = portNamesOf(schema);
   if (ports.length > BLOCK_SCHEMA_LIMITS.ports) problems.push(`${where} has ${ports.length} ports; at most ${BLOCK_SCHEMA_LIMITS.ports} are allowed.`);
   for (const port of ports) if (!PORT_NAME.test(port)) problems.push(`${where}: "${port}" is not a port name (letters, digits and _, at most 100).`);
@@ -119,7 +118,7 @@ function sideProblems(schema: unknown, where: string): string[] {
 /** Every problem of a definition as read from a file (an empty list when it may be synced). */
 export function definitionProblems(value: unknown, index: number): string[] {
   const at = `blocks[${index}]`;
-  if (!isRecord(value)) return [`${at} must be an object.`];
+  if (!isJsonObject(value)) return [`${at} must be an object.`];
   const problems: string[] = [];
   const name = typeof value.name === 'string' ? value.name : '';
   const label = name ? `${at} (${name})` : at;
@@ -132,7 +131,7 @@ export function definitionProblems(value: unknown, index: number): string[] {
   }
   if (!NODE_TYPES.includes(value.nodeType as NodeType)) problems.push(`${label}: \`nodeType\` must be one of ${NODE_TYPES.join(', ')}.`);
   problems.push(...sideProblems(value.inputSchema, `${label} inputSchema`), ...sideProblems(value.outputSchema, `${label} outputSchema`));
-  const outputs = isRecord(value.outputSchema) ? portNamesOf(value.outputSchema) : [];
+  const outputs = isJsonObject(value.outputSchema) ? portNamesOf(value.outputSchema) : [];
   const statics = value.staticOutputs ?? [];
   if (!Array.isArray(statics) || statics.some((port) => typeof port !== 'string' || !outputs.includes(port))) problems.push(`${label}: \`staticOutputs\` must list output ports.`);
   const cost = value.costPerRun ?? 0;
@@ -143,7 +142,7 @@ export function definitionProblems(value: unknown, index: number): string[] {
 
 /** A catalogue file's blocks, checked; throws with every problem found. `source` names whose blocks these are. */
 export function parseCatalogue(value: unknown, fallbackSource: string): CatalogueFile {
-  const file = isRecord(value) ? value : {};
+  const file = isJsonObject(value) ? value : {};
   const blocks = Array.isArray(file.blocks) ? file.blocks : null;
   const source = typeof file.source === 'string' ? file.source : fallbackSource;
   const problems: string[] = [];

@@ -7,6 +7,7 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import { RE2JS } from 're2js';
 import addFormatsModule from 'ajv-formats';
 import { ALLOWED_FORMATS, portNamesOf, type JsonSchema } from './block-definition.js';
+import { isJsonObject } from '../shared/input.js';
 
 // ajv-formats is CommonJS; its default export arrives wrapped under ESM.
 const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (ajv: Ajv, options: object) => Ajv;
@@ -29,11 +30,9 @@ export type BlockPort = {
 
 type PortsSource = { inputSchema: unknown; outputSchema: unknown; staticOutputs: readonly string[] };
 
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
-
 /** The types a schema admits: its `type`, else those of its `enum`/`const` values, else the union of `anyOf`/`oneOf`. */
 export function typesOf(schema: unknown): PortType[] {
-  if (!isRecord(schema)) return [];
+  if (!isJsonObject(schema)) return [];
   const declared = schema.type;
   if (typeof declared === 'string') return PORT_TYPES.includes(declared as PortType) ? [declared as PortType] : [];
   if (Array.isArray(declared)) return PORT_TYPES.filter((t) => declared.includes(t));
@@ -56,11 +55,11 @@ function valueType(value: unknown): PortType {
 }
 
 function portsOfSide(schema: unknown, side: 'input' | 'output', statics: readonly string[]): BlockPort[] {
-  if (!isRecord(schema) || !isRecord(schema.properties)) return [];
+  if (!isJsonObject(schema) || !isJsonObject(schema.properties)) return [];
   const required = new Set(Array.isArray(schema.required) ? (schema.required as string[]) : []);
   return portNamesOf(schema).map((name) => {
     const port = (schema.properties as Record<string, unknown>)[name];
-    const portSchema = isRecord(port) ? port : {};
+    const portSchema = isJsonObject(port) ? port : {};
     return {
       name,
       types: typesOf(portSchema),

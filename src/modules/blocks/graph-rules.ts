@@ -11,6 +11,7 @@
 import type { Block, NodeType } from '../../generated/prisma/client.js';
 import { groupBy } from '../shared/by-id.js';
 import { inputPortsOf, outputPortsOf, portValidator, type BlockPort, type PortType } from './block-ports.js';
+import { isJsonObject } from '../shared/input.js';
 
 export type GraphRule =
   | 'UNKNOWN_BLOCK'
@@ -45,8 +46,6 @@ export function portsCompatible(source: readonly PortType[], sink: readonly Port
   return source.some((type) => sink.includes(type) || (type === 'integer' && sink.includes('number')));
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
-
 type Ports = { inputs: Map<string, BlockPort>; outputs: Map<string, BlockPort> };
 
 function portsByBlock(blocks: ReadonlyMap<string, Block>): Map<string, Ports> {
@@ -76,7 +75,7 @@ export function structureProblems(nodes: readonly RuleNode[], links: readonly Ru
       add({ rule: 'NODE_TYPE_MISMATCH', message: `Node ${node.ref} is ${node.nodeType}, but its block ${block.name} runs as ${block.nodeType}.`, node: node.ref, link: null, port: null });
     }
     const inputs = ports.get(block.id)!.inputs;
-    if (!isRecord(node.inputDefault)) continue;
+    if (!isJsonObject(node.inputDefault)) continue;
     for (const [key, value] of Object.entries(node.inputDefault)) {
       const port = inputs.get(key);
       if (!port) {
@@ -176,7 +175,7 @@ export function runProblems(nodes: readonly RuleNode[], links: readonly RuleLink
   for (const node of nodes) {
     const block = blocks.get(node.blockId.toLowerCase());
     if (!block) continue;
-    const defaults = isRecord(node.inputDefault) ? node.inputDefault : {};
+    const defaults = isJsonObject(node.inputDefault) ? node.inputDefault : {};
     const runInput = node.nodeType === 'INPUT' ? runInputOf(defaults, inputs) : undefined;
     for (const port of inputPortsOf(block)) {
       const fromRun = node.nodeType === 'INPUT' && port.name === 'value';

@@ -1,6 +1,7 @@
 /** The one read `executeGraph` makes before it writes: the version to run and what its checks need. */
 import { Prisma, type Block, type Link, type Node } from '../../generated/prisma/client.js';
 import type { SqlRunner } from '../../db/sql.js';
+import { CURRENT_VERSION_FIRST } from '../graphs/graph-store.js';
 import { LINK_TABLE, NODE_TABLE } from '../graphs/columns.js';
 import { BLOCK_TABLE } from './columns.js';
 
@@ -45,7 +46,7 @@ export async function versionToRun(sql: SqlRunner, target: { graphId: string; ve
     WHERE g.id = ${target.graphId}::uuid${target.version === null ? Prisma.empty : Prisma.sql` AND g.version = ${target.version}`}${
       target.ownerId === null ? Prisma.empty : Prisma.sql` AND g.user_id = ${target.ownerId}::uuid`
     }
-    ORDER BY g.is_active DESC, g.version DESC LIMIT 1`);
+    ORDER BY ${CURRENT_VERSION_FIRST} LIMIT 1`);
   const row = rows[0];
   if (!row) return null;
   row.blocks?.forEach((block) => {

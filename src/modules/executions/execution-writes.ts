@@ -1,6 +1,7 @@
 import { uuidv7 } from '../shared/ids.js';
 import { Prisma, type ExecutionStatus, type GraphExecution, type NodeExecution, type PrismaClient } from '../../generated/prisma/client.js';
 import type { SqlRunner } from '../../db/sql.js';
+import { CURRENT_VERSION_FIRST } from '../graphs/graph-store.js';
 import { graphExecutionColumns, nodeExecutionModelColumns, prefixedGraphExecutionColumns, runFromPrefixed } from './execution-sql.js';
 import { FINISHED_STATUSES } from './status-transitions.js';
 
@@ -32,7 +33,7 @@ export async function createGraphExecution(
     WITH picked AS (
       SELECT g.id, g.version, g.user_id, g.blocks_checked, g.runnable_revision FROM graphs g
       WHERE g.id = ${input.graphId}::uuid${input.version === null ? Prisma.empty : Prisma.sql` AND g.version = ${input.version}`}
-      ORDER BY g.is_active DESC, g.version DESC LIMIT 1
+      ORDER BY ${CURRENT_VERSION_FIRST} LIMIT 1
     ), run AS (
       INSERT INTO graph_executions AS e (id, graph_id, graph_version, user_id, status, inputs, created_at, updated_at)
       SELECT ${uuidv7()}::uuid, picked.id, picked.version, ${input.userId}::uuid, 'QUEUED'::"ExecutionStatus", ${jsonb(input.inputs)}, now(), now()

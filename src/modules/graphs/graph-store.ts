@@ -201,13 +201,16 @@ export async function graphsByKeys(sql: SqlRunner, keys: readonly GraphKey[]): P
   return keys.map((key) => byKey.get(graphKeyString(key)) ?? null);
 }
 
+/** The order in which a graph's versions are taken when none is named (alias `g`): the active one, else the newest. */
+export const CURRENT_VERSION_FIRST = Prisma.raw('g.is_active DESC, g.version DESC');
+
 /** The version a bare graph id means: the active one, else the newest. */
 export async function currentGraphVersions(sql: SqlRunner, ids: readonly string[]): Promise<Array<Graph | null>> {
   // DISTINCT ON in SQL: Prisma's `distinct` would read every version and drop the extra ones in the client.
   const rows = await sql.query<Graph>(Prisma.sql`
     SELECT DISTINCT ON (g.id) ${GRAPH_COLUMNS} FROM graphs g
     WHERE g.id = ANY(${[...ids]}::uuid[])
-    ORDER BY g.id, g.is_active DESC, g.version DESC`);
+    ORDER BY g.id, ${CURRENT_VERSION_FIRST}`);
   return alignById(ids, rows);
 }
 

@@ -1,5 +1,8 @@
 import { badUserInput } from '../../errors.js';
 
+/** A JSON object (not an array, not null). */
+export const isJsonObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
 /**
  * PostgreSQL refuses NUL in text and jsonb, and jsonb refuses lone UTF-16 surrogates (invalid Unicode);
  * refusing them here turns a database error into a clear one.
