@@ -19,7 +19,7 @@ export const sideOf = (schema: unknown) => schema as Schema;
 export const portTypes = (schema: Schema | undefined): string[] => (schema?.type === undefined ? [] : ([] as string[]).concat(schema.type));
 
 /** The oracle's reading of "types meet", from the README's words. */
-function meet(source: string[], sink: string[]): boolean {
+export function meet(source: string[], sink: string[]): boolean {
   if (source.length === 0 || sink.length === 0) return true;
   for (const s of source) for (const t of sink) if (s === t || (s === 'integer' && t === 'number')) return true;
   return false;
