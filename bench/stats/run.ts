@@ -1,17 +1,19 @@
 /**
- * Statistics benchmark: `npm run bench:stats [-- --small] [-- --keep]`.
+ * Statistics benchmark: `npm run bench:stats [-- --small] [-- --runs <N>] [-- --keep]`.
  *
  * Creates a fresh PostgreSQL database (TEST_POSTGRES_URL or postgresql://postgres@127.0.0.1:5432/postgres as the
- * admin connection), migrates it and loads, with COPY, 1,000,000 graph executions and 5,000,000 node executions
- * (5 per run) over 90 days (`--small`: 50,000 / 250,000): 1,000 users with 5 graphs each, graph popularity
- * long-tailed so some users and graphs are much busier than others. Secondary indexes are dropped for the load and
- * rebuilt after it, FK triggers are off during COPY, then VACUUM ANALYZE. Starts the real server on a free port and
- * measures p50/p95 over HTTP (warm-up, then sequential requests) of:
- *   1. a user's 90-day summary with daily buckets (the busiest user, and a median one);
- *   2. one graph's 30-day summary with hourly buckets (the busiest graph);
- *   3. a page of 50 graphs with `stats` (admin);
- *   4. `blocks(limit: 20)` over 90 days for a user (the busiest).
- * Prints the EXPLAIN ANALYZE plans of the statements, writes bench/results/stats-<date>.md and drops the database
+ * admin connection), migrates it and loads, with COPY, 1,000,000 graph executions (`--runs N`; `--small`: 50,000) and
+ * 5 node executions per run (3 per run from 5,000,000 runs on) over 90 days: 1,000 users with 5 graphs each, graph
+ * popularity long-tailed so some users and graphs are much busier than others. Secondary indexes are dropped for the
+ * load and rebuilt after it, triggers are off during COPY (the rows arrive uncounted by the statistics rollups, as in
+ * a database older than them), then the rollups are back-filled as the server would (timed), then VACUUM ANALYZE.
+ * Starts the real server on a free port and measures p50/p95 over HTTP (warm-up, then sequential requests) of:
+ *   1. every user's 90-day summary with daily buckets (admin; rollups), and the same with `blocks` and `topGraphs`;
+ *   2. one busy graph's 365 days in hourly buckets in Asia/Kathmandu (rows);
+ *   3. a user's 90-day summary with daily buckets (the busiest user, and a median one) and 30 days (rows);
+ *   4. one graph's 30-day summary with hourly buckets (the busiest graph);
+ *   5. a page of 50 graphs with `stats` (admin), and `blocks(limit: 20)` over 90 days for a user (the busiest).
+ * Prints the EXPLAIN ANALYZE plans of the row statements, writes bench/results/stats-<date>.md and drops the database
  * (unless --keep).
  */
 import type { SqlRunner } from '../../src/db/sql.js';
@@ -22,13 +24,21 @@ import { BLOCKS } from '../../src/seed/catalogue.js';
 import { cumulative, pickIndex } from '../../src/seed/executions.js';
 import { iso, Rng } from '../../src/seed/random.js';
 import { TABLES, type Cell, type TableSpec } from '../../src/seed/writer.js';
+import { backfillRollups, markRollupsIncomplete } from '../../src/modules/stats/rollup-backfill.js';
 import { copyRows, dropSecondaryIndexes } from '../lib/copy.js';
 import { capture, explainAnalyze } from '../lib/explain.js';
 import { benchFlags, runBenchmark, type Scenario } from '../lib/harness.js';
 
 const { small } = benchFlags();
-const SIZES = small ? { users: 200, graphsPerUser: 5, runs: 50_000 } : { users: 1_000, graphsPerUser: 5, runs: 1_000_000 };
-const NODES_PER_RUN = 5;
+const runsFlag = process.argv.indexOf('--runs');
+const RUNS = runsFlag > 0 ? Number(process.argv[runsFlag + 1]) : small ? 50_000 : 1_000_000;
+if (!Number.isInteger(RUNS) || RUNS < 1_000) throw new Error('--runs takes a whole number of runs, at least 1000.');
+const SIZES = small ? { users: 200, graphsPerUser: 5, runs: RUNS } : { users: 1_000, graphsPerUser: 5, runs: RUNS };
+const NODES_PER_RUN = RUNS >= 5_000_000 ? 3 : 5;
+/** Rows loaded as a database older than the statistics rollups holds them: uncounted, for the back-fill. */
+const uncounted = (table: TableSpec): TableSpec => ({ ...table, columns: [...table.columns, 'in_rollups'] });
+const RUN_TABLE = uncounted(TABLES.graphExecutions);
+const NODE_TABLE = uncounted(TABLES.nodeExecutions);
 const WARMUP = 15;
 const REQUESTS = 100;
 const DAY = 86_400_000;
@@ -43,7 +53,7 @@ const spec = {
   title: 'Statistics benchmark',
   warmup: WARMUP,
   requests: REQUESTS,
-  note: 'Every figure is computed from the rows at request time (no rollups, no cache).',
+  note: "Every user's questions read the statistics rollups (kept by triggers in each write's transaction) plus raw rows at the range's edges; a user's or a graph's read rows. Nothing is cached.",
 };
 
 await runBenchmark(spec, async ({ db, pool, startServer, measure, report }) => {
@@ -74,7 +84,7 @@ await runBenchmark(spec, async ({ db, pool, startServer, measure, report }) => {
       graphs.push({ id: rng.uuid7(createdAt), userId, createdAt, popularity: rng.logNormal(1, 1.2), nodes: nodes.map((b) => ({ id: rng.uuid7(createdAt), blockId: b.id })) });
     }
   }
-  await load(TABLES.graphs, graphs.map((g, i): Cell[] => [g.id, 1, `Graph ${i}`, null, true, g.userId, iso(g.createdAt), iso(g.createdAt)]));
+  await load(TABLES.graphs, graphs.map((g, i): Cell[] => [g.id, 1, `Graph ${i}`, null, true, g.userId, false, false, null, iso(g.createdAt), iso(g.createdAt)]));
   await load(TABLES.nodes, graphs.flatMap((g) => g.nodes.map((n): Cell[] => [n.id, g.id, 1, n.blockId, null, 'STANDARD', '{}', '{}'])));
 
   // Graph executions and their node executions; secondary indexes dropped for the load, rebuilt after.
@@ -85,7 +95,7 @@ await runBenchmark(spec, async ({ db, pool, startServer, measure, report }) => {
   const nodeRows: Cell[][] = [];
   const flushAt = 20_000;
   const flush = async () => {
-    await Promise.all([load(TABLES.graphExecutions, runRows), load(TABLES.nodeExecutions, nodeRows)]);
+    await Promise.all([load(RUN_TABLE, runRows), load(NODE_TABLE, nodeRows)]);
     runRows.length = 0;
     nodeRows.length = 0;
   };
@@ -122,11 +132,11 @@ await runBenchmark(spec, async ({ db, pool, startServer, measure, report }) => {
     }
     const deleted = finished && rng.next() < 0.02;
     // The run's and node's copies (triggers are off during the load).
-    runNodes.forEach((row, i) => nodeRows.push([...row, g.userId, iso(createdAt), deleted, g.nodes[i]!.blockId]));
+    runNodes.forEach((row, i) => nodeRows.push([...row, g.userId, iso(createdAt), deleted, g.nodes[i]!.blockId, false]));
     const updated = endedAt ?? startedAt ?? createdAt;
     runRows.push([
       id, g.id, 1, g.userId, status, '{}', null, null, cost, null, deleted, null,
-      iso(createdAt), iso(updated), startedAt === null ? null : iso(startedAt), endedAt === null ? null : iso(endedAt),
+      iso(createdAt), iso(updated), startedAt === null ? null : iso(startedAt), endedAt === null ? null : iso(endedAt), false,
     ]);
     if (runRows.length >= flushAt) await flush();
   }
@@ -134,14 +144,33 @@ await runBenchmark(spec, async ({ db, pool, startServer, measure, report }) => {
   const copied = Date.now();
   await rebuildIndexes();
   const indexed = Date.now();
-  for (const table of ['graph_executions', 'node_executions', 'graphs', 'nodes', 'users', 'api_keys']) await pool.query(`VACUUM (ANALYZE) ${table}`);
-  await pool.query('CHECKPOINT');
   const seedMs = Date.now() - seedStarted;
+  // The back-fill, as the server runs it at boot (bigger batches: nothing else runs here).
+  await markRollupsIncomplete(db.sql);
+  const backfillStarted = Date.now();
+  const backfill = await backfillRollups(db.sql, { batchSize: 20_000 });
+  const backfillMs = Date.now() - backfillStarted;
+  const vacuumStarted = Date.now();
+  for (const table of ['graph_executions', 'node_executions', 'graphs', 'nodes', 'users', 'api_keys', 'run_rollups', 'graph_run_rollups', 'graph_duration_rollups', 'block_rollups']) {
+    await pool.query(`VACUUM (ANALYZE) ${table}`);
+  }
+  await pool.query('CHECKPOINT');
+  const vacuumMs = Date.now() - vacuumStarted;
+  const { rows: sizes } = await pool.query<{ name: string; rows: number; bytes: string }>(
+    `SELECT c.relname AS name, c.reltuples::bigint AS rows, pg_total_relation_size(c.oid) AS bytes FROM pg_class c
+     WHERE c.relname IN ('run_rollups', 'graph_run_rollups', 'graph_duration_rollups', 'block_rollups', 'graph_executions', 'node_executions') ORDER BY 1`,
+  );
+  const mb = (bytes: string | number) => `${(Number(bytes) / 1048576).toFixed(0)} MB`;
+  const sizeLine = sizes.map((t) => `${t.name} ${Number(t.rows).toLocaleString('en')} rows, ${mb(t.bytes)}`).join('; ');
+  const backfillLine =
+    `back-filled the rollups (${backfill.runs.toLocaleString('en')} runs, ${backfill.nodeExecutions.toLocaleString('en')} node executions) in ${(backfillMs / 1000).toFixed(1)} s, ` +
+    `then VACUUM ANALYZE ${(vacuumMs / 1000).toFixed(1)} s; sizes: ${sizeLine}`;
+  console.log(backfillLine);
   const count = async (table: string) => (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]!.n;
   const [runCount, nodeCount] = [await count('graph_executions'), await count('node_executions')];
   const seedLine =
     `seeded ${runCount.toLocaleString('en')} graph executions and ${nodeCount.toLocaleString('en')} node executions in ${(seedMs / 1000).toFixed(1)} s ` +
-    `(COPY ${((copied - seedStarted) / 1000).toFixed(1)} s, indexes ${((indexed - copied) / 1000).toFixed(1)} s, vacuum/analyze ${((Date.now() - indexed) / 1000).toFixed(1)} s)`;
+    `(COPY ${((copied - seedStarted) / 1000).toFixed(1)} s, indexes ${((indexed - copied) / 1000).toFixed(1)} s)`;
   console.log(seedLine);
 
   // ---- who to measure ----
@@ -159,6 +188,11 @@ await runBenchmark(spec, async ({ db, pool, startServer, measure, report }) => {
   const busiestGraph = perGraph[0]!;
   const range90 = { from: new Date(now - 90 * DAY), to: new Date(now) };
   const range30 = { from: new Date(now - 30 * DAY), to: new Date(now) };
+  const range365 = { from: new Date(now - 365 * DAY), to: new Date(now) };
+  const { rows: busiestOverall } = await pool.query<{ graph_id: string; n: number }>(
+    `SELECT graph_id, count(*)::int AS n FROM graph_executions WHERE NOT is_deleted AND created_at >= $1 GROUP BY graph_id ORDER BY n DESC LIMIT 1`,
+    [range365.from],
+  );
 
   // ---- query plans ----
   const plans: Record<string, string> = {};
@@ -183,7 +217,21 @@ await runBenchmark(spec, async ({ db, pool, startServer, measure, report }) => {
   const SUMMARY = `query($f: ExecutionStatsFilter!, $b: TimeBucket, $tz: String) { executionStats(filter: $f, bucket: $b, timezone: $tz) {
     total byStatus { status count } successRate duration { count avgMs p50Ms p90Ms p95Ms p99Ms maxMs } cost { total avg }
     timeSeries { bucketStart total completed failed p95DurationMs cost } } }`;
+  const WIDE = `query($f: ExecutionStatsFilter!, $b: TimeBucket, $tz: String) { executionStats(filter: $f, bucket: $b, timezone: $tz) {
+    percentileRelativeError total byStatus { status count } successRate duration { count avgMs p50Ms p90Ms p95Ms p99Ms maxMs } cost { total avg }
+    timeSeries { bucketStart total completed failed p95DurationMs cost }
+    blocks(limit: 20) { blockId runs failures failureRate p95DurationMs } topGraphs(limit: 10) { graph { id name } runs completed failures successRate cost p95DurationMs } } }`;
   const scenarios: Scenario[] = [
+    { name: "every user's 90-day summary, daily buckets (admin, UTC)", apiKey: adminSecret.key, query: SUMMARY, variables: { f: range90, b: 'DAY', tz: 'UTC' } },
+    { name: "every user's 90-day summary, daily buckets (admin, Europe/Paris)", apiKey: adminSecret.key, query: SUMMARY, variables: { f: range90, b: 'DAY', tz: 'Europe/Paris' } },
+    { name: "every user's 90-day summary + blocks(limit: 20) + topGraphs(limit: 10) (admin, UTC)", apiKey: adminSecret.key, query: WIDE, variables: { f: range90, b: 'DAY', tz: 'UTC' } },
+    {
+      name: `one busy graph's 365 days, hourly buckets, Asia/Kathmandu (${busiestOverall[0]!.n.toLocaleString('en')} runs)`,
+      apiKey: adminSecret.key,
+      query: SUMMARY,
+      variables: { f: { ...range365, graphId: busiestOverall[0]!.graph_id }, b: 'HOUR', tz: 'Asia/Kathmandu' },
+    },
+    { name: `a user's 30-day summary, daily buckets (busiest user; rows)`, apiKey: keyOf(busiest.user_id), query: SUMMARY, variables: { f: range30, b: 'DAY', tz: 'UTC' } },
     { name: `user's 90-day summary, daily buckets (busiest user: ${busiest.n.toLocaleString('en')} runs)`, apiKey: keyOf(busiest.user_id), query: SUMMARY, variables: { f: range90, b: 'DAY', tz: 'Europe/Paris' } },
     { name: `user's 90-day summary, daily buckets (median user: ${median.n.toLocaleString('en')} runs)`, apiKey: keyOf(median.user_id), query: SUMMARY, variables: { f: range90, b: 'DAY', tz: 'Europe/Paris' } },
     {
@@ -208,6 +256,6 @@ await runBenchmark(spec, async ({ db, pool, startServer, measure, report }) => {
   const results = await measure(http.post, scenarios);
 
   // ---- report ----
-  const file = await report(`, ${SIZES.users.toLocaleString('en')} users × ${SIZES.graphsPerUser} graphs; ${seedLine}.`, results, plans);
+  const file = await report(`, ${SIZES.users.toLocaleString('en')} users × ${SIZES.graphsPerUser} graphs; ${seedLine}; ${backfillLine}.`, results, plans);
   console.log(`wrote ${file}`);
 });

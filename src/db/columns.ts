@@ -15,7 +15,7 @@ export type ColumnSpec = {
    * enums, read as an array of strings.
    */
   kind?: 'time' | 'json' | 'text' | 'texts';
-  /** Kept by a trigger from other rows (the API never writes it): part of whole rows only. */
+  /** Kept by the database (a trigger, the statistics back-fill), never written by the API: part of whole rows only. */
   copied?: true;
 };
 

@@ -4,6 +4,7 @@ import type { AppConfig } from '../config.js';
 import { openDatabase, type Database } from '../db/database.js';
 import { applyMigrations, assertMigrationsApplied } from '../db/migrations.js';
 import { syncBuiltInCatalogue } from '../modules/blocks/block-sync.js';
+import { backfillRollups } from '../modules/stats/rollup-backfill.js';
 import { DEMO_SEED_OPTIONS, seedDatabase } from '../seed/index.js';
 import { createServer, type AppServer } from './app.js';
 import { demoCredentialsFile, readDemoCredentials, writeDemoCredentials, type DemoCredentials } from './demo-credentials.js';
@@ -44,6 +45,32 @@ async function demoCredentials(config: AppConfig, db: Database, log: Logger): Pr
 }
 
 /**
+ * Counts the rows stored before the statistics rollups existed, in the background while the server serves (the
+ * statistics read rows until it is done). Resolves when complete, aborted or failed (logged: the next boot resumes).
+ */
+function backfillInBackground(db: Database, log: Logger, signal: AbortSignal): Promise<void> {
+  const started = Date.now();
+  let logged = 0;
+  return backfillRollups(db.sql, {
+    batchSize: 2_000,
+    pauseMs: 20,
+    signal,
+    onBatch: (p) => {
+      if (Date.now() - logged < 10_000) return;
+      logged = Date.now();
+      log.info({ runs: p.runs, nodeExecutions: p.nodeExecutions }, 'statistics rollups: back-filling');
+    },
+  }).then(
+    (p) => {
+      if (p.runs + p.nodeExecutions > 0 || !p.complete) log.info({ ...p, ms: Date.now() - started }, p.complete ? 'statistics rollups: back-fill complete' : 'statistics rollups: back-fill paused');
+    },
+    (err: unknown) => {
+      if (!signal.aborted) log.error({ err }, 'statistics rollups: back-fill failed; statistics read rows until the next boot completes it');
+    },
+  );
+}
+
+/**
  * What a person starting the server reads on stdout. The demo key itself only on the boot that created it, and only
  * with the playground on; later boots say where it is kept.
  */
@@ -81,10 +108,14 @@ export async function boot(config: AppConfig, log: Logger): Promise<RunningServe
     // A second process refused the embedded database is told where this server answers.
     if (db.kind === 'pglite') db.lock?.record({ url, port: (server.httpServer.address() as AddressInfo).port });
     log.info({ url, database: db.kind, bootMs: Date.now() - started }, 'agentgraph is listening');
+    const stopBackfill = new AbortController();
+    const backfill = backfillInBackground(db, log, stopBackfill.signal);
     let stopping: Promise<void> | null = null;
     const shutdown = () =>
       (stopping ??= (async () => {
+        stopBackfill.abort();
         await server.stop();
+        await backfill;
         await db.close();
       })());
     return { url, db, server, demo, shutdown };

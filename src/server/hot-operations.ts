@@ -1,5 +1,6 @@
 import type { DocumentNode, ExecutionResult, OperationDefinitionNode } from 'graphql';
 import type { GraphQLContext } from '../context.js';
+import type { CostCaller } from './cost/field-costs.js';
 import type { Analysis } from './cost/operation-cost.js';
 import type { Admission } from './limits.js';
 import { isJsonObject } from '../modules/shared/input.js';
@@ -62,7 +63,7 @@ export type HotOperationsOptions = {
   /** Query texts longer than this are not kept (they are keys held in memory). */
   maxQueryLength: number;
   /** The operation limits' check (limits.ts) with the request's variables. */
-  check(document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>): Admission;
+  check(document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>, caller?: CostCaller): Admission;
 };
 
 export function createHotOperations(options: HotOperationsOptions) {
@@ -100,7 +101,8 @@ export function createHotOperations(options: HotOperationsOptions) {
       if (!operation) return null;
       const vars = (variables ?? {}) as Record<string, unknown>;
       const { analysis, refusal } = options.check(operation.document, operation.operation, vars);
-      if (refusal) return null;
+      // A cost that depends on the caller is judged by Apollo's pipeline, once the request is authenticated.
+      if (refusal || analysis.byCaller) return null;
       requests++;
       return { operation, variables: vars, analysis };
     },

@@ -4,6 +4,7 @@ import { isUtf8 } from 'node:buffer';
 import { GraphQLError, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import type { GraphQLContext, RequestBudget } from '../context.js';
 import type { ErrorCode } from '../errors.js';
+import type { CostCaller } from './cost/field-costs.js';
 import { createCostModel, type Analysis } from './cost/operation-cost.js';
 import type { RateLimiter, Tarpit } from './rate-limit.js';
 
@@ -123,8 +124,11 @@ const rejection = (code: ErrorCode, message: string, status = 400) => new GraphQ
 export type Admission = { analysis: Analysis; refusal: GraphQLError | null };
 
 export type OperationLimits = {
-  /** The operation's depth and cost with these variables, and why it may not run (null when it may). */
-  check(document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>): Admission;
+  /**
+   * The operation's depth and cost with these variables, and why it may not run (null when it may). Without `caller`
+   * (before authentication) the analysis is that of a non-admin; `analysis.byCaller` says whether it depends on it.
+   */
+  check(document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>, caller?: CostCaller): Admission;
   /**
    * Charges an admitted operation to its request (a batch's operations together stay under the cost limit) and to its
    * client's rate limits; throws QUERY_TOO_COMPLEX or RATE_LIMITED.
@@ -148,8 +152,8 @@ export function operationLimits(schema: GraphQLSchema, limits: { maxDepth: numbe
   // are literals is analysed once per parsed document, whatever ids its variables carry (Apollo keeps parsed
   // documents, so a hot query is analysed once, not on every request). A few sets of values per operation at most.
   const analyses = new WeakMap<OperationDefinitionNode, { variables: string[]; byValues: Map<string, Admission> }>();
-  const judge = (document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>): Admission => {
-    const analysis = model.analyze(document, operation, variables, limits.maxCost);
+  const judge = (document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>, caller: CostCaller): Admission => {
+    const analysis = model.analyze(document, operation, variables, limits.maxCost, caller);
     let refusal: GraphQLError | null = null;
     if (analysis.depth > limits.maxDepth) {
       refusal = rejection('QUERY_TOO_DEEP', `The operation nests ${analysis.depth} levels deep; at most ${limits.maxDepth} are allowed.`);
@@ -158,13 +162,14 @@ export function operationLimits(schema: GraphQLSchema, limits: { maxDepth: numbe
     }
     return { analysis, refusal };
   };
-  const check: OperationLimits['check'] = (document, operation, variables) => {
+  const check: OperationLimits['check'] = (document, operation, variables, caller = { admin: false }) => {
     let known = analyses.get(operation);
     if (!known) analyses.set(operation, (known = { variables: operation.variableDefinitions?.length ? model.costVariables(document, operation) : [], byValues: new Map() }));
-    const key = known.variables.length ? valuesKey(known.variables, variables) : '';
+    const values = known.variables.length ? valuesKey(known.variables, variables) : '';
+    const key = values === null ? null : `${caller.admin ? 'admin' : 'user'}|${values}`;
     let admission = key === null ? undefined : known.byValues.get(key);
     if (!admission) {
-      admission = judge(document, operation, variables);
+      admission = judge(document, operation, variables, caller);
       if (key !== null && known.byValues.size < MAX_ANALYSES_PER_OPERATION) known.byValues.set(key, admission);
     }
     return admission;
@@ -212,7 +217,7 @@ export function operationLimits(schema: GraphQLSchema, limits: { maxDepth: numbe
           async didResolveOperation({ document, operation, request, contextValue }) {
             if (!operation) return;
             chargeParsing(contextValue, document);
-            const { analysis, refusal } = check(document, operation, request.variables ?? {});
+            const { analysis, refusal } = check(document, operation, request.variables ?? {}, { admin: contextValue.viewer?.isAdmin ?? false });
             if (refusal) {
               chargeRefusal(contextValue);
               throw refusal;

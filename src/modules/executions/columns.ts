@@ -19,6 +19,7 @@ export const GRAPH_EXECUTION_TABLE = modelTable<GraphExecution>('graph_execution
   updatedAt: { column: 'updated_at', kind: 'time' },
   startedAt: { column: 'started_at', kind: 'time' },
   endedAt: { column: 'ended_at', kind: 'time' },
+  inRollups: { column: 'in_rollups', copied: true },
 });
 
 /** The NodeExecution model's columns (alias `n`), with the copies of its run's and node's fields a trigger keeps. */
@@ -40,4 +41,5 @@ export const NODE_EXECUTION_TABLE = modelTable<NodeExecution>('node_executions',
   runCreatedAt: { column: 'run_created_at', kind: 'time', copied: true },
   runIsDeleted: { column: 'run_is_deleted', copied: true },
   blockId: { column: 'block_id', copied: true },
+  inRollups: { column: 'in_rollups', copied: true },
 });

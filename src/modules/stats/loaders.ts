@@ -2,6 +2,20 @@ import type { Database } from '../../db/database.js';
 import type { GraphStatsOrder } from '../../generated/graphql.js';
 import { graphKeyString, type GraphKey } from '../graphs/graph-store.js';
 import { childPageLoader } from '../shared/child-pages.js';
+import { DURATION_RELATIVE_ERROR } from './duration-sketch.js';
+import {
+  durationOf,
+  rangeFigures,
+  rollupBlocks,
+  rollupNodeCounts,
+  rollupsAnswerNodes,
+  rollupsAnswerRuns,
+  rollupTimeSeries,
+  rollupTopGraphs,
+  seriesFigures,
+  statusCountsOf,
+} from './rollup-stats.js';
+import { rollupsComplete } from './rollup-store.js';
 import {
   blockStats,
   durationStats,
@@ -36,13 +50,34 @@ export function createStatsLoaders(db: Database) {
       return new Map([...rows].map(([key, row]) => [key, [row]]));
     },
   });
+  // Wide scopes (every user's runs) read the rollups once the back-fill is done; every other scope reads rows.
+  const complete = memo(() => rollupsComplete(sql));
+  const fromRollups = async (answers: boolean) => answers && (await complete());
+  const series = memo((scope: StatsScope, starts: number[]) => seriesFigures(sql, scope, starts));
+  const figures = memo((scope: StatsScope, fromSeries: number[] | null) => rangeFigures(sql, scope, fromSeries && series(scope, fromSeries)));
   return {
-    statusCounts: memo((scope: StatsScope) => statusCounts(sql, scope)),
-    duration: memo((scope: StatsScope) => durationStats(sql, scope)),
-    nodeCounts: memo((scope: StatsScope) => nodeExecutionCounts(sql, scope)),
-    timeSeries: memo((scope: StatsScope, starts: number[]) => timeSeries(sql, scope, starts)),
-    topGraphs: memo((scope: StatsScope, by: GraphStatsOrder, limit: number) => topGraphs(sql, scope, by, limit)),
-    blocks: memo((scope: StatsScope, limit: number, minRuns: number) => blockStats(sql, scope, limit, minRuns)),
+    /** The relative error of the percentiles and maxima of an answer over `scope` (0: exact). */
+    percentileError: async (scope: StatsScope) => ((await fromRollups(rollupsAnswerRuns(scope))) ? DURATION_RELATIVE_ERROR : 0),
+    /** `fromSeries`: the time series' bucket starts when it is selected too (the rollups then read once). */
+    statusCounts: memo(async (scope: StatsScope, fromSeries: number[] | null) =>
+      (await fromRollups(rollupsAnswerRuns(scope))) ? statusCountsOf(await figures(scope, fromSeries)) : statusCounts(sql, scope),
+    ),
+    duration: memo(async (scope: StatsScope, fromSeries: number[] | null) => {
+      if (await fromRollups(rollupsAnswerRuns(scope))) return { ...durationOf(await figures(scope, fromSeries)), relativeError: DURATION_RELATIVE_ERROR };
+      return { ...(await durationStats(sql, scope)), relativeError: 0 };
+    }),
+    nodeCounts: memo(async (scope: StatsScope) =>
+      (await fromRollups(rollupsAnswerNodes(scope))) ? rollupNodeCounts(sql, scope) : nodeExecutionCounts(sql, scope),
+    ),
+    timeSeries: memo(async (scope: StatsScope, starts: number[]) =>
+      (await fromRollups(rollupsAnswerRuns(scope))) ? rollupTimeSeries(series(scope, starts)) : timeSeries(sql, scope, starts),
+    ),
+    topGraphs: memo(async (scope: StatsScope, by: GraphStatsOrder, limit: number) =>
+      by !== 'DURATION' && (await fromRollups(rollupsAnswerNodes(scope))) ? rollupTopGraphs(sql, scope, by, limit) : topGraphs(sql, scope, by, limit),
+    ),
+    blocks: memo(async (scope: StatsScope, limit: number, minRuns: number) =>
+      (await fromRollups(rollupsAnswerNodes(scope))) ? rollupBlocks(sql, scope, limit, minRuns) : blockStats(sql, scope, limit, minRuns),
+    ),
     /** Graph.stats: every graph of a response with the same arguments in one statement. */
     graphStats: {
       load: async (key: { parent: GraphKey; args: GraphStatsArgs }): Promise<GraphStatsRow> => {

@@ -3,6 +3,7 @@ import { BLOCK_SCHEMA_LIMITS } from '../../modules/blocks/block-definition.js';
 import { MAX_GRAPH_PROBLEMS } from '../../modules/blocks/graph-rules.js';
 import { GRAPH_LIMITS } from '../../modules/graphs/graph-validation.js';
 import { MAX_EVENTS_PER_APPEND } from '../../modules/sessions/session-service.js';
+import { rollupCellsRead, type RollupCellCounts } from '../../modules/stats/rollup-cells.js';
 import { MAX_BUCKETS, MAX_LIMIT as MAX_STATS_LIMIT, MAX_RANGE_DAYS } from '../../modules/stats/stats-service.js';
 
 /**
@@ -30,10 +31,18 @@ export type ListBound = {
   pooledUnder?: { via: string; max: number };
 };
 
+/** Who asks, where a field's work depends on it (an ADMIN's statistics over every user read the rollups). */
+export type CostCaller = { admin: boolean };
+
 export type FieldCost = {
   list?: ListBound;
-  /** Work besides the field itself (a scan, a count), in units; a function of the field's arguments. */
-  weight?: number | ((args: Arguments) => number);
+  /**
+   * Work besides the field itself (a scan, a count), in units; a function of the field's arguments, its parent field's
+   * and the caller (declare `byCaller` then).
+   */
+  weight?: number | ((args: Arguments, parentArgs: Arguments, caller: CostCaller) => number);
+  /** The weight depends on the caller: the operation's cost is then known only once the request is authenticated. */
+  byCaller?: true;
 };
 
 /** A JSON value (inputs, outputs, state, event content): up to 64 KB each to read, copy and serialize. */
@@ -54,7 +63,7 @@ function rangeDays(from: unknown, to: unknown): number {
 
 const record = (value: unknown): Arguments => (typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Arguments) : {});
 
-/** Statistics scan the runs (and node executions) of their range: priced by the days they cover. */
+/** Statistics read row by row scan the runs (and node executions) of their range: priced by the days they cover. */
 const STATS_UNITS_PER_DAY = 20;
 
 const BUCKET_HOURS: Record<string, number> = { HOUR: 1, DAY: 24, WEEK: 168 };
@@ -66,6 +75,42 @@ function timeSeriesSize(_args: Arguments, parentArgs: Arguments): number | null 
   // Two more for partial buckets at both ends (and a DST day).
   return Math.ceil((rangeDays(filter.from, filter.to) * 24) / hoursPerBucket) + 2;
 }
+
+/**
+ * Statistics over every user's runs (an ADMIN without `userId` or `graphId`) read rollup rows: priced by the spans
+ * they read (src/modules/stats/rollup-cells.ts), per span size, and the raw rows of the partial 15 minutes at the
+ * edges. Units per span read, measured on the benchmark's data (bench/stats): a week's row holds every status and
+ * its duration bins, a graph ranking reads one row per graph with runs in the span.
+ */
+type CellUnits = { quarter: number; day: number; week: number; fringe: number };
+const RUN_CELL_UNITS: CellUnits = { quarter: 10, day: 50, week: 80, fringe: 200 };
+const GRAPH_CELL_UNITS: CellUnits = { quarter: 20, day: 500, week: 1_500, fringe: 200 };
+const BLOCK_CELL_UNITS: CellUnits = { quarter: 30, day: 60, week: 80, fringe: 500 };
+
+const readsRollups = (filter: Arguments, caller: CostCaller) => caller.admin && !filter.userId && !filter.graphId;
+
+const cellUnits = (cells: RollupCellCounts, units: CellUnits) =>
+  cells.quarters * units.quarter + cells.days * units.day + cells.weeks * units.week + cells.fringes * units.fringe;
+
+/** The spans a statistics field of `executionStats(args)` reads: its whole range, or its time series' buckets. */
+function cellsOf(statsArgs: Arguments, series: boolean): RollupCellCounts {
+  const filter = record(statsArgs.filter);
+  const from = new Date(String(filter.from)).getTime();
+  const to = new Date(String(filter.to)).getTime();
+  const cells = rollupCellsRead(from, to, series ? { bucket: String(statsArgs.bucket ?? 'DAY'), timezone: String(statsArgs.timezone ?? 'UTC') } : null);
+  // Arguments `executionStats` refuses (BAD_USER_INPUT) before it reads anything.
+  return cells ?? { quarters: 0, days: 0, weeks: 0, fringes: 0 };
+}
+
+const rollupWeight = (statsArgs: Arguments, caller: CostCaller, units: CellUnits, series = false) =>
+  readsRollups(record(statsArgs.filter), caller) ? cellUnits(cellsOf(statsArgs, series), units) : 0;
+
+const statsWeight = (args: Arguments, _parentArgs: Arguments, caller: CostCaller) =>
+  readsRollups(record(args.filter), caller)
+    ? cellUnits(cellsOf(args, false), RUN_CELL_UNITS)
+    : STATS_UNITS_PER_DAY * rangeDays(record(args.filter).from, record(args.filter).to);
+
+const nodeFiguresWeight = (_args: Arguments, parentArgs: Arguments, caller: CostCaller) => rollupWeight(parentArgs, caller, BLOCK_CELL_UNITS);
 
 const sessionsWeight = (args: Arguments) => (record(args.filter).metadataContains !== undefined && record(args.filter).metadataContains !== null ? JSON_FILTER_WEIGHT : 0);
 
@@ -79,12 +124,22 @@ export const FIELD_COSTS: Readonly<Record<string, FieldCost>> = {
   'Node.inputLinks': { list: { max: GRAPH_LIMITS.links, pooledUnder: { via: 'Graph.nodes', max: GRAPH_LIMITS.links } } },
   'Node.outputLinks': { list: { max: GRAPH_LIMITS.links, pooledUnder: { via: 'Graph.nodes', max: GRAPH_LIMITS.links } } },
   'AppendSessionEventsPayload.events': { list: { max: MAX_EVENTS_PER_APPEND } },
-  'Query.executionStats': { weight: (args) => STATS_UNITS_PER_DAY * rangeDays(record(args.filter).from, record(args.filter).to) },
-  'Graph.stats': { weight: (args) => Math.ceil((STATS_UNITS_PER_DAY / 4) * rangeDays(args.from, args.to)) },
+  'Query.executionStats': { weight: statsWeight, byCaller: true },
+  'Graph.stats': { weight: (args: Arguments) => Math.ceil((STATS_UNITS_PER_DAY / 4) * rangeDays(args.from, args.to)) },
   'ExecutionStats.byStatus': { list: { max: 7 } },
-  'ExecutionStats.timeSeries': { list: { max: MAX_BUCKETS, sizeOf: timeSeriesSize } },
-  'ExecutionStats.topGraphs': { list: { max: MAX_STATS_LIMIT, limitArgument: 'limit' } },
-  'ExecutionStats.blocks': { list: { max: MAX_STATS_LIMIT, limitArgument: 'limit' } },
+  'ExecutionStats.timeSeries': {
+    list: { max: MAX_BUCKETS, sizeOf: timeSeriesSize },
+    weight: (_args, parentArgs, caller) => rollupWeight(parentArgs, caller, RUN_CELL_UNITS, true),
+    byCaller: true,
+  },
+  'ExecutionStats.topGraphs': {
+    list: { max: MAX_STATS_LIMIT, limitArgument: 'limit' },
+    weight: (_args, parentArgs, caller) => rollupWeight(parentArgs, caller, GRAPH_CELL_UNITS),
+    byCaller: true,
+  },
+  'ExecutionStats.blocks': { list: { max: MAX_STATS_LIMIT, limitArgument: 'limit' }, weight: nodeFiguresWeight, byCaller: true },
+  'ExecutionStats.nodeExecutions': { weight: nodeFiguresWeight, byCaller: true },
+  'ExecutionStats.failedNodeExecutions': { weight: nodeFiguresWeight, byCaller: true },
   'Query.sessions': { weight: sessionsWeight },
   'User.sessions': { weight: sessionsWeight },
 };

@@ -16,7 +16,7 @@ import {
   visit,
 } from 'graphql';
 import { DEFAULT_PAGE_SIZE, pageBound, wholeNumber } from '../../modules/shared/pagination.js';
-import { FIELD_COSTS, JSON_VALUE_WEIGHT, TOTAL_COUNT_WEIGHT, introspectionCosts, isConnectionType, type Arguments, type FieldCost } from './field-costs.js';
+import { FIELD_COSTS, JSON_VALUE_WEIGHT, TOTAL_COUNT_WEIGHT, introspectionCosts, isConnectionType, type Arguments, type CostCaller, type FieldCost } from './field-costs.js';
 
 /**
  * The cost of an operation: an upper bound of the fields it resolves, objects times fields, plus the declared weight of
@@ -29,14 +29,15 @@ import { FIELD_COSTS, JSON_VALUE_WEIGHT, TOTAL_COUNT_WEIGHT, introspectionCosts,
  * The analysis is linear in the document: each fragment is analysed once (memoized) per count of objects, so
  * fragments spreading each other cannot make it expensive, and cost stops being added once over the limit.
  */
-export type Analysis = { depth: number; cost: number };
+/** `byCaller`: the cost holds for this caller only (a field's weight depends on who asks; see FieldCost.byCaller). */
+export type Analysis = { depth: number; cost: number; byCaller?: boolean };
 
 /** A list whose total is pooled over the objects of its parent list (Node.inputLinks over Graph.nodes). */
 type Pooled = { via: string; perParent: number; total: number; innerCost: number };
 type SetAnalysis = { depth: number; cost: number; pooled: Pooled[] };
 
 export type CostModel = {
-  analyze(document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>, maxCost: number): Analysis;
+  analyze(document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>, maxCost: number, caller?: CostCaller): Analysis;
   /**
    * The variables the cost can depend on: those inside page sizes, `limit`s and the arguments of priced fields (and
    * of fields whose lists are sized by them). An operation's analysis holds for any values of the others.
@@ -78,7 +79,8 @@ function listSize(cost: FieldCost, args: Arguments, parentArgs: Arguments): numb
   return Math.max(0, size);
 }
 
-const weightOf = (cost: FieldCost | undefined, args: Arguments) => (typeof cost?.weight === 'function' ? cost.weight(args) : (cost?.weight ?? 0));
+const weightOf = (cost: FieldCost | undefined, args: Arguments, parentArgs: Arguments, caller: CostCaller) =>
+  typeof cost?.weight === 'function' ? cost.weight(args, parentArgs, caller) : (cost?.weight ?? 0);
 
 export function createCostModel(schema: GraphQLSchema): CostModel {
   const costs: Record<string, FieldCost> = { ...FIELD_COSTS, ...introspectionCosts(schema) };
@@ -88,8 +90,9 @@ export function createCostModel(schema: GraphQLSchema): CostModel {
   const schemaType = schema.getType('__Schema') as GraphQLCompositeType;
   const typeType = schema.getType('__Type') as GraphQLCompositeType;
 
-  const analyze: CostModel['analyze'] = (document, operation, rawVariables, maxCost) => {
+  const analyze: CostModel['analyze'] = (document, operation, rawVariables, maxCost, caller = { admin: false }) => {
     const variables = withDefaults(operation, rawVariables);
+    let byCaller = false;
     const fragments = new Map<string, FragmentDefinitionNode>();
     for (const definition of document.definitions) if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
     // Keyed by fragment and the page its connection gives (the only context a selection's cost depends on).
@@ -116,7 +119,8 @@ export function createCostModel(schema: GraphQLSchema): CostModel {
           const declared = costs[key];
           const args = argumentsOf(selection, field, variables);
           const isCount = name === 'totalCount' && parentType !== undefined && isConnectionType(parentType.name);
-          cost += 1 + weightOf(declared, args) + (isCount ? TOTAL_COUNT_WEIGHT : 0);
+          if (declared?.byCaller) byCaller = true;
+          cost += 1 + weightOf(declared, args, parentArgs, caller) + (isCount ? TOTAL_COUNT_WEIGHT : 0);
           if (!selection.selectionSet) {
             if (field && jsonScalars.has(getNamedType(field.type).name)) cost += JSON_VALUE_WEIGHT;
             continue;
@@ -165,7 +169,7 @@ export function createCostModel(schema: GraphQLSchema): CostModel {
 
     const root = analyzeSet(operation.selectionSet, schema.getRootType(operation.operation) ?? undefined, DEFAULT_PAGE_SIZE, {});
     const cost = root.cost + root.pooled.reduce((sum, p) => sum + p.perParent * p.innerCost, 0);
-    return { depth: root.depth, cost };
+    return { depth: root.depth, cost, ...(byCaller ? { byCaller } : {}) };
   };
   // Arguments the analysis reads: pages and limits everywhere, every argument of a field whose cost or whose
   // children's sizes are computed from its arguments.

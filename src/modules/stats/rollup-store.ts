@@ -1,0 +1,168 @@
+/**
+ * Statistics over every user's runs read from the rollups (migration 20261205150000_execution_stats_rollups): the
+ * rows of a plan's cells (each span's rows summed over shards, times the cell's sign) plus the raw rows of its
+ * fringes (the parts of the range off a 15-minute edge), aggregated per interval. Counts, costs and duration sums are
+ * exact; durations come as bins (duration-sketch.ts). The rows path (stats-store.ts) answers every other scope.
+ */
+import { Prisma } from '../../generated/prisma/client.js';
+import type { SqlRunner } from '../../db/sql.js';
+import type { ExecutionStatus, GraphStatsOrder } from '../../generated/graphql.js';
+import { DurationHistogram } from './duration-sketch.js';
+import type { RollupPlan } from './rollup-cells.js';
+
+const aggregate = <Row>(sql: SqlRunner, statement: Prisma.Sql) => sql.query<Row>(statement, { planPerCall: true, workload: 'statistics' });
+const num = (value: unknown): number => Number(value ?? 0);
+
+/** The plan's cells as a relation c(span, start, idx, sign). */
+function cellsOf(plan: RollupPlan): Prisma.Sql {
+  const { cells } = plan;
+  return Prisma.sql`unnest(${cells.map((c) => c.span)}::int2[], ${cells.map((c) => new Date(c.start).toISOString())}::timestamptz[],
+    ${cells.map((c) => c.index)}::int[], ${cells.map((c) => c.sign)}::int[]) AS c(span, start, idx, sign)`;
+}
+
+/** The plan's fringes as a relation f(lo, hi, idx). */
+function fringesOf(plan: RollupPlan): Prisma.Sql {
+  const { fringes } = plan;
+  return Prisma.sql`unnest(${fringes.map((f) => new Date(f.from).toISOString())}::timestamptz[], ${fringes.map((f) => new Date(f.to).toISOString())}::timestamptz[],
+    ${fringes.map((f) => f.index)}::int[]) AS f(lo, hi, idx)`;
+}
+
+const statusIn = (column: string, statuses: ExecutionStatus[] | null) =>
+  statuses?.length ? Prisma.sql`AND ${Prisma.raw(column)}::text = ANY(${statuses}::text[])` : Prisma.empty;
+
+/** Figures of one interval: runs and cost per status, and the finished runs' durations. */
+export type IntervalFigures = {
+  byStatus: Map<ExecutionStatus, { runs: number; cost: number }>;
+  durations: DurationHistogram;
+  durationSumMs: number;
+};
+
+const emptyFigures = (): IntervalFigures => ({ byStatus: new Map(), durations: new DurationHistogram(), durationSumMs: 0 });
+
+/** The sum of several intervals' figures (a whole range from its buckets); undefined when there is none. */
+export function mergeFigures(parts: Iterable<IntervalFigures>): IntervalFigures | undefined {
+  let merged: IntervalFigures | undefined;
+  for (const part of parts) {
+    merged ??= emptyFigures();
+    for (const [status, s] of part.byStatus) {
+      const m = merged.byStatus.get(status) ?? { runs: 0, cost: 0 };
+      merged.byStatus.set(status, { runs: m.runs + s.runs, cost: m.cost + s.cost });
+    }
+    merged.durations.merge(part.durations);
+    merged.durationSumMs += part.durationSumMs;
+  }
+  return merged;
+}
+
+/** A rollup row (or a fringe's aggregate) as read: counts, sums, and its bins array from its first bin. */
+type FigureRow = { idx: number; sign: number; status: ExecutionStatus; runs: number; cost: number; durationMs: number; binsFrom: number | null; bins: string | null };
+
+/**
+ * A bins array in SQL (any lower bound) as its first bin and its elements as comma-separated text: several times
+ * cheaper for the driver than an int[] (a 90-day series brings a few hundred thousand elements).
+ */
+const binsColumns = Prisma.raw(`array_lower(bins, 1) AS "binsFrom", array_to_string(bins, ',', '0') AS bins`);
+
+/** Run figures per interval of `plan` (index → figures; intervals with no run are absent). */
+export async function runFigures(sql: SqlRunner, plan: RollupPlan, statuses: ExecutionStatus[] | null): Promise<Map<number, IntervalFigures>> {
+  // One row per cell, span row and status (shards apart): a few hundred rows for a 90-day series; summed here.
+  const rows = await aggregate<FigureRow>(sql, Prisma.sql`
+    SELECT idx, sign, status::text AS status, runs, cost, duration_ms AS "durationMs", ${binsColumns}
+    FROM (
+      SELECT c.idx, c.sign, r.status, r.runs, r.cost::float8 AS cost, r.duration_ms::float8 AS duration_ms, r.bins
+      FROM ${cellsOf(plan)} JOIN run_rollups r ON r.span = c.span AND r.bucket = c.start
+      WHERE true ${statusIn('r.status', statuses)}
+      UNION ALL
+      SELECT f.idx, 1, (x.ch).status, count(*)::int, sum((x.ch).cost)::float8, coalesce(sum((x.ch).duration_ms), 0)::float8,
+             stats_bins(stats_duration_bin((x.ch).duration_ms), 1)
+      FROM ${fringesOf(plan)}
+      CROSS JOIN LATERAL (SELECT stats_run_change_of(1, e) AS ch FROM graph_executions e
+                          WHERE e.created_at >= f.lo AND e.created_at < f.hi AND NOT e.is_deleted ${statusIn('e.status', statuses)}) x
+      GROUP BY 1, 2, 3
+    ) g`);
+  const figures = new Map<number, IntervalFigures>();
+  for (const r of rows) {
+    let f = figures.get(r.idx);
+    if (!f) figures.set(r.idx, (f = emptyFigures()));
+    const s = f.byStatus.get(r.status) ?? { runs: 0, cost: 0 };
+    f.byStatus.set(r.status, { runs: s.runs + r.sign * r.runs, cost: s.cost + r.sign * num(r.cost) });
+    f.durationSumMs += r.sign * num(r.durationMs);
+    if (r.bins) f.durations.addBinsText(r.binsFrom!, r.bins, r.sign);
+  }
+  return figures;
+}
+
+export type GraphRank = { graphId: string; runs: number; completed: number; failures: number; finished: number; cost: number };
+
+const RANK_ORDER: Record<Exclude<GraphStatsOrder, 'DURATION'>, string> = { RUNS: 'runs DESC', FAILURES: 'failures DESC', COST: 'cost DESC' };
+
+/** The `limit` graphs ranked by `by` over interval 0 of `plan` (every user's runs, every version, any status). */
+export async function rankGraphs(sql: SqlRunner, plan: RollupPlan, by: Exclude<GraphStatsOrder, 'DURATION'>, limit: number): Promise<GraphRank[]> {
+  const rows = await aggregate<{ graphId: string; runs: number; completed: number; failures: number; finished: number; cost: string | number }>(sql, Prisma.sql`
+    SELECT graph_id AS "graphId", sum(runs)::int AS runs, sum(completed)::int AS completed, sum(failed)::int AS failures,
+           sum(finished)::int AS finished, sum(cost)::bigint AS cost
+    FROM (
+      SELECT r.graph_id, sum(c.sign * r.runs) AS runs, sum(c.sign * r.completed) AS completed, sum(c.sign * r.failed) AS failed,
+             sum(c.sign * r.finished) AS finished, sum(c.sign * r.cost) AS cost
+      FROM ${cellsOf(plan)} JOIN graph_run_rollups r ON r.span = c.span AND r.bucket = c.start
+      GROUP BY 1
+      UNION ALL
+      SELECT e.graph_id, count(*), count(*) FILTER (WHERE e.status = 'COMPLETED'), count(*) FILTER (WHERE e.status = 'FAILED'),
+             count(*) FILTER (WHERE e.status IN ('COMPLETED', 'FAILED', 'TERMINATED')), sum(e.cost)
+      FROM ${fringesOf(plan)} JOIN graph_executions e ON e.created_at >= f.lo AND e.created_at < f.hi AND NOT e.is_deleted
+      GROUP BY 1
+    ) g
+    GROUP BY 1 HAVING sum(runs) > 0
+    ORDER BY ${Prisma.raw(RANK_ORDER[by])}, 1 LIMIT ${limit}`);
+  return rows.map((r) => ({ graphId: r.graphId, runs: num(r.runs), completed: num(r.completed), failures: num(r.failures), finished: num(r.finished), cost: num(r.cost) }));
+}
+
+/** The finished runs' durations of each of `graphIds` over interval 0 of `plan`. */
+export async function graphDurations(sql: SqlRunner, plan: RollupPlan, graphIds: string[]): Promise<Map<string, DurationHistogram>> {
+  const result = new Map(graphIds.map((id) => [id, new DurationHistogram()]));
+  if (!graphIds.length) return result;
+  const rows = await aggregate<{ graphId: string; bin: number; runs: number }>(sql, Prisma.sql`
+    SELECT g.id AS "graphId", r.bin, sum(c.sign * r.runs)::int AS runs
+    FROM unnest(${graphIds}::uuid[]) g(id) CROSS JOIN ${cellsOf(plan)}
+    JOIN graph_duration_rollups r ON r.graph_id = g.id AND r.span = c.span AND r.bucket = c.start
+    GROUP BY 1, 2
+    UNION ALL
+    SELECT e.graph_id, stats_duration_bin((stats_run_change_of(1, e)).duration_ms) AS bin, count(*)::int
+    FROM ${fringesOf(plan)} JOIN graph_executions e ON e.created_at >= f.lo AND e.created_at < f.hi AND NOT e.is_deleted
+    WHERE e.graph_id = ANY(${graphIds}::uuid[])
+    GROUP BY 1, 2`);
+  for (const r of rows) if (r.bin !== null) result.get(r.graphId)?.add(r.bin, num(r.runs));
+  return result;
+}
+
+/** Node executions of every user's runs per block over interval 0 of `plan`: counts per status, finished ones' durations. */
+export type BlockFigures = { blockId: string; byStatus: Map<ExecutionStatus, number>; durations: DurationHistogram };
+
+export async function blockFigures(sql: SqlRunner, plan: RollupPlan): Promise<BlockFigures[]> {
+  const rows = await aggregate<Omit<FigureRow, 'idx' | 'cost' | 'durationMs'> & { blockId: string }>(sql, Prisma.sql`
+    SELECT block_id AS "blockId", sign, status::text AS status, runs, ${binsColumns}
+    FROM (
+      SELECT r.block_id, c.sign, r.status, r.runs, r.bins
+      FROM ${cellsOf(plan)} JOIN block_rollups r ON r.span = c.span AND r.bucket = c.start
+      UNION ALL
+      SELECT (x.ch).block_id, 1, (x.ch).status, count(*)::int, stats_bins(stats_duration_bin((x.ch).duration_ms), 1)
+      FROM ${fringesOf(plan)}
+      CROSS JOIN LATERAL (SELECT stats_node_change_of(1, n) AS ch FROM node_executions n
+                          WHERE n.run_created_at >= f.lo AND n.run_created_at < f.hi AND NOT n.run_is_deleted) x
+      GROUP BY 1, 2, 3
+    ) g`);
+  const blocks = new Map<string, BlockFigures>();
+  for (const r of rows) {
+    let b = blocks.get(r.blockId);
+    if (!b) blocks.set(r.blockId, (b = { blockId: r.blockId, byStatus: new Map(), durations: new DurationHistogram() }));
+    b.byStatus.set(r.status, (b.byStatus.get(r.status) ?? 0) + r.sign * r.runs);
+    if (r.bins) b.durations.addBinsText(r.binsFrom!, r.bins, r.sign);
+  }
+  return [...blocks.values()];
+}
+
+/** Whether every run and node execution is counted (the back-fill is done): until then, statistics read rows. */
+export async function rollupsComplete(sql: SqlRunner): Promise<boolean> {
+  const rows = await sql.query<{ complete: boolean }>(Prisma.sql`SELECT complete FROM stats_rollup_state WHERE id = 1`);
+  return rows[0]?.complete === true;
+}

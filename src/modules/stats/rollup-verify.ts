@@ -1,0 +1,130 @@
+/**
+ * The rollups' check (`npm run stats:verify`, and the tests): recompute every rollup row of a range from the raw rows
+ * with the triggers' own definitions (stats_run_change_of, stats_node_change_of, stats_bucket, stats_duration_bin) and
+ * compare, per key summed over shards. Rows whose figures are all zero count as absent on both sides.
+ */
+import { Prisma } from '../../generated/prisma/client.js';
+import type { SqlRunner } from '../../db/sql.js';
+import { ROLLUP_SPANS } from './rollup-cells.js';
+
+export type RollupMismatch = { table: string; key: Record<string, unknown>; rollup: Record<string, number> | null; raw: Record<string, number> | null };
+
+export type RollupReport = { from: Date; to: Date; rowsCompared: number; mismatches: RollupMismatch[] };
+
+const SPANS = Prisma.raw(`(VALUES ${ROLLUP_SPANS.map((s) => `(${s}::smallint)`).join(', ')}) s(span)`);
+
+/** The counted runs and node executions whose bucket of some span starts in [from, to). */
+const runChanges = (from: Date, to: Date) => Prisma.sql`
+  SELECT s.span, stats_bucket(s.span, (c).created_at) AS bucket, (c).*
+  FROM (SELECT stats_run_change_of(1, e) AS c FROM graph_executions e
+        WHERE (e.in_rollups OR e.id <= (SELECT runs_through FROM stats_rollup_state WHERE id = 1)) AND NOT e.is_deleted AND e.created_at >= ${from} AND e.created_at < ${to}::timestamptz + interval '7 days') x
+  CROSS JOIN ${SPANS}
+  WHERE stats_bucket(s.span, (c).created_at) >= ${from} AND stats_bucket(s.span, (c).created_at) < ${to}`;
+
+const nodeChanges = (from: Date, to: Date) => Prisma.sql`
+  SELECT s.span, stats_bucket(s.span, (c).run_created_at) AS bucket, (c).*
+  FROM (SELECT stats_node_change_of(1, n) AS c FROM node_executions n
+        WHERE (n.in_rollups OR n.id <= (SELECT node_executions_through FROM stats_rollup_state WHERE id = 1)) AND NOT n.run_is_deleted AND n.run_created_at >= ${from} AND n.run_created_at < ${to}::timestamptz + interval '7 days') x
+  CROSS JOIN ${SPANS}
+  WHERE stats_bucket(s.span, (c).run_created_at) >= ${from} AND stats_bucket(s.span, (c).run_created_at) < ${to}`;
+
+type Check = { table: string; keys: string[]; figures: string[]; rollup: Prisma.Sql; raw: Prisma.Sql };
+
+/** A rollup table's bins as rows (span, bucket, <keys>, bin, runs), summed over shards. */
+const binsOf = (table: string, keys: string, inRange: Prisma.Sql) => Prisma.sql`
+  SELECT span, bucket, ${Prisma.raw(keys)}, i AS bin, sum(r.bins[i])::bigint AS runs
+  FROM ${Prisma.raw(table)} r CROSS JOIN LATERAL generate_subscripts(r.bins, 1) i
+  WHERE ${inRange} AND r.bins[i] IS NOT NULL GROUP BY 1, 2, ${Prisma.raw(keys)}, i`;
+
+function checks(from: Date, to: Date): Check[] {
+  const inRange = Prisma.sql`bucket >= ${from} AND bucket < ${to}`;
+  return [
+    {
+      table: 'run_rollups',
+      keys: ['span', 'bucket', 'status'],
+      figures: ['runs', 'cost', 'duration_ms'],
+      rollup: Prisma.sql`SELECT span, bucket, status::text AS status, sum(runs)::bigint AS runs, sum(cost)::bigint AS cost, sum(duration_ms)::bigint AS duration_ms
+        FROM run_rollups WHERE ${inRange} GROUP BY 1, 2, 3`,
+      raw: Prisma.sql`SELECT span, bucket, status::text AS status, count(*)::bigint AS runs, sum(cost)::bigint AS cost, coalesce(sum(duration_ms), 0)::bigint AS duration_ms
+        FROM (${runChanges(from, to)}) c GROUP BY 1, 2, 3`,
+    },
+    {
+      table: 'run_rollups.bins',
+      keys: ['span', 'bucket', 'status', 'bin'],
+      figures: ['runs'],
+      rollup: binsOf('run_rollups', 'status::text', inRange),
+      raw: Prisma.sql`SELECT span, bucket, status::text AS status, stats_duration_bin(duration_ms)::int AS bin, count(*)::bigint AS runs
+        FROM (${runChanges(from, to)}) c WHERE duration_ms IS NOT NULL GROUP BY 1, 2, 3, 4`,
+    },
+    {
+      table: 'graph_run_rollups',
+      keys: ['span', 'bucket', 'graph_id'],
+      figures: ['runs', 'completed', 'failed', 'finished', 'cost'],
+      rollup: Prisma.sql`SELECT span, bucket, graph_id::text AS graph_id, sum(runs)::bigint AS runs, sum(completed)::bigint AS completed,
+          sum(failed)::bigint AS failed, sum(finished)::bigint AS finished, sum(cost)::bigint AS cost
+        FROM graph_run_rollups WHERE ${inRange} GROUP BY 1, 2, 3`,
+      raw: Prisma.sql`SELECT span, bucket, graph_id::text AS graph_id, count(*)::bigint AS runs,
+          count(*) FILTER (WHERE status = 'COMPLETED')::bigint AS completed, count(*) FILTER (WHERE status = 'FAILED')::bigint AS failed,
+          count(*) FILTER (WHERE status IN ('COMPLETED', 'FAILED', 'TERMINATED'))::bigint AS finished, sum(cost)::bigint AS cost
+        FROM (${runChanges(from, to)}) c GROUP BY 1, 2, 3`,
+    },
+    {
+      table: 'graph_duration_rollups',
+      keys: ['graph_id', 'span', 'bucket', 'bin'],
+      figures: ['runs'],
+      rollup: Prisma.sql`SELECT graph_id::text AS graph_id, span, bucket, bin::int AS bin, sum(runs)::bigint AS runs FROM graph_duration_rollups WHERE ${inRange} GROUP BY 1, 2, 3, 4`,
+      raw: Prisma.sql`SELECT graph_id::text AS graph_id, span, bucket, stats_duration_bin(duration_ms)::int AS bin, count(*)::bigint AS runs
+        FROM (${runChanges(from, to)}) c WHERE duration_ms IS NOT NULL GROUP BY 1, 2, 3, 4`,
+    },
+    {
+      table: 'block_rollups',
+      keys: ['span', 'bucket', 'block_id', 'status'],
+      figures: ['runs'],
+      rollup: Prisma.sql`SELECT span, bucket, block_id, status::text AS status, sum(runs)::bigint AS runs FROM block_rollups WHERE ${inRange} GROUP BY 1, 2, 3, 4`,
+      raw: Prisma.sql`SELECT span, bucket, block_id, status::text AS status, count(*)::bigint AS runs FROM (${nodeChanges(from, to)}) c GROUP BY 1, 2, 3, 4`,
+    },
+    {
+      table: 'block_rollups.bins',
+      keys: ['span', 'bucket', 'block_id', 'status', 'bin'],
+      figures: ['runs'],
+      rollup: binsOf('block_rollups', 'block_id, status::text', inRange),
+      raw: Prisma.sql`SELECT span, bucket, block_id, status::text AS status, stats_duration_bin(duration_ms)::int AS bin, count(*)::bigint AS runs
+        FROM (${nodeChanges(from, to)}) c WHERE duration_ms IS NOT NULL GROUP BY 1, 2, 3, 4, 5`,
+    },
+  ];
+}
+
+/** Compares one table in the database (a FULL JOIN of both sides); returns the rows compared and up to `limit` mismatches. */
+async function compare(sql: SqlRunner, check: Check, limit: number): Promise<{ compared: number; mismatches: RollupMismatch[] }> {
+  const keys = check.keys.map((k) => Prisma.raw(k));
+  const using = Prisma.join(keys, ', ');
+  const nonZero = (side: string) => Prisma.raw(check.figures.map((f) => `${side}.${f} <> 0`).join(' OR '));
+  const figures = (side: string) => Prisma.raw(`jsonb_build_object(${check.figures.map((f) => `'${f}', ${side}.${f}`).join(', ')})`);
+  const [row] = await sql.query<{ compared: number; mismatches: Array<{ key: Record<string, unknown>; rollup: Record<string, number> | null; raw: Record<string, number> | null }> }>(
+    Prisma.sql`
+      WITH r AS (SELECT * FROM (${check.rollup}) x WHERE ${nonZero('x')}),
+           w AS (SELECT * FROM (${check.raw}) x WHERE ${nonZero('x')}),
+           j AS (SELECT ${using}, CASE WHEN r IS NULL THEN NULL ELSE ${figures('r')} END AS rollup, CASE WHEN w IS NULL THEN NULL ELSE ${figures('w')} END AS raw
+                 FROM r FULL JOIN w USING (${using}))
+      SELECT (SELECT count(*)::int FROM j) AS compared,
+             (SELECT coalesce(jsonb_agg(m), '[]'::jsonb) FROM (
+                SELECT jsonb_build_object(${Prisma.join(check.keys.map((k) => Prisma.sql`${k}::text, ${Prisma.raw(k)}`), ', ')}) AS key, rollup, raw
+                FROM j WHERE rollup IS DISTINCT FROM raw LIMIT ${limit}) m) AS mismatches`,
+    { prepare: false },
+  );
+  return { compared: row?.compared ?? 0, mismatches: (row?.mismatches ?? []).map((m) => ({ table: check.table, ...m })) };
+}
+
+/**
+ * Recomputes the rollup rows whose spans start in [from, to) (aligned: a week starting before `from` is left out)
+ * from the raw rows and compares them. Runs as one snapshot when `sql` is a transaction's runner.
+ */
+export async function verifyRollups(sql: SqlRunner, from: Date, to: Date, limit = 20): Promise<RollupReport> {
+  const report: RollupReport = { from, to, rowsCompared: 0, mismatches: [] };
+  for (const check of checks(from, to)) {
+    const { compared, mismatches } = await compare(sql, check, limit);
+    report.rowsCompared += compared;
+    report.mismatches.push(...mismatches);
+  }
+  return report;
+}

@@ -1,0 +1,186 @@
+import { buildASTSchema, parse, type OperationDefinitionNode } from 'graphql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCostModel } from '../../src/server/cost/operation-cost.js';
+import { loadSchemaDocument } from '../../src/schema-files.js';
+import { Prisma } from '../../src/generated/prisma/client.js';
+import { Rng } from '../../src/seed/random.js';
+import { backfillRollups, markRollupsIncomplete } from '../../src/modules/stats/rollup-backfill.js';
+import { verifyRollups } from '../../src/modules/stats/rollup-verify.js';
+import { testDatabaseKinds } from '../helpers/databases.js';
+import { createGraph, createUser } from '../helpers/factories.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+/**
+ * The statistics rollups against the rows they count: random sequences of changes through the API (runs created,
+ * moved along their statuses, node executions finished and re-costed, runs deleted) and through SQL (runs moved in
+ * time, re-costed, hard-deleted with their graph), racing executors on one busy graph, and the back-fill while writes
+ * go on. After each, every rollup row equals its recomputation from the rows, exactly (verifyRollups).
+ */
+
+const EXECUTE = `mutation($graphId: ID!) { executeGraph(graphId: $graphId) { graphExecution { id nodeExecutions(first: 20) { nodes { id } } } } }`;
+const RUN_STATUS = `mutation($id: ID!, $status: ExecutionStatus!) { updateGraphExecution(id: $id, status: $status) { graphExecution { id status } } }`;
+const NODE_STATUS = `mutation($id: ID!, $status: ExecutionStatus!, $cost: NonNegativeInt) { updateNodeExecution(id: $id, status: $status, cost: $cost) { nodeExecution { id } } }`;
+const DELETE = `mutation($id: ID!) { deleteGraphExecution(id: $id) { deletedGraphExecutionId } }`;
+const WIDE = `query($from: DateTime!, $to: DateTime!) { executionStats(filter: { from: $from, to: $to }, bucket: DAY) {
+  percentileRelativeError total nodeExecutions duration { count } } }`;
+
+const NEXT_RUN: Record<string, string[]> = { QUEUED: ['RUNNING', 'FAILED', 'TERMINATED'], RUNNING: ['COMPLETED', 'FAILED', 'TERMINATED', 'REVIEW'], REVIEW: ['RUNNING', 'FAILED'] };
+const NEXT_NODE: Record<string, string[]> = { INCOMPLETE: ['QUEUED', 'RUNNING', 'FAILED'], QUEUED: ['RUNNING', 'TERMINATED'], RUNNING: ['COMPLETED', 'FAILED', 'REVIEW'], REVIEW: ['RUNNING', 'FAILED'] };
+
+const EVERYTHING = { from: new Date('2001-01-01T00:00:00Z'), to: new Date('2030-01-01T00:00:00Z') };
+/** The widest range `executionStats` answers (400 days), around every row the tests write. */
+const RECENT = { from: new Date(Date.now() - 390 * 86_400_000), to: new Date(Date.now() + 86_400_000) };
+
+type Run = { id: string; status: string; nodes: Array<{ id: string; status: string }> };
+
+describe.each(testDatabaseKinds)('statistics rollups on %s', (kind) => {
+  let server: TestServer;
+  let admin: string;
+  let graphIds: string[];
+
+  beforeAll(async () => {
+    server = await startTestServer({ database: kind });
+    admin = (await createUser(server.db, { admin: true })).apiKey;
+    graphIds = [];
+    for (let g = 0; g < 3; g++) graphIds.push((await createGraph(server.db, server.userId, { name: `rollups ${g}` })).graph.id);
+  });
+  afterAll(() => server?.close());
+
+  async function ok<T>(query: string, variables: Record<string, unknown>, key?: string): Promise<T> {
+    const res = await server.graphql<T>(query, variables, key);
+    expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
+    return res.data!;
+  }
+
+  async function execute(graphId: string): Promise<Run> {
+    const data = await ok<{ executeGraph: { graphExecution: { id: string; nodeExecutions: { nodes: Array<{ id: string }> } } } }>(EXECUTE, { graphId });
+    const run = data.executeGraph.graphExecution;
+    return { id: run.id, status: 'QUEUED', nodes: run.nodeExecutions.nodes.map((n) => ({ id: n.id, status: 'INCOMPLETE' })) };
+  }
+
+  async function expectRollupsExact() {
+    const report = await verifyRollups(server.db.sql, EVERYTHING.from, EVERYTHING.to);
+    expect(report.mismatches).toEqual([]);
+    return report;
+  }
+
+  const sql = (statement: Prisma.Sql) => server.db.sql.query(statement, { prepare: false });
+
+  it('equal a recomputation from the rows after random changes through the API and SQL', async () => {
+    for (const seed of [1, 2, 3]) {
+      const rng = new Rng(seed);
+      const runs: Run[] = [];
+      for (let step = 0; step < 70; step++) {
+        const live = runs.filter((r) => r.status !== 'DELETED');
+        const op = live.length < 3 ? 0 : rng.int(0, 9);
+        const run = live.length ? rng.pick(live) : null;
+        if (op <= 1 || !run) runs.push(await execute(rng.pick(graphIds)));
+        else if (op <= 3 && NEXT_RUN[run.status]) {
+          run.status = rng.pick(NEXT_RUN[run.status]!);
+          await ok(RUN_STATUS, { id: run.id, status: run.status });
+        } else if (op <= 5) {
+          const node = rng.pick(run.nodes);
+          if (!NEXT_NODE[node.status]) continue;
+          node.status = rng.pick(NEXT_NODE[node.status]!);
+          await ok(NODE_STATUS, { id: node.id, status: node.status, cost: rng.chance(0.5) ? rng.int(0, 50) : null });
+        } else if (op === 6) {
+          run.status = 'DELETED';
+          await ok(DELETE, { id: run.id });
+        } else if (op === 7) {
+          // Moved in time (another 15-minute span, day and week) with durations spread over the bins.
+          const back = rng.int(0, 40 * 24) * 3_600_000 + rng.int(0, 3_599_999);
+          await sql(Prisma.sql`UPDATE graph_executions SET created_at = created_at - ${back} * interval '1 millisecond',
+            started_at = CASE WHEN started_at IS NULL THEN NULL ELSE created_at - ${back} * interval '1 millisecond' + ${rng.int(0, 5000)} * interval '1 millisecond' END,
+            ended_at = CASE WHEN ended_at IS NULL THEN NULL ELSE created_at - ${back} * interval '1 millisecond' + ${rng.int(5000, 9_000_000)} * interval '1 millisecond' END
+            WHERE id = ${run.id}::uuid`);
+        } else if (op === 8) {
+          await sql(Prisma.sql`UPDATE graph_executions SET cost = ${rng.int(0, 10_000)} WHERE id = ${run.id}::uuid`);
+        } else {
+          const node = rng.pick(run.nodes);
+          await sql(Prisma.sql`UPDATE node_executions SET started_at = now() - interval '1 hour', ended_at = now() - interval '1 hour' + ${rng.int(0, 3_000_000)} * interval '1 millisecond'
+            WHERE id = ${node.id}::uuid`);
+        }
+      }
+      const report = await expectRollupsExact();
+      expect(report.rowsCompared).toBeGreaterThan(50);
+    }
+    // A graph deleted with its runs (cascade: runs and node executions leave the rollups in the same statement).
+    const { graph } = await createGraph(server.db, server.userId, { name: 'doomed' });
+    for (let i = 0; i < 3; i++) await execute(graph.id);
+    await sql(Prisma.sql`DELETE FROM graphs WHERE id = ${graph.id}::uuid`);
+    await expectRollupsExact();
+    // The API's every-user answer reads them (bin estimates), and counts what the rows count.
+    const wide = await ok<{ executionStats: { percentileRelativeError: number; total: number; nodeExecutions: number } }>(WIDE, RECENT, admin);
+    const [counted] = await server.db.sql.query<{ runs: number; nodes: number }>(Prisma.sql`SELECT
+      (SELECT count(*)::int FROM graph_executions WHERE NOT is_deleted AND created_at >= ${RECENT.from} AND created_at < ${RECENT.to}) AS runs,
+      (SELECT count(*)::int FROM node_executions WHERE NOT run_is_deleted AND run_created_at >= ${RECENT.from} AND run_created_at < ${RECENT.to}) AS nodes`);
+    expect(wide.executionStats).toMatchObject({ percentileRelativeError: 0.02, total: counted!.runs, nodeExecutions: counted!.nodes });
+  });
+
+  it('lose no increment with racing executors on one busy graph, spreading its hot rows over shards', async () => {
+    const graphId = graphIds[0]!;
+    const workers = Array.from({ length: 8 }, async (_, w) => {
+      const rng = new Rng(100 + w);
+      for (let i = 0; i < 6; i++) {
+        const run = await execute(graphId);
+        await ok(RUN_STATUS, { id: run.id, status: 'RUNNING' });
+        for (const node of run.nodes.slice(0, 2)) await ok(NODE_STATUS, { id: node.id, status: 'RUNNING' });
+        await ok(NODE_STATUS, { id: run.nodes[0]!.id, status: 'COMPLETED', cost: rng.int(1, 9) });
+        await ok(RUN_STATUS, { id: run.id, status: rng.pick(['COMPLETED', 'FAILED']) });
+      }
+    });
+    await Promise.all(workers);
+    await expectRollupsExact();
+    if (kind === 'postgres') {
+      // Concurrent writers of the same rows took other shards instead of queueing behind each other.
+      const [spread] = await server.db.sql.query<{ shards: number }>(Prisma.sql`SELECT count(DISTINCT shard)::int AS shards FROM run_rollups WHERE shard >= 0`);
+      expect(spread!.shards).toBeGreaterThan(1);
+    }
+  });
+
+  it("prices every user's statistics by the rollup spans they read; a user's own by the days they scan", async () => {
+    const day = 86_400_000;
+    const now = Date.parse('2026-11-20T00:00:00Z');
+    const series = (days: number, bucket: string, tz: string) =>
+      `{ executionStats(filter: { from: "${new Date(now - days * day).toISOString()}", to: "${new Date(now).toISOString()}" }, bucket: ${bucket}, timezone: "${tz}") { total timeSeries { total p95DurationMs } } }`;
+    const codes = async (query: string, key?: string) => (await server.graphql(query, {}, key)).errors?.map((e) => e.extensions?.code) ?? [];
+    // 400 days of hourly buckets read 38,400 quarter-hour spans of every user: refused; a user's own runs are scanned.
+    expect(await codes(series(400, 'HOUR', 'UTC'), admin)).toEqual(['QUERY_TOO_COMPLEX']);
+    expect(await codes(series(400, 'HOUR', 'UTC'))).toEqual([]);
+    expect(await codes(series(90, 'DAY', 'Asia/Kathmandu'), admin)).toEqual([]);
+    const model = createCostModel(buildASTSchema(loadSchemaDocument()));
+    const cost = (query: string, admin: boolean) => {
+      const document = parse(query);
+      return model.analyze(document, document.definitions[0] as OperationDefinitionNode, {}, Number.MAX_SAFE_INTEGER, { admin });
+    };
+    // Local days off UTC's read each day plus and minus quarter-hours at its edges: dearer than UTC days.
+    expect(cost(series(90, 'DAY', 'Asia/Kathmandu'), true).cost).toBeGreaterThan(cost(series(90, 'DAY', 'UTC'), true).cost);
+    expect(cost(series(90, 'DAY', 'UTC'), true)).toMatchObject({ byCaller: true });
+    expect(cost(series(400, 'HOUR', 'UTC'), true).cost).toBeGreaterThan(5 * cost(series(400, 'HOUR', 'UTC'), false).cost);
+  });
+
+  it('back-fill rows stored before the rollups, in batches, while writes go on; statistics read rows until it is done', async () => {
+    // Rows as an older database holds them: uncounted (the trigger takes them out of the rollups).
+    await sql(Prisma.sql`UPDATE graph_executions SET in_rollups = false`);
+    await sql(Prisma.sql`UPDATE node_executions SET in_rollups = false`);
+    await markRollupsIncomplete(server.db.sql);
+    const [left] = await server.db.sql.query<{ runs: number }>(Prisma.sql`SELECT coalesce(sum(runs), 0)::int AS runs FROM run_rollups`);
+    expect(left!.runs).toBe(0);
+    const before = await ok<{ executionStats: { percentileRelativeError: number; total: number } }>(WIDE, RECENT, admin);
+    expect(before.executionStats.percentileRelativeError).toBe(0);
+
+    const writes = (async () => {
+      for (let i = 0; i < 5; i++) {
+        const run = await execute(graphIds[1]!);
+        await ok(RUN_STATUS, { id: run.id, status: 'RUNNING' });
+      }
+    })();
+    const progress = await backfillRollups(server.db.sql, { batchSize: 7 });
+    await writes;
+    expect(progress.complete).toBe(true);
+    expect(progress.runs).toBeGreaterThan(7);
+    await expectRollupsExact();
+    const after = await ok<{ executionStats: { percentileRelativeError: number; total: number } }>(WIDE, RECENT, admin);
+    expect(after.executionStats).toEqual({ ...after.executionStats, percentileRelativeError: 0.02, total: before.executionStats.total + 5 });
+  });
+});
