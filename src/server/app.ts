@@ -15,6 +15,7 @@ import type { Logger } from 'pino';
 import type { GraphQLContext, RequestBudget } from '../context.js';
 import { unauthenticated } from '../errors.js';
 import type { Database } from '../db/database.js';
+import { startFolding } from '../modules/stats/rollup-folder.js';
 import { createPlaygroundRouter } from '../http/playground.js';
 import { PLAYGROUND_DEFAULT_QUERY } from '../http/playground-examples.js';
 import { createApiKeyCache } from '../modules/auth/api-key-cache.js';
@@ -79,6 +80,8 @@ export type ServerOptions = {
   compileAfterUses?: number;
   /** GraphQL requests processed at once; more wait, admitted one client at a time in turn (fair-admission.ts). */
   maxConcurrentRequests?: number;
+  /** How often the statistics changes are folded into the rollups (src/modules/stats/rollup-folder.ts); default 1 s. */
+  statsFoldIntervalMs?: number;
 };
 
 export type AppServer = {
@@ -237,6 +240,8 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
     tarpit,
   });
 
+  const folding = startFolding(db.sql, log, options.statsFoldIntervalMs ?? 1_000);
+
   return {
     httpServer,
     listen: (port, host) =>
@@ -249,10 +254,11 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
         });
       }),
     hotOperationStats: hotOperations.stats,
-    stop: () => {
+    stop: async () => {
       // Apollo refuses requests once it stops; hot operations must not outlive it.
       hotOperations.close();
-      return apollo.stop();
+      await apollo.stop();
+      await folding.stop();
     },
   };
 }

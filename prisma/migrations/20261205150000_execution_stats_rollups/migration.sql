@@ -12,36 +12,34 @@
 -- (DDSketch's construction); bin 0 holds durations under 1 ms. Sums stay exact: the cost and duration sums are plain
 -- totals. One row per span and status keeps a wide range to a few hundred rows.
 --
--- `shard` spreads hot rows: a writer takes the first of 16 shards no other open transaction holds (a transaction-level
--- advisory lock on the row's key and shard, tried without waiting), so one busy graph or the every-user row of the
--- current day never makes writers queue behind each other, and a quiet key keeps a single row. Statements that change
--- many keys (bulk loads, the back-fill, a cascade) use shard -1 and take its rows in key order.
+-- Writers never touch a rollup row: a change appends what it counts to `stats_changes` (same transaction, one row
+-- per change, no shared row, so one busy graph makes no writer wait for another), and a folder (one at a time, every
+-- second in each server process) moves batches of them into the rollups in one transaction. Readers sum the rollups
+-- and the changes not yet folded, in one snapshot, so an answer counts every committed write exactly once.
 
 CREATE TABLE "run_rollups" (
     "span" SMALLINT NOT NULL,
     "bucket" TIMESTAMPTZ(3) NOT NULL,
     "status" "ExecutionStatus" NOT NULL,
-    "shard" SMALLINT NOT NULL,
     "runs" INTEGER NOT NULL,
     "cost" BIGINT NOT NULL,
     "duration_ms" BIGINT NOT NULL,
     "bins" INTEGER[],
 
-    CONSTRAINT "run_rollups_pkey" PRIMARY KEY ("span", "bucket", "status", "shard")
+    CONSTRAINT "run_rollups_pkey" PRIMARY KEY ("span", "bucket", "status")
 );
 
 CREATE TABLE "graph_run_rollups" (
     "span" SMALLINT NOT NULL,
     "bucket" TIMESTAMPTZ(3) NOT NULL,
     "graph_id" UUID NOT NULL,
-    "shard" SMALLINT NOT NULL,
     "runs" INTEGER NOT NULL,
     "completed" INTEGER NOT NULL,
     "failed" INTEGER NOT NULL,
     "finished" INTEGER NOT NULL,
     "cost" BIGINT NOT NULL,
 
-    CONSTRAINT "graph_run_rollups_pkey" PRIMARY KEY ("span", "bucket", "graph_id", "shard")
+    CONSTRAINT "graph_run_rollups_pkey" PRIMARY KEY ("span", "bucket", "graph_id")
 );
 
 CREATE TABLE "graph_duration_rollups" (
@@ -49,10 +47,9 @@ CREATE TABLE "graph_duration_rollups" (
     "span" SMALLINT NOT NULL,
     "bucket" TIMESTAMPTZ(3) NOT NULL,
     "bin" SMALLINT NOT NULL,
-    "shard" SMALLINT NOT NULL,
     "runs" INTEGER NOT NULL,
 
-    CONSTRAINT "graph_duration_rollups_pkey" PRIMARY KEY ("graph_id", "span", "bucket", "bin", "shard")
+    CONSTRAINT "graph_duration_rollups_pkey" PRIMARY KEY ("graph_id", "span", "bucket", "bin")
 );
 
 CREATE TABLE "block_rollups" (
@@ -60,11 +57,25 @@ CREATE TABLE "block_rollups" (
     "bucket" TIMESTAMPTZ(3) NOT NULL,
     "block_id" TEXT NOT NULL,
     "status" "ExecutionStatus" NOT NULL,
-    "shard" SMALLINT NOT NULL,
     "runs" INTEGER NOT NULL,
     "bins" INTEGER[],
 
-    CONSTRAINT "block_rollups_pkey" PRIMARY KEY ("span", "bucket", "block_id", "status", "shard")
+    CONSTRAINT "block_rollups_pkey" PRIMARY KEY ("span", "bucket", "block_id", "status")
+);
+
+-- Changes not folded into the rollups yet: +1 / -1 times a run (kind 1) or a node execution (kind 2) as counted.
+CREATE TABLE "stats_changes" (
+    "id" BIGSERIAL NOT NULL,
+    "kind" SMALLINT NOT NULL,
+    "sign" SMALLINT NOT NULL,
+    "created_at" TIMESTAMPTZ(3) NOT NULL,
+    "graph_id" UUID,
+    "block_id" TEXT,
+    "status" "ExecutionStatus" NOT NULL,
+    "cost" BIGINT NOT NULL,
+    "duration_ms" DOUBLE PRECISION,
+
+    CONSTRAINT "stats_changes_pkey" PRIMARY KEY ("id")
 );
 
 -- Which rows the rollups count: rows written from now on (in_rollups true), and rows that existed before this
@@ -129,21 +140,6 @@ BEGIN
 END
 $$;
 
--- The shard of one rollup row for this transaction (see the header). Without waiting while one of 16 is free.
-CREATE FUNCTION "stats_claim_shard"(key TEXT) RETURNS SMALLINT LANGUAGE plpgsql VOLATILE AS $$
-DECLARE
-  h INTEGER := hashtext(key);
-  s INTEGER;
-BEGIN
-  FOR s IN 0..15 LOOP
-    IF pg_try_advisory_xact_lock(h, s) THEN RETURN s; END IF;
-  END LOOP;
-  s := pg_backend_pid() % 16;
-  PERFORM pg_advisory_xact_lock(h, s);
-  RETURN s;
-END
-$$;
-
 CREATE TYPE "stats_run_change" AS (sign INTEGER, graph_id UUID, status "ExecutionStatus", created_at TIMESTAMPTZ, cost BIGINT, duration_ms DOUBLE PRECISION);
 CREATE TYPE "stats_node_change" AS (sign INTEGER, block_id TEXT, status "ExecutionStatus", run_created_at TIMESTAMPTZ, duration_ms DOUBLE PRECISION);
 
@@ -164,62 +160,51 @@ CREATE FUNCTION "stats_apply_run_changes"(changes "stats_run_change"[]) RETURNS 
 BEGIN
   IF cardinality(changes) = 0 THEN RETURN; END IF;
 
-  INSERT INTO "run_rollups" AS r ("span", "bucket", "status", "shard", "runs", "cost", "duration_ms", "bins")
-  SELECT d.span, d.bucket, d.status,
-         CASE WHEN d.keys > 64 THEN -1 ELSE stats_claim_shard(concat_ws('|', 'run', d.span, d.bucket, d.status)) END,
-         d.runs, d.cost, d.duration_ms, d.bins
+  INSERT INTO "run_rollups" AS r ("span", "bucket", "status", "runs", "cost", "duration_ms", "bins")
+  SELECT d.span, d.bucket, d.status, d.runs, d.cost, d.duration_ms, d.bins
   FROM (
     SELECT s.span, stats_bucket(s.span, c.created_at) AS bucket, c.status,
            sum(c.sign)::int AS runs, sum(c.sign * c.cost)::bigint AS cost, coalesce(sum(c.sign * c.duration_ms), 0)::bigint AS duration_ms,
-           stats_bins(stats_duration_bin(c.duration_ms), c.sign) AS bins,
-           count(*) OVER () AS keys
+           stats_bins(stats_duration_bin(c.duration_ms), c.sign) AS bins
     FROM unnest(changes) c
     CROSS JOIN (VALUES (15::smallint), (1440::smallint), (10080::smallint)) s(span)
     GROUP BY 1, 2, 3
-    ORDER BY 1, 2, 3
   ) d
   WHERE d.runs <> 0 OR d.cost <> 0 OR d.duration_ms <> 0 OR d.bins IS NOT NULL
-  ON CONFLICT ("span", "bucket", "status", "shard") DO UPDATE
+  ON CONFLICT ("span", "bucket", "status") DO UPDATE
   SET "runs" = r."runs" + excluded."runs", "cost" = r."cost" + excluded."cost", "duration_ms" = r."duration_ms" + excluded."duration_ms",
       "bins" = stats_bins_add(r."bins", excluded."bins");
 
-  INSERT INTO "graph_run_rollups" AS r ("span", "bucket", "graph_id", "shard", "runs", "completed", "failed", "finished", "cost")
-  SELECT d.span, d.bucket, d.graph_id,
-         CASE WHEN d.keys > 64 THEN -1 ELSE stats_claim_shard(concat_ws('|', 'graph', d.span, d.bucket, d.graph_id)) END,
-         d.runs, d.completed, d.failed, d.finished, d.cost
+  INSERT INTO "graph_run_rollups" AS r ("span", "bucket", "graph_id", "runs", "completed", "failed", "finished", "cost")
+  SELECT d.span, d.bucket, d.graph_id, d.runs, d.completed, d.failed, d.finished, d.cost
   FROM (
     SELECT s.span, stats_bucket(s.span, c.created_at) AS bucket, c.graph_id,
            sum(c.sign)::int AS runs,
            coalesce(sum(c.sign) FILTER (WHERE c.status = 'COMPLETED'), 0)::int AS completed,
            coalesce(sum(c.sign) FILTER (WHERE c.status = 'FAILED'), 0)::int AS failed,
            coalesce(sum(c.sign) FILTER (WHERE c.status IN ('COMPLETED', 'FAILED', 'TERMINATED')), 0)::int AS finished,
-           sum(c.sign * c.cost)::bigint AS cost,
-           count(*) OVER () AS keys
+           sum(c.sign * c.cost)::bigint AS cost
     FROM unnest(changes) c
     CROSS JOIN (VALUES (15::smallint), (1440::smallint), (10080::smallint)) s(span)
     GROUP BY 1, 2, 3
-    ORDER BY 1, 2, 3
   ) d
   WHERE d.runs <> 0 OR d.completed <> 0 OR d.failed <> 0 OR d.finished <> 0 OR d.cost <> 0
-  ON CONFLICT ("span", "bucket", "graph_id", "shard") DO UPDATE
+  ON CONFLICT ("span", "bucket", "graph_id") DO UPDATE
   SET "runs" = r."runs" + excluded."runs", "completed" = r."completed" + excluded."completed", "failed" = r."failed" + excluded."failed",
       "finished" = r."finished" + excluded."finished", "cost" = r."cost" + excluded."cost";
 
-  INSERT INTO "graph_duration_rollups" AS r ("graph_id", "span", "bucket", "bin", "shard", "runs")
-  SELECT d.graph_id, d.span, d.bucket, d.bin,
-         CASE WHEN d.keys > 64 THEN -1 ELSE stats_claim_shard(concat_ws('|', 'graph-duration', d.graph_id, d.span, d.bucket, d.bin)) END,
-         d.runs
+  INSERT INTO "graph_duration_rollups" AS r ("graph_id", "span", "bucket", "bin", "runs")
+  SELECT d.graph_id, d.span, d.bucket, d.bin, d.runs
   FROM (
     SELECT c.graph_id, s.span, stats_bucket(s.span, c.created_at) AS bucket, stats_duration_bin(c.duration_ms) AS bin,
-           sum(c.sign)::int AS runs, count(*) OVER () AS keys
+           sum(c.sign)::int AS runs
     FROM unnest(changes) c
     CROSS JOIN (VALUES (15::smallint), (1440::smallint), (10080::smallint)) s(span)
     WHERE c.duration_ms IS NOT NULL
     GROUP BY 1, 2, 3, 4
     HAVING sum(c.sign) <> 0
-    ORDER BY 1, 2, 3, 4
   ) d
-  ON CONFLICT ("graph_id", "span", "bucket", "bin", "shard") DO UPDATE SET "runs" = r."runs" + excluded."runs";
+  ON CONFLICT ("graph_id", "span", "bucket", "bin") DO UPDATE SET "runs" = r."runs" + excluded."runs";
 END
 $$;
 
@@ -227,114 +212,147 @@ CREATE FUNCTION "stats_apply_node_changes"(changes "stats_node_change"[]) RETURN
 BEGIN
   IF cardinality(changes) = 0 THEN RETURN; END IF;
 
-  INSERT INTO "block_rollups" AS r ("span", "bucket", "block_id", "status", "shard", "runs", "bins")
-  SELECT d.span, d.bucket, d.block_id, d.status,
-         CASE WHEN d.keys > 64 THEN -1 ELSE stats_claim_shard(concat_ws('|', 'block', d.span, d.bucket, d.block_id, d.status)) END,
-         d.runs, d.bins
+  INSERT INTO "block_rollups" AS r ("span", "bucket", "block_id", "status", "runs", "bins")
+  SELECT d.span, d.bucket, d.block_id, d.status, d.runs, d.bins
   FROM (
     SELECT s.span, stats_bucket(s.span, c.run_created_at) AS bucket, c.block_id, c.status,
-           sum(c.sign)::int AS runs, stats_bins(stats_duration_bin(c.duration_ms), c.sign) AS bins,
-           count(*) OVER () AS keys
+           sum(c.sign)::int AS runs, stats_bins(stats_duration_bin(c.duration_ms), c.sign) AS bins
     FROM unnest(changes) c
     CROSS JOIN (VALUES (15::smallint), (1440::smallint), (10080::smallint)) s(span)
     WHERE c.run_created_at IS NOT NULL
     GROUP BY 1, 2, 3, 4
-    ORDER BY 1, 2, 3, 4
   ) d
   WHERE d.runs <> 0 OR d.bins IS NOT NULL
-  ON CONFLICT ("span", "bucket", "block_id", "status", "shard") DO UPDATE
+  ON CONFLICT ("span", "bucket", "block_id", "status") DO UPDATE
   SET "runs" = r."runs" + excluded."runs", "bins" = stats_bins_add(r."bins", excluded."bins");
 END
 $$;
 
--- The triggers: one per event (a trigger with transition tables takes one event). An update that changes nothing
--- the rollups count (outputs, stats, updated_at) returns at once.
-CREATE FUNCTION "graph_executions_count_inserted"() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Folds up to `max_changes` of the oldest changes into the rollups, in this transaction; returns how many. One folder
+-- at a time (the back-fill takes the same lock), so rollup rows are only ever written by one transaction at once.
+CREATE FUNCTION "stats_fold_changes"(max_changes INTEGER) RETURNS INTEGER LANGUAGE plpgsql AS $$
 DECLARE
-  through UUID := (SELECT runs_through FROM stats_rollup_state WHERE id = 1);
+  runs "stats_run_change"[];
+  nodes "stats_node_change"[];
+  folded INTEGER;
 BEGIN
-  PERFORM stats_apply_run_changes(ARRAY(SELECT stats_run_change_of(1, n) FROM new_rows n WHERE (n.in_rollups OR n.id <= through) AND NOT n.is_deleted));
+  PERFORM pg_advisory_xact_lock(hashtext('agentgraph.stats.rollups'));
+  WITH moved AS (
+    DELETE FROM "stats_changes" WHERE "id" IN (SELECT "id" FROM "stats_changes" ORDER BY "id" LIMIT max_changes) RETURNING *
+  )
+  SELECT array_agg(ROW(m.sign, m.graph_id, m.status, m.created_at, m.cost, m.duration_ms)::"stats_run_change") FILTER (WHERE m.kind = 1),
+         array_agg(ROW(m.sign, m.block_id, m.status, m.created_at, m.duration_ms)::"stats_node_change") FILTER (WHERE m.kind = 2),
+         count(*)
+  INTO runs, nodes, folded FROM moved m;
+  PERFORM stats_apply_run_changes(coalesce(runs, '{}'));
+  PERFORM stats_apply_node_changes(coalesce(nodes, '{}'));
+  RETURN folded;
+END
+$$;
+
+-- The triggers append what they count to stats_changes. Inserts and deletes (bulk: a COPY, a graph's cascade) are
+-- counted per statement, from its transition table; an update per row, and only when a counted column changed (the
+-- WHEN clause is checked before any function runs: writing a run's outputs costs nothing here).
+CREATE FUNCTION "graph_executions_count_inserted"() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO "stats_changes" ("kind", "sign", "created_at", "graph_id", "status", "cost", "duration_ms")
+  SELECT 1, 1, (c).created_at, (c).graph_id, (c).status, (c).cost, (c).duration_ms
+  FROM (SELECT stats_run_change_of(1, n) AS c FROM new_rows n
+        WHERE NOT n.is_deleted AND (n.in_rollups OR n.id <= (SELECT runs_through FROM stats_rollup_state WHERE id = 1))) x;
   RETURN NULL;
 END
 $$;
 
 CREATE FUNCTION "graph_executions_count_deleted"() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-  through UUID := (SELECT runs_through FROM stats_rollup_state WHERE id = 1);
 BEGIN
-  PERFORM stats_apply_run_changes(ARRAY(SELECT stats_run_change_of(-1, o) FROM old_rows o WHERE (o.in_rollups OR o.id <= through) AND NOT o.is_deleted));
+  INSERT INTO "stats_changes" ("kind", "sign", "created_at", "graph_id", "status", "cost", "duration_ms")
+  SELECT 1, -1, (c).created_at, (c).graph_id, (c).status, (c).cost, (c).duration_ms
+  FROM (SELECT stats_run_change_of(-1, o) AS c FROM old_rows o
+        WHERE NOT o.is_deleted AND (o.in_rollups OR o.id <= (SELECT runs_through FROM stats_rollup_state WHERE id = 1))) x;
   RETURN NULL;
 END
 $$;
 
 CREATE FUNCTION "graph_executions_count_updated"() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-  through UUID := (SELECT runs_through FROM stats_rollup_state WHERE id = 1);
+  through UUID;
+  was RECORD;
+  becomes RECORD;
 BEGIN
-  PERFORM stats_apply_run_changes(ARRAY(
-    SELECT x FROM (
-      SELECT stats_run_change_of(-1, o) AS x, o.id FROM old_rows o WHERE (o.in_rollups OR o.id <= through) AND NOT o.is_deleted
-      UNION ALL
-      SELECT stats_run_change_of(1, n), n.id FROM new_rows n WHERE (n.in_rollups OR n.id <= through) AND NOT n.is_deleted
-    ) c
-    WHERE c.id IN (
-      SELECT o.id FROM old_rows o JOIN new_rows n ON n.id = o.id
-      WHERE (o.in_rollups, o.is_deleted, o.status, o.graph_id, o.created_at, o.cost, o.started_at, o.ended_at)
-            IS DISTINCT FROM (n.in_rollups, n.is_deleted, n.status, n.graph_id, n.created_at, n.cost, n.started_at, n.ended_at)
-    )
-  ));
+  IF NOT (OLD.in_rollups AND NEW.in_rollups) THEN
+    through := (SELECT runs_through FROM stats_rollup_state WHERE id = 1);
+  END IF;
+  was := stats_run_change_of(-1, OLD);
+  becomes := stats_run_change_of(1, NEW);
+  INSERT INTO "stats_changes" ("kind", "sign", "created_at", "graph_id", "status", "cost", "duration_ms")
+  SELECT 1, c.sign, c.created_at, c.graph_id, c.status, c.cost, c.duration_ms
+  FROM (VALUES (was.sign, was.created_at, was.graph_id, was.status, was.cost, was.duration_ms, NOT OLD.is_deleted AND (OLD.in_rollups OR OLD.id <= through)),
+               (becomes.sign, becomes.created_at, becomes.graph_id, becomes.status, becomes.cost, becomes.duration_ms, NOT NEW.is_deleted AND (NEW.in_rollups OR NEW.id <= through)))
+       c(sign, created_at, graph_id, status, cost, duration_ms, counted)
+  WHERE c.counted;
   RETURN NULL;
 END
 $$;
 
 CREATE FUNCTION "node_executions_count_inserted"() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-  through UUID := (SELECT node_executions_through FROM stats_rollup_state WHERE id = 1);
 BEGIN
-  PERFORM stats_apply_node_changes(ARRAY(SELECT stats_node_change_of(1, n) FROM new_rows n WHERE (n.in_rollups OR n.id <= through) AND NOT n.run_is_deleted));
+  INSERT INTO "stats_changes" ("kind", "sign", "created_at", "block_id", "status", "cost", "duration_ms")
+  SELECT 2, 1, (c).run_created_at, (c).block_id, (c).status, 0, (c).duration_ms
+  FROM (SELECT stats_node_change_of(1, n) AS c FROM new_rows n
+        WHERE NOT n.run_is_deleted AND n.run_created_at IS NOT NULL
+          AND (n.in_rollups OR n.id <= (SELECT node_executions_through FROM stats_rollup_state WHERE id = 1))) x;
   RETURN NULL;
 END
 $$;
 
 CREATE FUNCTION "node_executions_count_deleted"() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-  through UUID := (SELECT node_executions_through FROM stats_rollup_state WHERE id = 1);
 BEGIN
-  PERFORM stats_apply_node_changes(ARRAY(SELECT stats_node_change_of(-1, o) FROM old_rows o WHERE (o.in_rollups OR o.id <= through) AND NOT o.run_is_deleted));
+  INSERT INTO "stats_changes" ("kind", "sign", "created_at", "block_id", "status", "cost", "duration_ms")
+  SELECT 2, -1, (c).run_created_at, (c).block_id, (c).status, 0, (c).duration_ms
+  FROM (SELECT stats_node_change_of(-1, o) AS c FROM old_rows o
+        WHERE NOT o.run_is_deleted AND o.run_created_at IS NOT NULL
+          AND (o.in_rollups OR o.id <= (SELECT node_executions_through FROM stats_rollup_state WHERE id = 1))) x;
   RETURN NULL;
 END
 $$;
 
 CREATE FUNCTION "node_executions_count_updated"() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-  through UUID := (SELECT node_executions_through FROM stats_rollup_state WHERE id = 1);
+  through UUID;
+  was RECORD;
+  becomes RECORD;
 BEGIN
-  PERFORM stats_apply_node_changes(ARRAY(
-    SELECT x FROM (
-      SELECT stats_node_change_of(-1, o) AS x, o.id FROM old_rows o WHERE (o.in_rollups OR o.id <= through) AND NOT o.run_is_deleted
-      UNION ALL
-      SELECT stats_node_change_of(1, n), n.id FROM new_rows n WHERE (n.in_rollups OR n.id <= through) AND NOT n.run_is_deleted
-    ) c
-    WHERE c.id IN (
-      SELECT o.id FROM old_rows o JOIN new_rows n ON n.id = o.id
-      WHERE (o.in_rollups, o.run_is_deleted, o.status, o.block_id, o.run_created_at, o.started_at, o.ended_at)
-            IS DISTINCT FROM (n.in_rollups, n.run_is_deleted, n.status, n.block_id, n.run_created_at, n.started_at, n.ended_at)
-    )
-  ));
+  IF NOT (OLD.in_rollups AND NEW.in_rollups) THEN
+    through := (SELECT node_executions_through FROM stats_rollup_state WHERE id = 1);
+  END IF;
+  was := stats_node_change_of(-1, OLD);
+  becomes := stats_node_change_of(1, NEW);
+  INSERT INTO "stats_changes" ("kind", "sign", "created_at", "block_id", "status", "cost", "duration_ms")
+  SELECT 2, c.sign, c.created_at, c.block_id, c.status, 0, c.duration_ms
+  FROM (VALUES (was.sign, was.run_created_at, was.block_id, was.status, was.duration_ms,
+                NOT OLD.run_is_deleted AND OLD.run_created_at IS NOT NULL AND (OLD.in_rollups OR OLD.id <= through)),
+               (becomes.sign, becomes.run_created_at, becomes.block_id, becomes.status, becomes.duration_ms,
+                NOT NEW.run_is_deleted AND NEW.run_created_at IS NOT NULL AND (NEW.in_rollups OR NEW.id <= through)))
+       c(sign, created_at, block_id, status, duration_ms, counted)
+  WHERE c.counted;
   RETURN NULL;
 END
 $$;
 
 CREATE TRIGGER "graph_executions_count_inserted" AFTER INSERT ON "graph_executions"
 REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "graph_executions_count_inserted"();
-CREATE TRIGGER "graph_executions_count_updated" AFTER UPDATE ON "graph_executions"
-REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "graph_executions_count_updated"();
+CREATE TRIGGER "graph_executions_count_updated" AFTER UPDATE ON "graph_executions" FOR EACH ROW
+WHEN ((OLD."in_rollups", OLD."is_deleted", OLD."status", OLD."graph_id", OLD."created_at", OLD."cost", OLD."started_at", OLD."ended_at")
+      IS DISTINCT FROM (NEW."in_rollups", NEW."is_deleted", NEW."status", NEW."graph_id", NEW."created_at", NEW."cost", NEW."started_at", NEW."ended_at"))
+EXECUTE FUNCTION "graph_executions_count_updated"();
 CREATE TRIGGER "graph_executions_count_deleted" AFTER DELETE ON "graph_executions"
 REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "graph_executions_count_deleted"();
 
 CREATE TRIGGER "node_executions_count_inserted" AFTER INSERT ON "node_executions"
 REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "node_executions_count_inserted"();
-CREATE TRIGGER "node_executions_count_updated" AFTER UPDATE ON "node_executions"
-REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "node_executions_count_updated"();
+CREATE TRIGGER "node_executions_count_updated" AFTER UPDATE ON "node_executions" FOR EACH ROW
+WHEN ((OLD."in_rollups", OLD."run_is_deleted", OLD."status", OLD."block_id", OLD."run_created_at", OLD."started_at", OLD."ended_at")
+      IS DISTINCT FROM (NEW."in_rollups", NEW."run_is_deleted", NEW."status", NEW."block_id", NEW."run_created_at", NEW."started_at", NEW."ended_at"))
+EXECUTE FUNCTION "node_executions_count_updated"();
 CREATE TRIGGER "node_executions_count_deleted" AFTER DELETE ON "node_executions"
 REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "node_executions_count_deleted"();

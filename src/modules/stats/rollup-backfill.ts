@@ -1,7 +1,7 @@
 /**
  * The back-fill of the statistics rollups: rows stored before the rollups existed (in_rollups false) are counted in
- * bounded batches in id order, while the server serves. Each batch is one statement that locks the state row (one
- * back-fill at a time, across processes), locks the batch's rows (FOR UPDATE: a concurrent change waits, or has
+ * bounded batches in id order, while the server serves. Each batch is one statement that takes the rollups' writer
+ * lock (the folder's: one writer of rollup rows at a time, across processes), locks the state row, locks the batch's rows (FOR UPDATE: a concurrent change waits, or has
  * committed and is seen), counts them, and moves the state's mark past them; the triggers count a row's later
  * changes once the mark has passed it, so every row is counted exactly once and none is rewritten. An interrupted
  * back-fill resumes at the mark; the statistics read rows until it is complete. Started by the server at boot, or
@@ -33,7 +33,8 @@ async function backfillBatch(sql: SqlRunner, table: Table, batchSize: number): P
   const [t, mark, deleted, apply, changeOf] = [table.name, table.mark, table.deleted, table.apply, table.changeOf].map((name) => Prisma.raw(name));
   const [row] = await sql.query<{ scanned: number; counted: number }>(
     Prisma.sql`
-      WITH state AS (SELECT coalesce(${mark}, ${NIL}::uuid) AS through FROM stats_rollup_state WHERE id = 1 FOR UPDATE),
+      WITH folder AS (SELECT pg_advisory_xact_lock(hashtext('agentgraph.stats.rollups')) AS locked),
+           state AS (SELECT coalesce(${mark}, ${NIL}::uuid) AS through FROM stats_rollup_state, folder WHERE id = 1 FOR UPDATE OF stats_rollup_state),
            batch AS (SELECT x AS r, x.id FROM ${t} x WHERE x.id > (SELECT through FROM state) ORDER BY x.id LIMIT ${batchSize} FOR UPDATE OF x),
            uncounted AS (SELECT r FROM batch WHERE NOT (r).in_rollups AND NOT (r).${deleted}),
            applied AS (SELECT ${apply}(ARRAY(SELECT ${changeOf}(1, r) FROM uncounted)) AS done),

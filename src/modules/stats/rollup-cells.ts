@@ -20,7 +20,11 @@ const ORIGIN = Date.parse('2001-01-01T00:00:00Z');
 export type RollupCell = { span: number; start: number; index: number; sign: 1 | -1 };
 /** Raw rows created in [from, to), added to interval `index`. */
 export type RawFringe = { from: number; to: number; index: number };
-export type RollupPlan = { cells: RollupCell[]; fringes: RawFringe[] };
+/**
+ * `aligned`: the part of each interval on 15-minute edges (what the cells cover), ascending: changes not yet folded
+ * into the rollups are added where they fall in it (the fringes' raw rows already hold them).
+ */
+export type RollupPlan = { cells: RollupCell[]; fringes: RawFringe[]; aligned: RawFringe[] };
 
 const floorTo = (t: number, size: number) => ORIGIN + Math.floor((t - ORIGIN) / size) * size;
 const ceilTo = (t: number, size: number) => ORIGIN + Math.ceil((t - ORIGIN) / size) * size;
@@ -46,7 +50,7 @@ function cover(a: number, b: number, level: number, sign: 1 | -1, index: number,
 
 /** The cells and raw fringes of each interval [from, to) (epoch ms), tagged with its position in `intervals`. */
 export function planIntervals(intervals: ReadonlyArray<{ from: number; to: number }>): RollupPlan {
-  const plan: RollupPlan = { cells: [], fringes: [] };
+  const plan: RollupPlan = { cells: [], fringes: [], aligned: [] };
   intervals.forEach(({ from, to }, index) => {
     if (from >= to) return;
     const a = ceilTo(from, QUARTER_MS);
@@ -57,6 +61,7 @@ export function planIntervals(intervals: ReadonlyArray<{ from: number; to: numbe
     }
     if (from < a) plan.fringes.push({ from, to: a, index });
     if (b < to) plan.fringes.push({ from: b, to, index });
+    plan.aligned.push({ from: a, to: b, index });
     cover(a, b, SPAN_MS.length - 1, 1, index, plan.cells);
   });
   return plan;

@@ -1,7 +1,7 @@
 /**
  * Statistics over every user's runs read from the rollups (migration 20261205150000_execution_stats_rollups): the
- * rows of a plan's cells (each span's rows summed over shards, times the cell's sign) plus the raw rows of its
- * fringes (the parts of the range off a 15-minute edge), aggregated per interval. Counts, costs and duration sums are
+ * rows of a plan's cells (times the cell's sign), the changes not folded into them yet, and the raw rows of its fringes
+ * (the parts of the range off a 15-minute edge), per interval, in one statement (one snapshot). Counts, costs and duration sums are
  * exact; durations come as bins (duration-sketch.ts). The rows path (stats-store.ts) answers every other scope.
  */
 import { Prisma } from '../../generated/prisma/client.js';
@@ -25,6 +25,26 @@ function fringesOf(plan: RollupPlan): Prisma.Sql {
   const { fringes } = plan;
   return Prisma.sql`unnest(${fringes.map((f) => new Date(f.from).toISOString())}::timestamptz[], ${fringes.map((f) => new Date(f.to).toISOString())}::timestamptz[],
     ${fringes.map((f) => f.index)}::int[]) AS f(lo, hi, idx)`;
+}
+
+/**
+ * Changes not folded yet (alias `p`, with `p_idx` the interval each falls in) that lie in the aligned parts of the
+ * plan's intervals, as a FROM item; null when no interval has one.
+ */
+function unfoldedChanges(plan: RollupPlan, kind: 1 | 2): Prisma.Sql | null {
+  const { aligned } = plan;
+  if (!aligned.length) return null;
+  const from = aligned.map((a) => new Date(a.from).toISOString());
+  const to = aligned.map((a) => new Date(a.to).toISOString());
+  return Prisma.sql`(SELECT p.*, (${aligned.map((a) => a.index)}::int[])[w] AS p_idx
+    FROM stats_changes p CROSS JOIN LATERAL (SELECT width_bucket(p.created_at, ${from}::timestamptz[]) AS w) b
+    WHERE p.kind = ${kind} AND b.w > 0 AND p.created_at < (${to}::timestamptz[])[b.w]) p`;
+}
+
+/** `part(changes)` when the plan has aligned parts, else nothing. */
+function unfolded(plan: RollupPlan, kind: 1 | 2, part: (changes: Prisma.Sql) => Prisma.Sql): Prisma.Sql {
+  const changes = unfoldedChanges(plan, kind);
+  return changes ? part(changes) : Prisma.empty;
 }
 
 const statusIn = (column: string, statuses: ExecutionStatus[] | null) =>
@@ -65,7 +85,7 @@ const binsColumns = Prisma.raw(`array_lower(bins, 1) AS "binsFrom", array_to_str
 
 /** Run figures per interval of `plan` (index → figures; intervals with no run are absent). */
 export async function runFigures(sql: SqlRunner, plan: RollupPlan, statuses: ExecutionStatus[] | null): Promise<Map<number, IntervalFigures>> {
-  // One row per cell, span row and status (shards apart): a few hundred rows for a 90-day series; summed here.
+  // One row per cell and status: a few hundred rows for a 90-day series; summed here.
   const rows = await aggregate<FigureRow>(sql, Prisma.sql`
     SELECT idx, sign, status::text AS status, runs, cost, duration_ms AS "durationMs", ${binsColumns}
     FROM (
@@ -79,6 +99,11 @@ export async function runFigures(sql: SqlRunner, plan: RollupPlan, statuses: Exe
       CROSS JOIN LATERAL (SELECT stats_run_change_of(1, e) AS ch FROM graph_executions e
                           WHERE e.created_at >= f.lo AND e.created_at < f.hi AND NOT e.is_deleted ${statusIn('e.status', statuses)}) x
       GROUP BY 1, 2, 3
+      ${unfolded(plan, 1, (p) => Prisma.sql`
+      UNION ALL
+      SELECT p.p_idx, 1, p.status, sum(p.sign)::int, sum(p.sign * p.cost)::float8, coalesce(sum(p.sign * p.duration_ms), 0)::float8,
+             stats_bins(stats_duration_bin(p.duration_ms), p.sign)
+      FROM ${p} WHERE true ${statusIn('p.status', statuses)} GROUP BY 1, 2, 3`)}
     ) g`);
   const figures = new Map<number, IntervalFigures>();
   for (const r of rows) {
@@ -99,8 +124,8 @@ const RANK_ORDER: Record<Exclude<GraphStatsOrder, 'DURATION'>, string> = { RUNS:
 /** The `limit` graphs ranked by `by` over interval 0 of `plan` (every user's runs, every version, any status). */
 export async function rankGraphs(sql: SqlRunner, plan: RollupPlan, by: Exclude<GraphStatsOrder, 'DURATION'>, limit: number): Promise<GraphRank[]> {
   const rows = await aggregate<{ graphId: string; runs: number; completed: number; failures: number; finished: number; cost: string | number }>(sql, Prisma.sql`
-    SELECT graph_id AS "graphId", sum(runs)::int AS runs, sum(completed)::int AS completed, sum(failed)::int AS failures,
-           sum(finished)::int AS finished, sum(cost)::bigint AS cost
+    SELECT graph_id AS "graphId", sum(runs)::int AS runs, coalesce(sum(completed), 0)::int AS completed, coalesce(sum(failed), 0)::int AS failures,
+           coalesce(sum(finished), 0)::int AS finished, coalesce(sum(cost), 0)::bigint AS cost
     FROM (
       SELECT r.graph_id, sum(c.sign * r.runs) AS runs, sum(c.sign * r.completed) AS completed, sum(c.sign * r.failed) AS failed,
              sum(c.sign * r.finished) AS finished, sum(c.sign * r.cost) AS cost
@@ -111,6 +136,11 @@ export async function rankGraphs(sql: SqlRunner, plan: RollupPlan, by: Exclude<G
              count(*) FILTER (WHERE e.status IN ('COMPLETED', 'FAILED', 'TERMINATED')), sum(e.cost)
       FROM ${fringesOf(plan)} JOIN graph_executions e ON e.created_at >= f.lo AND e.created_at < f.hi AND NOT e.is_deleted
       GROUP BY 1
+      ${unfolded(plan, 1, (p) => Prisma.sql`
+      UNION ALL
+      SELECT p.graph_id, sum(p.sign), sum(p.sign) FILTER (WHERE p.status = 'COMPLETED'), sum(p.sign) FILTER (WHERE p.status = 'FAILED'),
+             sum(p.sign) FILTER (WHERE p.status IN ('COMPLETED', 'FAILED', 'TERMINATED')), sum(p.sign * p.cost)
+      FROM ${p} GROUP BY 1`)}
     ) g
     GROUP BY 1 HAVING sum(runs) > 0
     ORDER BY ${Prisma.raw(RANK_ORDER[by])}, 1 LIMIT ${limit}`);
@@ -130,7 +160,11 @@ export async function graphDurations(sql: SqlRunner, plan: RollupPlan, graphIds:
     SELECT e.graph_id, stats_duration_bin((stats_run_change_of(1, e)).duration_ms) AS bin, count(*)::int
     FROM ${fringesOf(plan)} JOIN graph_executions e ON e.created_at >= f.lo AND e.created_at < f.hi AND NOT e.is_deleted
     WHERE e.graph_id = ANY(${graphIds}::uuid[])
-    GROUP BY 1, 2`);
+    GROUP BY 1, 2
+    ${unfolded(plan, 1, (p) => Prisma.sql`
+    UNION ALL
+    SELECT p.graph_id, stats_duration_bin(p.duration_ms), sum(p.sign)::int
+    FROM ${p} WHERE p.graph_id = ANY(${graphIds}::uuid[]) AND p.duration_ms IS NOT NULL GROUP BY 1, 2`)}`);
   for (const r of rows) if (r.bin !== null) result.get(r.graphId)?.add(r.bin, num(r.runs));
   return result;
 }
@@ -150,6 +184,9 @@ export async function blockFigures(sql: SqlRunner, plan: RollupPlan): Promise<Bl
       CROSS JOIN LATERAL (SELECT stats_node_change_of(1, n) AS ch FROM node_executions n
                           WHERE n.run_created_at >= f.lo AND n.run_created_at < f.hi AND NOT n.run_is_deleted) x
       GROUP BY 1, 2, 3
+      ${unfolded(plan, 2, (p) => Prisma.sql`
+      UNION ALL
+      SELECT p.block_id, 1, p.status, sum(p.sign)::int, stats_bins(stats_duration_bin(p.duration_ms), p.sign) FROM ${p} GROUP BY 1, 2, 3`)}
     ) g`);
   const blocks = new Map<string, BlockFigures>();
   for (const r of rows) {

@@ -1,7 +1,7 @@
 /**
  * The rollups' check (`npm run stats:verify`, and the tests): recompute every rollup row of a range from the raw rows
  * with the triggers' own definitions (stats_run_change_of, stats_node_change_of, stats_bucket, stats_duration_bin) and
- * compare, per key summed over shards. Rows whose figures are all zero count as absent on both sides.
+ * compare with the rollups plus the changes not folded yet, per key. Rows whose figures are all zero count as absent.
  */
 import { Prisma } from '../../generated/prisma/client.js';
 import type { SqlRunner } from '../../db/sql.js';
@@ -30,11 +30,17 @@ const nodeChanges = (from: Date, to: Date) => Prisma.sql`
 
 type Check = { table: string; keys: string[]; figures: string[]; rollup: Prisma.Sql; raw: Prisma.Sql };
 
-/** A rollup table's bins as rows (span, bucket, <keys>, bin, runs), summed over shards. */
+/** A rollup table's bins as rows (span, bucket, <keys>, bin, runs). */
 const binsOf = (table: string, keys: string, inRange: Prisma.Sql) => Prisma.sql`
-  SELECT span, bucket, ${Prisma.raw(keys)}, i AS bin, sum(r.bins[i])::bigint AS runs
+  SELECT span, bucket, ${Prisma.raw(keys)}, i AS bin, r.bins[i]::bigint AS runs
   FROM ${Prisma.raw(table)} r CROSS JOIN LATERAL generate_subscripts(r.bins, 1) i
-  WHERE ${inRange} AND r.bins[i] IS NOT NULL GROUP BY 1, 2, ${Prisma.raw(keys)}, i`;
+  WHERE ${inRange} AND r.bins[i] IS NOT NULL`;
+
+/** The changes not folded yet, as the rollups' rows of every span (alias columns as in stats_run_change). */
+const unfoldedOf = (kind: 1 | 2, from: Date, to: Date) => Prisma.sql`
+  SELECT s.span, stats_bucket(s.span, p.created_at) AS bucket, p.sign, p.graph_id, p.block_id, p.status, p.cost, p.duration_ms
+  FROM stats_changes p CROSS JOIN ${SPANS}
+  WHERE p.kind = ${kind} AND stats_bucket(s.span, p.created_at) >= ${from} AND stats_bucket(s.span, p.created_at) < ${to}`;
 
 function checks(from: Date, to: Date): Check[] {
   const inRange = Prisma.sql`bucket >= ${from} AND bucket < ${to}`;
@@ -44,7 +50,9 @@ function checks(from: Date, to: Date): Check[] {
       keys: ['span', 'bucket', 'status'],
       figures: ['runs', 'cost', 'duration_ms'],
       rollup: Prisma.sql`SELECT span, bucket, status::text AS status, sum(runs)::bigint AS runs, sum(cost)::bigint AS cost, sum(duration_ms)::bigint AS duration_ms
-        FROM run_rollups WHERE ${inRange} GROUP BY 1, 2, 3`,
+        FROM (SELECT span, bucket, status, runs, cost, duration_ms FROM run_rollups WHERE ${inRange}
+              UNION ALL SELECT span, bucket, status, sign, sign * cost, coalesce(sign * duration_ms, 0) FROM (${unfoldedOf(1, from, to)}) u) x
+        GROUP BY 1, 2, 3`,
       raw: Prisma.sql`SELECT span, bucket, status::text AS status, count(*)::bigint AS runs, sum(cost)::bigint AS cost, coalesce(sum(duration_ms), 0)::bigint AS duration_ms
         FROM (${runChanges(from, to)}) c GROUP BY 1, 2, 3`,
     },
@@ -52,7 +60,10 @@ function checks(from: Date, to: Date): Check[] {
       table: 'run_rollups.bins',
       keys: ['span', 'bucket', 'status', 'bin'],
       figures: ['runs'],
-      rollup: binsOf('run_rollups', 'status::text', inRange),
+      rollup: Prisma.sql`SELECT span, bucket, status, bin, sum(runs)::bigint AS runs FROM (
+          ${binsOf('run_rollups', 'status::text AS status', inRange)}
+          UNION ALL SELECT span, bucket, status::text, stats_duration_bin(duration_ms)::int, sign FROM (${unfoldedOf(1, from, to)}) u WHERE duration_ms IS NOT NULL
+        ) x GROUP BY 1, 2, 3, 4`,
       raw: Prisma.sql`SELECT span, bucket, status::text AS status, stats_duration_bin(duration_ms)::int AS bin, count(*)::bigint AS runs
         FROM (${runChanges(from, to)}) c WHERE duration_ms IS NOT NULL GROUP BY 1, 2, 3, 4`,
     },
@@ -62,7 +73,12 @@ function checks(from: Date, to: Date): Check[] {
       figures: ['runs', 'completed', 'failed', 'finished', 'cost'],
       rollup: Prisma.sql`SELECT span, bucket, graph_id::text AS graph_id, sum(runs)::bigint AS runs, sum(completed)::bigint AS completed,
           sum(failed)::bigint AS failed, sum(finished)::bigint AS finished, sum(cost)::bigint AS cost
-        FROM graph_run_rollups WHERE ${inRange} GROUP BY 1, 2, 3`,
+        FROM (SELECT span, bucket, graph_id, runs, completed, failed, finished, cost FROM graph_run_rollups WHERE ${inRange}
+              UNION ALL
+              SELECT span, bucket, graph_id, sign, CASE WHEN status = 'COMPLETED' THEN sign ELSE 0 END, CASE WHEN status = 'FAILED' THEN sign ELSE 0 END,
+                     CASE WHEN status IN ('COMPLETED', 'FAILED', 'TERMINATED') THEN sign ELSE 0 END, sign * cost
+              FROM (${unfoldedOf(1, from, to)}) u) x
+        GROUP BY 1, 2, 3`,
       raw: Prisma.sql`SELECT span, bucket, graph_id::text AS graph_id, count(*)::bigint AS runs,
           count(*) FILTER (WHERE status = 'COMPLETED')::bigint AS completed, count(*) FILTER (WHERE status = 'FAILED')::bigint AS failed,
           count(*) FILTER (WHERE status IN ('COMPLETED', 'FAILED', 'TERMINATED'))::bigint AS finished, sum(cost)::bigint AS cost
@@ -72,7 +88,10 @@ function checks(from: Date, to: Date): Check[] {
       table: 'graph_duration_rollups',
       keys: ['graph_id', 'span', 'bucket', 'bin'],
       figures: ['runs'],
-      rollup: Prisma.sql`SELECT graph_id::text AS graph_id, span, bucket, bin::int AS bin, sum(runs)::bigint AS runs FROM graph_duration_rollups WHERE ${inRange} GROUP BY 1, 2, 3, 4`,
+      rollup: Prisma.sql`SELECT graph_id::text AS graph_id, span, bucket, bin::int AS bin, sum(runs)::bigint AS runs
+        FROM (SELECT graph_id, span, bucket, bin, runs FROM graph_duration_rollups WHERE ${inRange}
+              UNION ALL SELECT graph_id, span, bucket, stats_duration_bin(duration_ms), sign FROM (${unfoldedOf(1, from, to)}) u WHERE duration_ms IS NOT NULL) x
+        GROUP BY 1, 2, 3, 4`,
       raw: Prisma.sql`SELECT graph_id::text AS graph_id, span, bucket, stats_duration_bin(duration_ms)::int AS bin, count(*)::bigint AS runs
         FROM (${runChanges(from, to)}) c WHERE duration_ms IS NOT NULL GROUP BY 1, 2, 3, 4`,
     },
@@ -80,14 +99,20 @@ function checks(from: Date, to: Date): Check[] {
       table: 'block_rollups',
       keys: ['span', 'bucket', 'block_id', 'status'],
       figures: ['runs'],
-      rollup: Prisma.sql`SELECT span, bucket, block_id, status::text AS status, sum(runs)::bigint AS runs FROM block_rollups WHERE ${inRange} GROUP BY 1, 2, 3, 4`,
+      rollup: Prisma.sql`SELECT span, bucket, block_id, status::text AS status, sum(runs)::bigint AS runs
+        FROM (SELECT span, bucket, block_id, status, runs FROM block_rollups WHERE ${inRange}
+              UNION ALL SELECT span, bucket, block_id, status, sign FROM (${unfoldedOf(2, from, to)}) u) x
+        GROUP BY 1, 2, 3, 4`,
       raw: Prisma.sql`SELECT span, bucket, block_id, status::text AS status, count(*)::bigint AS runs FROM (${nodeChanges(from, to)}) c GROUP BY 1, 2, 3, 4`,
     },
     {
       table: 'block_rollups.bins',
       keys: ['span', 'bucket', 'block_id', 'status', 'bin'],
       figures: ['runs'],
-      rollup: binsOf('block_rollups', 'block_id, status::text', inRange),
+      rollup: Prisma.sql`SELECT span, bucket, block_id, status, bin, sum(runs)::bigint AS runs FROM (
+          ${binsOf('block_rollups', 'block_id, status::text AS status', inRange)}
+          UNION ALL SELECT span, bucket, block_id, status::text, stats_duration_bin(duration_ms)::int, sign FROM (${unfoldedOf(2, from, to)}) u WHERE duration_ms IS NOT NULL
+        ) x GROUP BY 1, 2, 3, 4, 5`,
       raw: Prisma.sql`SELECT span, bucket, block_id, status::text AS status, stats_duration_bin(duration_ms)::int AS bin, count(*)::bigint AS runs
         FROM (${nodeChanges(from, to)}) c WHERE duration_ms IS NOT NULL GROUP BY 1, 2, 3, 4, 5`,
     },
