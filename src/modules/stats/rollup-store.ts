@@ -123,24 +123,23 @@ const RANK_ORDER: Record<Exclude<GraphStatsOrder, 'DURATION'>, string> = { RUNS:
 
 /** The `limit` graphs ranked by `by` over interval 0 of `plan` (every user's runs, every version, any status). */
 export async function rankGraphs(sql: SqlRunner, plan: RollupPlan, by: Exclude<GraphStatsOrder, 'DURATION'>, limit: number): Promise<GraphRank[]> {
-  const rows = await aggregate<{ graphId: string; runs: number; completed: number; failures: number; finished: number; cost: string | number }>(sql, Prisma.sql`
-    SELECT graph_id AS "graphId", sum(runs)::int AS runs, coalesce(sum(completed), 0)::int AS completed, coalesce(sum(failed), 0)::int AS failures,
-           coalesce(sum(finished), 0)::int AS finished, coalesce(sum(cost), 0)::bigint AS cost
+  // One hash aggregate over every contribution (integer and float sums: numeric ones cost more than the scan).
+  const rows = await aggregate<{ graphId: string; runs: number; completed: number; failures: number; finished: number; cost: number }>(sql, Prisma.sql`
+    SELECT graph_id AS "graphId", sum(runs)::int AS runs, sum(completed)::int AS completed, sum(failed)::int AS failures,
+           sum(finished)::int AS finished, sum(cost) AS cost
     FROM (
-      SELECT r.graph_id, sum(c.sign * r.runs) AS runs, sum(c.sign * r.completed) AS completed, sum(c.sign * r.failed) AS failed,
-             sum(c.sign * r.finished) AS finished, sum(c.sign * r.cost) AS cost
+      SELECT r.graph_id, c.sign * r.runs AS runs, c.sign * r.completed AS completed, c.sign * r.failed AS failed,
+             c.sign * r.finished AS finished, (c.sign * r.cost)::float8 AS cost
       FROM ${cellsOf(plan)} JOIN graph_run_rollups r ON r.span = c.span AND r.bucket = c.start
-      GROUP BY 1
       UNION ALL
-      SELECT e.graph_id, count(*), count(*) FILTER (WHERE e.status = 'COMPLETED'), count(*) FILTER (WHERE e.status = 'FAILED'),
-             count(*) FILTER (WHERE e.status IN ('COMPLETED', 'FAILED', 'TERMINATED')), sum(e.cost)
+      SELECT e.graph_id, 1, (e.status = 'COMPLETED')::int, (e.status = 'FAILED')::int,
+             (e.status IN ('COMPLETED', 'FAILED', 'TERMINATED'))::int, e.cost::float8
       FROM ${fringesOf(plan)} JOIN graph_executions e ON e.created_at >= f.lo AND e.created_at < f.hi AND NOT e.is_deleted
-      GROUP BY 1
       ${unfolded(plan, 1, (p) => Prisma.sql`
       UNION ALL
-      SELECT p.graph_id, sum(p.sign), sum(p.sign) FILTER (WHERE p.status = 'COMPLETED'), sum(p.sign) FILTER (WHERE p.status = 'FAILED'),
-             sum(p.sign) FILTER (WHERE p.status IN ('COMPLETED', 'FAILED', 'TERMINATED')), sum(p.sign * p.cost)
-      FROM ${p} GROUP BY 1`)}
+      SELECT p.graph_id, p.sign, CASE WHEN p.status = 'COMPLETED' THEN p.sign ELSE 0 END, CASE WHEN p.status = 'FAILED' THEN p.sign ELSE 0 END,
+             CASE WHEN p.status IN ('COMPLETED', 'FAILED', 'TERMINATED') THEN p.sign ELSE 0 END, (p.sign * p.cost)::float8
+      FROM ${p}`)}
     ) g
     GROUP BY 1 HAVING sum(runs) > 0
     ORDER BY ${Prisma.raw(RANK_ORDER[by])}, 1 LIMIT ${limit}`);
