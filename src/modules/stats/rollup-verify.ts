@@ -13,20 +13,25 @@ export type RollupReport = { from: Date; to: Date; rowsCompared: number; mismatc
 
 const SPANS = Prisma.raw(`(VALUES ${ROLLUP_SPANS.map((s) => `(${s}::smallint)`).join(', ')}) s(span)`);
 
-/** The counted runs and node executions whose bucket of some span starts in [from, to). */
-const runChanges = (from: Date, to: Date) => Prisma.sql`
-  SELECT s.span, stats_bucket(s.span, (c).created_at) AS bucket, (c).*
-  FROM (SELECT stats_run_change_of(1, e) AS c FROM graph_executions e
-        WHERE (e.in_rollups OR e.id <= (SELECT runs_through FROM stats_rollup_state WHERE id = 1)) AND NOT e.is_deleted AND e.created_at >= ${from} AND e.created_at < ${to}::timestamptz + interval '7 days') x
-  CROSS JOIN ${SPANS}
-  WHERE stats_bucket(s.span, (c).created_at) >= ${from} AND stats_bucket(s.span, (c).created_at) < ${to}`;
+/** How the rows of each counted table are read as changes (the triggers' own definitions). */
+const COUNTED = {
+  runs: { table: 'graph_executions', changeOf: 'stats_run_change_of', mark: 'runs_through', deleted: 'is_deleted', time: 'created_at' },
+  nodes: { table: 'node_executions', changeOf: 'stats_node_change_of', mark: 'node_executions_through', deleted: 'run_is_deleted', time: 'run_created_at' },
+} as const;
 
-const nodeChanges = (from: Date, to: Date) => Prisma.sql`
-  SELECT s.span, stats_bucket(s.span, (c).run_created_at) AS bucket, (c).*
-  FROM (SELECT stats_node_change_of(1, n) AS c FROM node_executions n
-        WHERE (n.in_rollups OR n.id <= (SELECT node_executions_through FROM stats_rollup_state WHERE id = 1)) AND NOT n.run_is_deleted AND n.run_created_at >= ${from} AND n.run_created_at < ${to}::timestamptz + interval '7 days') x
+/** The counted runs or node executions whose bucket of some span starts in [from, to), one row per span. */
+function countedChanges(which: keyof typeof COUNTED, from: Date, to: Date): Prisma.Sql {
+  const [table, changeOf, mark, deleted, time] = Object.values(COUNTED[which]).map((name) => Prisma.raw(name));
+  return Prisma.sql`
+  SELECT s.span, stats_bucket(s.span, (c).${time}) AS bucket, (c).*
+  FROM (SELECT ${changeOf}(1, x) AS c FROM ${table} x
+        WHERE (x.in_rollups OR x.id <= (SELECT ${mark} FROM stats_rollup_state WHERE id = 1)) AND NOT x.${deleted}
+          AND x.${time} >= ${from} AND x.${time} < ${to}::timestamptz + interval '7 days') x
   CROSS JOIN ${SPANS}
-  WHERE stats_bucket(s.span, (c).run_created_at) >= ${from} AND stats_bucket(s.span, (c).run_created_at) < ${to}`;
+  WHERE stats_bucket(s.span, (c).${time}) >= ${from} AND stats_bucket(s.span, (c).${time}) < ${to}`;
+}
+const runChanges = (from: Date, to: Date) => countedChanges('runs', from, to);
+const nodeChanges = (from: Date, to: Date) => countedChanges('nodes', from, to);
 
 type Check = { table: string; keys: string[]; figures: string[]; rollup: Prisma.Sql; raw: Prisma.Sql };
 
