@@ -42,7 +42,7 @@ describe.runIf(testDatabaseKinds.includes('postgres'))('npm run stats:verify and
     await sql(Prisma.sql`UPDATE run_rollups SET runs = runs + 1 WHERE span = 1440 AND status = 'RUNNING'`);
     const bad = await runStats(url, ['verify', '--from', '2001-01-01', '--to', new Date(Date.now() + 86_400_000).toISOString()]);
     expect(bad.code).toBe(1);
-    expect(bad.stdout).toMatch(/run_rollups \{"span":1440,.*"status":"RUNNING"\}: rollups \{"runs":\d+,.*\}, rows \{"runs":\d+/);
+    expect(bad.stdout).toMatch(/run_rollups \{"span":1440,.*"status":"RUNNING"\}: rollups \{.*"runs":\d+.*\}, rows \{.*"runs":\d+.*\}/);
     await sql(Prisma.sql`UPDATE run_rollups SET runs = runs - 1 WHERE span = 1440 AND status = 'RUNNING'`);
   });
 
