@@ -6,8 +6,17 @@ export type CliResult = { code: number | null; stdout: string; stderr: string };
 
 /** Runs `npm run cli -- <args>` (src/cli/operator.ts) as a real process with `env`, and collects what it printed. */
 export function runOperatorCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+  return runCliScript('operator.ts', args, env);
+}
+
+/** Runs one of src/cli's scripts as a real process on the database at `databaseUrl`. */
+export function runCliOn(databaseUrl: string, script: string, args: string[]): Promise<CliResult> {
+  return runCliScript(script, args, { ...process.env, DATABASE_URL: databaseUrl });
+}
+
+function runCliScript(script: string, args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn('npx', ['tsx', path.join('src', 'cli', 'operator.ts'), ...args], { cwd: projectRoot, env });
+    const child = spawn('npx', ['tsx', path.join('src', 'cli', script), ...args], { cwd: projectRoot, env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -1,26 +1,13 @@
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addSessionEvents, createSession, createUser } from '../helpers/factories.js';
 import { testDatabaseKinds } from '../helpers/databases.js';
+import { runCliOn } from '../helpers/cli.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const DAY = 86_400_000;
 const daysAgo = (n: number) => new Date(Date.now() - n * DAY);
 
-function runPrune(databaseUrl: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('npx', ['tsx', 'src/cli/sessions-prune.ts', ...args], {
-      env: { ...process.env, DATABASE_URL: databaseUrl },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const runPrune = (databaseUrl: string, args: string[]) => runCliOn(databaseUrl, 'sessions-prune.ts', args);
 
 /** `count` events, keeping the session's (chosen, old) updatedAt. */
 async function seedEvents(server: TestServer, sessionId: string, count: number) {

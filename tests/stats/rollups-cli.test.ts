@@ -1,23 +1,13 @@
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Prisma } from '../../src/generated/prisma/client.js';
 import { markRollupsIncomplete } from '../../src/modules/stats/rollup-backfill.js';
 import { foldAllChanges } from '../../src/modules/stats/rollup-folder.js';
 import { createGraph, createRun } from '../helpers/factories.js';
 import { testDatabaseKinds } from '../helpers/databases.js';
+import { runCliOn } from '../helpers/cli.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
-function runStats(databaseUrl: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('npx', ['tsx', 'src/cli/stats.ts', ...args], { env: { ...process.env, DATABASE_URL: databaseUrl }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const runStats = (databaseUrl: string, args: string[]) => runCliOn(databaseUrl, 'stats.ts', args);
 
 // The commands work on any database the server does; PostgreSQL is the one another process can open alongside.
 describe.runIf(testDatabaseKinds.includes('postgres'))('npm run stats:verify and stats:backfill', () => {
