@@ -6,6 +6,7 @@
  * UTC day, minus 23 quarter-hours at its end, plus 23 at its start — not 96 quarter-hours.
  */
 import type { TimeBucket } from '../../generated/graphql.js';
+import { MAX_BUCKETS } from './stats-service.js';
 import { bucketStarts, isKnownTimeZone } from './time-buckets.js';
 
 const MINUTE = 60_000;
@@ -74,8 +75,6 @@ export function seriesIntervals(starts: readonly number[], from: number, to: num
 
 export type RollupCellCounts = { quarters: number; days: number; weeks: number; fringes: number };
 
-const MAX_SERIES_BUCKETS = 10_000;
-
 /**
  * How many rollup spans of each size, and raw fringes, the range [from, to) reads — as a whole, or bucket by bucket
  * for a time series. Null for arguments `executionStats` refuses before reading anything.
@@ -85,7 +84,7 @@ export function rollupCellsRead(from: number, to: number, series: { bucket: stri
   let intervals = [{ from, to }];
   if (series) {
     if (!['HOUR', 'DAY', 'WEEK'].includes(series.bucket) || !isKnownTimeZone(series.timezone)) return null;
-    const starts = bucketStarts(series.bucket as TimeBucket, series.timezone, from, to, MAX_SERIES_BUCKETS);
+    const starts = bucketStarts(series.bucket as TimeBucket, series.timezone, from, to, MAX_BUCKETS);
     if (!starts) return null;
     intervals = seriesIntervals(starts, from, to);
   }

@@ -5,11 +5,10 @@
  */
 import type { SqlRunner } from '../../db/sql.js';
 import type { ExecutionStatus, GraphStatsOrder } from '../../generated/graphql.js';
+import { FINISHED_STATUSES } from '../executions/status-transitions.js';
 import { planIntervals, seriesIntervals } from './rollup-cells.js';
 import { blockFigures, graphDurations, mergeFigures, rankGraphs, runFigures, type IntervalFigures } from './rollup-store.js';
 import type { BlockRow, DurationRow, GraphRankRow, SeriesRow, StatsScope } from './stats-store.js';
-
-const FINISHED: ExecutionStatus[] = ['COMPLETED', 'FAILED', 'TERMINATED'];
 
 const wholeRange = (scope: StatsScope) => planIntervals([{ from: scope.from.getTime(), to: scope.to.getTime() }]);
 
@@ -74,7 +73,7 @@ export async function rollupNodeCounts(sql: SqlRunner, scope: StatsScope): Promi
 
 export async function rollupBlocks(sql: SqlRunner, scope: StatsScope, limit: number, minRuns: number): Promise<BlockRow[]> {
   const rows = (await blockFigures(sql, wholeRange(scope))).map((b) => {
-    const runs = FINISHED.reduce((sum, s) => sum + (b.byStatus.get(s) ?? 0), 0);
+    const runs = FINISHED_STATUSES.reduce((sum, s) => sum + (b.byStatus.get(s) ?? 0), 0);
     const failures = b.byStatus.get('FAILED') ?? 0;
     return { blockId: b.blockId, runs, failures, failureRate: runs > 0 ? failures / runs : 0, p95DurationMs: b.durations.percentile(0.95) };
   });
