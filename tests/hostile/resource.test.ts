@@ -148,6 +148,8 @@ describe('rate limits by operation, cost and address', () => {
   beforeAll(async () => {
     server = await startTestServer({ database: 'pglite' });
     const app = await createServer({
+      // Counts every statement: the statistics folder runs only when a test asks (as in startTestServer).
+      statsFoldIntervalMs: 24 * 3_600_000,
       db: server.db,
       log,
       apiKeyCacheMs: 0,
@@ -226,6 +228,8 @@ describe('rate limits by operation, cost and address', () => {
 
   it('compiling a document is charged to the key by its length (~20 µs of the event loop a character)', async () => {
     const app = await createServer({
+      // Counts every statement: the statistics folder runs only when a test asks (as in startTestServer).
+      statsFoldIntervalMs: 24 * 3_600_000,
       db: server.db,
       log,
       apiKeyCacheMs: 0,
@@ -287,6 +291,8 @@ describe('appends are charged by the session state they rewrite', () => {
   beforeAll(async () => {
     server = await startTestServer({ database: 'pglite' });
     const app = await createServer({
+      // Counts every statement: the statistics folder runs only when a test asks (as in startTestServer).
+      statsFoldIntervalMs: 24 * 3_600_000,
       db: server.db,
       log: pino({ level: 'silent' }),
       apiKeyCacheMs: 0,
