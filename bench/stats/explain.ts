@@ -6,6 +6,8 @@ import pg from 'pg';
 import type { SqlRunner } from '../../src/db/sql.js';
 import { blockStats, durationStats, nodeExecutionCounts, statsByGraphs, statusCounts, timeSeries, topGraphs, type StatsScope } from '../../src/modules/stats/stats-store.js';
 import { bucketStarts } from '../../src/modules/stats/time-buckets.js';
+import { planDays, planIntervals, seriesIntervals } from '../../src/modules/stats/rollup-cells.js';
+import { blockFigures, graphDurations, rankGraphs, runFigures } from '../../src/modules/stats/rollup-store.js';
 import { capture, explainAnalyze } from '../lib/explain.js';
 
 const DAY = 86_400_000;
@@ -23,6 +25,13 @@ async function main() {
   const user: StatsScope = { userId: busiest, ...range90 };
   const oneGraph: StatsScope = { userId: null, graphId: graph, ...range30 };
   const all: StatsScope = { userId: null, ...range30 };
+  // Every user's 90 days from the rollups, the range ending off any 15-minute edge as a request's `now` does.
+  const [wideFrom, wideTo] = [range90.from.getTime() - 7 * 60_000, range90.to.getTime() - 7 * 60_000];
+  const wide = planIntervals([{ from: wideFrom, to: wideTo }]);
+  const wideDays = planDays(wideFrom, wideTo);
+  const daily = bucketStarts('DAY', 'UTC', range90.from.getTime(), range90.to.getTime(), 10_000)!;
+  const wideDaily = planIntervals(seriesIntervals(daily, range90.from.getTime(), range90.to.getTime()));
+  const topTen = (await pool.query<{ id: string }>(`SELECT graph_id AS id FROM graph_executions GROUP BY 1 ORDER BY count(*) DESC LIMIT 10`)).rows.map((r) => r.id);
   const statements: Array<[string, (p: SqlRunner) => Promise<unknown>]> = [
     ['user 90d status counts', (p) => statusCounts(p, user)],
     ['user 90d durations', (p) => durationStats(p, user)],
@@ -34,6 +43,10 @@ async function main() {
     ['Graph.stats x50', (p) => statsByGraphs(p, page, { userId: null, ...range30 })],
     ['admin 30d status counts (all users)', (p) => statusCounts(p, all)],
     ['admin 30d durations (all users)', (p) => durationStats(p, all)],
+    ['rollups: every user 90d daily series', (p) => runFigures(p, wideDaily, null)],
+    ['rollups: every user 90d graph ranking', (p) => rankGraphs(p, wideDays, 'RUNS', 10)],
+    ['rollups: every user 90d durations of 10 graphs', (p) => graphDurations(p, wideDays, topTen)],
+    ['rollups: every user 90d blocks', (p) => blockFigures(p, wide)],
   ];
   for (const [label, run] of statements) {
     const statement = await capture(run);

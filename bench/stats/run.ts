@@ -151,14 +151,14 @@ await runBenchmark(spec, async ({ db, pool, startServer, measure, report }) => {
   const backfill = await backfillRollups(db.sql, { batchSize: 20_000 });
   const backfillMs = Date.now() - backfillStarted;
   const vacuumStarted = Date.now();
-  for (const table of ['graph_executions', 'node_executions', 'graphs', 'nodes', 'users', 'api_keys', 'run_rollups', 'graph_run_rollups', 'graph_duration_rollups', 'block_rollups']) {
+  for (const table of ['graph_executions', 'node_executions', 'graphs', 'nodes', 'users', 'api_keys', 'run_rollups', 'graph_run_rollups', 'block_rollups']) {
     await pool.query(`VACUUM (ANALYZE) ${table}`);
   }
   await pool.query('CHECKPOINT');
   const vacuumMs = Date.now() - vacuumStarted;
   const { rows: sizes } = await pool.query<{ name: string; rows: number; bytes: string }>(
     `SELECT c.relname AS name, c.reltuples::bigint AS rows, pg_total_relation_size(c.oid) AS bytes FROM pg_class c
-     WHERE c.relname IN ('run_rollups', 'graph_run_rollups', 'graph_duration_rollups', 'block_rollups', 'graph_executions', 'node_executions') ORDER BY 1`,
+     WHERE c.relname IN ('run_rollups', 'graph_run_rollups', 'block_rollups', 'graph_executions', 'node_executions') ORDER BY 1`,
   );
   const mb = (bytes: string | number) => `${(Number(bytes) / 1048576).toFixed(0)} MB`;
   const sizeLine = sizes.map((t) => `${t.name} ${Number(t.rows).toLocaleString('en')} rows, ${mb(t.bytes)}`).join('; ');

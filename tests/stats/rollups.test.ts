@@ -153,6 +153,56 @@ describe.each(testDatabaseKinds)('statistics rollups on %s', (kind) => {
     await expectRollupsExact();
   });
 
+  it('rank graphs exactly where the partial days at the edges of the range decide, folded or not', async () => {
+    const graphs: string[] = [];
+    for (let g = 0; g < 6; g++) graphs.push((await createGraph(server.db, server.userId, { name: `ranked ${g}` })).graph.id);
+    const at = (iso: string) => new Date(iso);
+    const insertRuns = (graph: number, n: number, createdAt: string, status: (i: number) => string) =>
+      sql(Prisma.sql`INSERT INTO graph_executions (id, graph_id, graph_version, user_id, status, cost, created_at, updated_at, started_at, ended_at)
+        SELECT gen_random_uuid(), ${graphs[graph]}::uuid, 1, ${server.userId}::uuid, (${Array.from({ length: n }, (_, i) => status(i))}::text[])[i]::"ExecutionStatus",
+               (i * 37 + ${graph}) % 50, ${at(createdAt)}::timestamptz + i * interval '1 second', now(),
+               ${at(createdAt)}::timestamptz, ${at(createdAt)}::timestamptz + (i + ${graph}) * interval '3 seconds'
+        FROM generate_series(1, ${n}) i`);
+    const mixed = (i: number) => (i % 3 === 0 ? 'FAILED' : i % 5 === 0 ? 'RUNNING' : 'COMPLETED');
+    // Whole days (June 8-11) rank g0 > g1 > ... > g4; the partial days decide: g5 and g4 run inside the range's edges,
+    // g3 and g2 in the same days outside it (their bounds rise, their figures do not).
+    for (const [graph, n] of [[0, 10], [1, 9], [2, 8], [3, 7], [4, 6]] as const) await insertRuns(graph, n, '2026-06-09T10:00:00Z', mixed);
+    await insertRuns(5, 12, '2026-06-07T20:00:00Z', (i) => (i % 2 ? 'FAILED' : 'COMPLETED'));
+    await foldAllChanges(server.db.sql);
+    await insertRuns(4, 5, '2026-06-12T03:00:00Z', () => 'FAILED');
+    await insertRuns(3, 20, '2026-06-07T10:00:00Z', mixed);
+    await insertRuns(2, 15, '2026-06-12T12:00:00Z', () => 'FAILED');
+    const RANK = `query($from: DateTime!, $to: DateTime!, $by: GraphStatsOrder, $limit: Int) {
+      executionStats(filter: { from: $from, to: $to }) { topGraphs(by: $by, limit: $limit) { graph { id } runs completed failures cost } } }`;
+    const METRIC: Record<string, string> = { RUNS: 'runs', FAILURES: 'failures', COST: 'cost' };
+    const ranges = [
+      ['2026-06-07T18:00:00Z', '2026-06-12T06:00:00Z'], // partial days at both ends
+      ['2026-06-07T12:00:00Z', '2026-06-07T22:00:00Z'], // within one day
+      ['2026-06-08T00:00:00Z', '2026-06-12T00:00:00Z'], // whole days only
+      ['2026-05-20T07:15:00Z', '2026-06-12T04:00:00Z'], // weeks, days and edges
+    ];
+    for (const round of ['unfolded', 'folded']) {
+      for (const [from, to] of ranges) {
+        for (const by of ['RUNS', 'FAILURES', 'COST']) {
+          for (const limit of [1, 2, 3, 5, 8]) {
+            const expected = await server.db.sql.query<{ id: string; runs: number; completed: number; failures: number; cost: number }>(Prisma.sql`
+              SELECT graph_id::text AS id, count(*)::int AS runs, (count(*) FILTER (WHERE status = 'COMPLETED'))::int AS completed,
+                     (count(*) FILTER (WHERE status = 'FAILED'))::int AS failures, sum(cost)::int AS cost
+              FROM graph_executions WHERE NOT is_deleted AND created_at >= ${at(from!)} AND created_at < ${at(to!)}
+              GROUP BY graph_id ORDER BY ${Prisma.raw(METRIC[by]!)} DESC, graph_id LIMIT ${limit}`, { prepare: false });
+            const data = await ok<{ executionStats: { topGraphs: Array<{ graph: { id: string }; runs: number; completed: number; failures: number; cost: number }> } }>(
+              RANK, { from, to, by, limit }, admin);
+            expect(data.executionStats.topGraphs.map(({ graph, ...figures }) => ({ id: graph.id, ...figures })), `${round} ${from} ${to} ${by} ${limit}`).toEqual(expected);
+          }
+        }
+      }
+      await foldAllChanges(server.db.sql);
+    }
+    // The ranking's bounds need non-negative costs: the database refuses others, whoever writes.
+    await expect(sql(Prisma.sql`UPDATE graph_executions SET cost = -1 WHERE graph_id = ${graphs[0]}::uuid`)).rejects.toThrow(/cannot be negative/);
+    await expectRollupsExact();
+  });
+
   it("prices every user's statistics by the rollup spans they read; a user's own by the days they scan", async () => {
     const day = 86_400_000;
     const now = Date.parse('2026-11-20T00:00:00Z');

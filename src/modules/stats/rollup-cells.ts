@@ -68,12 +68,63 @@ export function planIntervals(intervals: ReadonlyArray<{ from: number; to: numbe
   return plan;
 }
 
+const DAY_MS = SPAN_MS[1]!;
+
+/**
+ * A range read by whole UTC days: `wholeDays`, the day and week cells of the whole days inside it (none when it has
+ * none); `edgeDays`, the day cells of the days it covers only partly (at most two, each once); `edges`, those partial
+ * parts, for raw rows. For rollups kept per day and week only (a graph's: below a day they would hold about one row
+ * per run): the whole days are exact, and the partial days' cells bound what their edges can add.
+ */
+export type DayPlan = { wholeDays: RollupPlan; edgeDays: RollupPlan; edges: RawFringe[] };
+
+export function planDays(from: number, to: number): DayPlan {
+  const plan: DayPlan = { wholeDays: { cells: [], fringes: [], aligned: [] }, edgeDays: { cells: [], fringes: [], aligned: [] }, edges: [] };
+  if (!(from < to)) return plan;
+  const a = ceilTo(from, DAY_MS);
+  const b = floorTo(to, DAY_MS);
+  const edgeDay = (start: number, edge: RawFringe) => {
+    plan.edgeDays.cells.push({ span: ROLLUP_SPANS[1], start, index: 0, sign: 1 });
+    plan.edgeDays.aligned.push({ from: start, to: start + DAY_MS, index: 0 });
+    plan.edges.push(edge);
+  };
+  if (a > b) {
+    // Within one day.
+    edgeDay(b, { from, to, index: 0 });
+    return plan;
+  }
+  if (from < a) edgeDay(a - DAY_MS, { from, to: a, index: 0 });
+  if (a < b) {
+    cover(a, b, SPAN_MS.length - 1, 1, 0, plan.wholeDays.cells);
+    plan.wholeDays.aligned.push({ from: a, to: b, index: 0 });
+  }
+  if (b < to) edgeDay(b, { from: b, to, index: 0 });
+  return plan;
+}
+
 /** The intervals of a time series: bucket i is [starts[i], starts[i + 1]) clipped to [from, to). */
 export function seriesIntervals(starts: readonly number[], from: number, to: number): Array<{ from: number; to: number }> {
   return starts.map((start, i) => ({ from: Math.max(start, from), to: Math.min(starts[i + 1] ?? to, to) }));
 }
 
 export type RollupCellCounts = { quarters: number; days: number; weeks: number; fringes: number };
+
+const countCells = (cells: RollupCell[], fringes: number): RollupCellCounts => {
+  const counts: RollupCellCounts = { quarters: 0, days: 0, weeks: 0, fringes };
+  for (const cell of cells) {
+    if (cell.span === ROLLUP_SPANS[0]) counts.quarters++;
+    else if (cell.span === ROLLUP_SPANS[1]) counts.days++;
+    else counts.weeks++;
+  }
+  return counts;
+};
+
+/** What planDays(from, to) reads: day and week cells, and (as `fringes`) the partial days read from raw rows. */
+export function dayCellsRead(from: number, to: number): RollupCellCounts | null {
+  if (!Number.isFinite(from) || !Number.isFinite(to) || to <= from) return null;
+  const plan = planDays(from, to);
+  return countCells([...plan.wholeDays.cells, ...plan.edgeDays.cells], plan.edges.length);
+}
 
 /**
  * How many rollup spans of each size, and raw fringes, the range [from, to) reads — as a whole, or bucket by bucket
@@ -89,11 +140,5 @@ export function rollupCellsRead(from: number, to: number, series: { bucket: stri
     intervals = seriesIntervals(starts, from, to);
   }
   const plan = planIntervals(intervals);
-  const counts: RollupCellCounts = { quarters: 0, days: 0, weeks: 0, fringes: plan.fringes.length };
-  for (const cell of plan.cells) {
-    if (cell.span === ROLLUP_SPANS[0]) counts.quarters++;
-    else if (cell.span === ROLLUP_SPANS[1]) counts.days++;
-    else counts.weeks++;
-  }
-  return counts;
+  return countCells(plan.cells, plan.fringes.length);
 }

@@ -6,7 +6,7 @@
 import type { SqlRunner } from '../../db/sql.js';
 import type { ExecutionStatus, GraphStatsOrder } from '../../generated/graphql.js';
 import { FINISHED_STATUSES } from '../executions/status-transitions.js';
-import { planIntervals, seriesIntervals } from './rollup-cells.js';
+import { planDays, planIntervals, seriesIntervals } from './rollup-cells.js';
 import { blockFigures, graphDurations, mergeFigures, rankGraphs, runFigures, type IntervalFigures } from './rollup-store.js';
 import type { BlockRow, DurationRow, GraphRankRow, SeriesRow, StatsScope } from './stats-store.js';
 
@@ -84,7 +84,7 @@ export async function rollupBlocks(sql: SqlRunner, scope: StatsScope, limit: num
 }
 
 export async function rollupTopGraphs(sql: SqlRunner, scope: StatsScope, by: Exclude<GraphStatsOrder, 'DURATION'>, limit: number): Promise<GraphRankRow[]> {
-  const plan = wholeRange(scope);
+  const plan = planDays(scope.from.getTime(), scope.to.getTime());
   const ranked = await rankGraphs(sql, plan, by, limit);
   const durations = await graphDurations(sql, plan, ranked.map((g) => g.graphId));
   return ranked.map((g) => ({

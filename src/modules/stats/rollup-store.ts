@@ -8,7 +8,7 @@ import { Prisma } from '../../generated/prisma/client.js';
 import type { SqlRunner } from '../../db/sql.js';
 import type { ExecutionStatus, GraphStatsOrder } from '../../generated/graphql.js';
 import { DurationHistogram } from './duration-sketch.js';
-import type { RollupPlan } from './rollup-cells.js';
+import type { DayPlan, RollupPlan } from './rollup-cells.js';
 
 const aggregate = <Row>(sql: SqlRunner, statement: Prisma.Sql) => sql.query<Row>(statement, { planPerCall: true, workload: 'statistics' });
 const num = (value: unknown): number => Number(value ?? 0);
@@ -46,13 +46,6 @@ function unfolded(plan: RollupPlan, kind: 1 | 2, part: (changes: Prisma.Sql) => 
   const changes = unfoldedChanges(plan, kind);
   return changes ? part(changes) : Prisma.empty;
 }
-
-/**
- * The runs of one fringe `f` (at most 15 minutes), read through the BRIN index on created_at. OFFSET 0 keeps the
- * subquery per fringe: flattened into a join, the planner may scan every run once for all fringes.
- */
-const fringeRuns = Prisma.sql`SELECT e.graph_id, e.status, e.cost, (stats_run_change_of(1, e)).duration_ms AS duration_ms
-  FROM graph_executions e WHERE e.created_at >= f.lo AND e.created_at < f.hi AND NOT e.is_deleted OFFSET 0`;
 
 const statusIn = (column: string, statuses: ExecutionStatus[] | null) =>
   statuses?.length ? Prisma.sql`AND ${Prisma.raw(column)}::text = ANY(${statuses}::text[])` : Prisma.empty;
@@ -126,52 +119,87 @@ export async function runFigures(sql: SqlRunner, plan: RollupPlan, statuses: Exe
 
 export type GraphRank = { graphId: string; runs: number; completed: number; failures: number; finished: number; cost: number };
 
-const RANK_ORDER: Record<Exclude<GraphStatsOrder, 'DURATION'>, string> = { RUNS: 'runs DESC', FAILURES: 'failures DESC', COST: 'cost DESC' };
+const RANK_METRIC: Record<Exclude<GraphStatsOrder, 'DURATION'>, string> = { RUNS: 'runs', FAILURES: 'failures', COST: 'cost' };
 
-/** The `limit` graphs ranked by `by` over interval 0 of `plan` (every user's runs, every version, any status). */
-export async function rankGraphs(sql: SqlRunner, plan: RollupPlan, by: Exclude<GraphStatsOrder, 'DURATION'>, limit: number): Promise<GraphRank[]> {
-  // One hash aggregate over every contribution (integer and float sums: numeric ones cost more than the scan).
-  const rows = await aggregate<{ graphId: string; runs: number; completed: number; failures: number; finished: number; cost: number }>(sql, Prisma.sql`
-    SELECT graph_id AS "graphId", sum(runs)::int AS runs, sum(completed)::int AS completed, sum(failed)::int AS failures,
-           sum(finished)::int AS finished, sum(cost) AS cost
+/** A day plan's partial days as a relation f(lo, hi). */
+const edgesOf = (plan: DayPlan) =>
+  Prisma.sql`unnest(${plan.edges.map((f) => new Date(f.from).toISOString())}::timestamptz[], ${plan.edges.map((f) => new Date(f.to).toISOString())}::timestamptz[]) AS f(lo, hi)`;
+
+/** Per graph: runs, completed, failures, finished and cost of a plan's cells (times their sign) and its unfolded changes. */
+function graphFigures(plan: RollupPlan): Prisma.Sql {
+  if (!plan.cells.length) return Prisma.sql`SELECT NULL::uuid AS graph_id, 0 AS runs, 0 AS completed, 0 AS failures, 0 AS finished, 0::float8 AS cost WHERE false`;
+  return Prisma.sql`
+    SELECT graph_id, sum(runs)::int AS runs, sum(completed)::int AS completed, sum(failed)::int AS failures, sum(finished)::int AS finished, sum(cost) AS cost
     FROM (
       SELECT r.graph_id, c.sign * r.runs AS runs, c.sign * r.completed AS completed, c.sign * r.failed AS failed,
              c.sign * r.finished AS finished, (c.sign * r.cost)::float8 AS cost
       FROM ${cellsOf(plan)} JOIN graph_run_rollups r ON r.span = c.span AND r.bucket = c.start
-      UNION ALL
-      SELECT e.graph_id, 1, (e.status = 'COMPLETED')::int, (e.status = 'FAILED')::int,
-             (e.status IN ('COMPLETED', 'FAILED', 'TERMINATED'))::int, e.cost::float8
-      FROM ${fringesOf(plan)} CROSS JOIN LATERAL (${fringeRuns}) e
       ${unfolded(plan, 1, (p) => Prisma.sql`
       UNION ALL
       SELECT p.graph_id, p.sign, CASE WHEN p.status = 'COMPLETED' THEN p.sign ELSE 0 END, CASE WHEN p.status = 'FAILED' THEN p.sign ELSE 0 END,
              CASE WHEN p.status IN ('COMPLETED', 'FAILED', 'TERMINATED') THEN p.sign ELSE 0 END, (p.sign * p.cost)::float8
       FROM ${p}`)}
+    ) g GROUP BY 1`;
+}
+
+/**
+ * The `limit` graphs ranked by `by` over a range (every user's runs, every version, any status), exactly, without
+ * reading every run of its partial days. The whole days give each graph a lower bound of its figure; its partial
+ * days' whole-day figures an upper bound (every figure ranked is a sum of non-negative terms: the migration makes
+ * costs so). Only graphs whose upper bound reaches the `limit`-th lower bound can rank, and only their runs at the
+ * edges are read (the stats_by_graph index): usually a few more than `limit`.
+ */
+export async function rankGraphs(sql: SqlRunner, plan: DayPlan, by: Exclude<GraphStatsOrder, 'DURATION'>, limit: number): Promise<GraphRank[]> {
+  const metric = Prisma.raw(RANK_METRIC[by]);
+  const rows = await aggregate<GraphRank>(sql, Prisma.sql`
+    WITH whole_days AS MATERIALIZED (${graphFigures(plan.wholeDays)}),
+         edge_days AS MATERIALIZED (${graphFigures(plan.edgeDays)}),
+         threshold AS (SELECT ${metric} AS t FROM whole_days ORDER BY ${metric} DESC OFFSET ${limit - 1} LIMIT 1),
+         candidates AS (
+           SELECT graph_id FROM whole_days w FULL JOIN edge_days d USING (graph_id)
+           WHERE NOT EXISTS (SELECT 1 FROM threshold) OR coalesce(w.${metric}, 0) + coalesce(d.${metric}, 0) >= (SELECT t FROM threshold))
+    SELECT graph_id AS "graphId", sum(runs)::int AS runs, sum(completed)::int AS completed, sum(failures)::int AS failures,
+           sum(finished)::int AS finished, sum(cost)::float8 AS cost
+    FROM (
+      SELECT w.graph_id, w.runs, w.completed, w.failures, w.finished, w.cost FROM whole_days w JOIN candidates USING (graph_id)
+      ${plan.edges.length ? Prisma.sql`
+      UNION ALL
+      SELECT k.graph_id, 1, (e.status = 'COMPLETED')::int, (e.status = 'FAILED')::int, (e.status IN ('COMPLETED', 'FAILED', 'TERMINATED'))::int, e.cost::float8
+      FROM candidates k CROSS JOIN ${edgesOf(plan)}
+      CROSS JOIN LATERAL (SELECT e.status, e.cost FROM graph_executions e
+                          WHERE e.graph_id = k.graph_id AND NOT e.is_deleted AND e.created_at >= f.lo AND e.created_at < f.hi) e` : Prisma.empty}
     ) g
     GROUP BY 1 HAVING sum(runs) > 0
-    ORDER BY ${Prisma.raw(RANK_ORDER[by])}, 1 LIMIT ${limit}`);
+    ORDER BY ${metric} DESC, 1 LIMIT ${limit}`);
   return rows.map((r) => ({ graphId: r.graphId, runs: num(r.runs), completed: num(r.completed), failures: num(r.failures), finished: num(r.finished), cost: num(r.cost) }));
 }
 
-/** The finished runs' durations of each of `graphIds` over interval 0 of `plan`. */
-export async function graphDurations(sql: SqlRunner, plan: RollupPlan, graphIds: string[]): Promise<Map<string, DurationHistogram>> {
+/** The finished runs' durations of each of `graphIds` over a range: whole days from the rollups, partial ones from runs. */
+export async function graphDurations(sql: SqlRunner, plan: DayPlan, graphIds: string[]): Promise<Map<string, DurationHistogram>> {
   const result = new Map(graphIds.map((id) => [id, new DurationHistogram()]));
   if (!graphIds.length) return result;
-  const rows = await aggregate<{ graphId: string; bin: number; runs: number }>(sql, Prisma.sql`
-    SELECT g.id AS "graphId", r.bin, sum(c.sign * r.runs)::int AS runs
-    FROM unnest(${graphIds}::uuid[]) g(id) CROSS JOIN ${cellsOf(plan)}
-    JOIN graph_duration_rollups r ON r.graph_id = g.id AND r.span = c.span AND r.bucket = c.start
-    GROUP BY 1, 2
-    UNION ALL
-    SELECT e.graph_id, stats_duration_bin(e.duration_ms) AS bin, count(*)::int
-    FROM ${fringesOf(plan)} CROSS JOIN LATERAL (${fringeRuns}) e
-    WHERE e.graph_id = ANY(${graphIds}::uuid[])
-    GROUP BY 1, 2
-    ${unfolded(plan, 1, (p) => Prisma.sql`
-    UNION ALL
-    SELECT p.graph_id, stats_duration_bin(p.duration_ms), sum(p.sign)::int
-    FROM ${p} WHERE p.graph_id = ANY(${graphIds}::uuid[]) AND p.duration_ms IS NOT NULL GROUP BY 1, 2`)}`);
-  for (const r of rows) if (r.bin !== null) result.get(r.graphId)?.add(r.bin, num(r.runs));
+  const { wholeDays } = plan;
+  const parts: Prisma.Sql[] = [];
+  if (wholeDays.cells.length) {
+    parts.push(Prisma.sql`SELECT r.graph_id, c.sign, r.bins FROM ${cellsOf(wholeDays)}
+      JOIN graph_run_rollups r ON r.span = c.span AND r.bucket = c.start AND r.graph_id = ANY(${graphIds}::uuid[]) WHERE r.bins IS NOT NULL`);
+    const changes = unfoldedChanges(wholeDays, 1);
+    if (changes) {
+      parts.push(Prisma.sql`SELECT p.graph_id, 1, stats_bins(stats_duration_bin(p.duration_ms), p.sign)
+        FROM ${changes} WHERE p.graph_id = ANY(${graphIds}::uuid[]) AND p.duration_ms IS NOT NULL GROUP BY 1`);
+    }
+  }
+  if (plan.edges.length) {
+    parts.push(Prisma.sql`SELECT e.graph_id, 1, stats_bins(stats_duration_bin(e.duration_ms), 1)
+      FROM unnest(${graphIds}::uuid[]) k(id) CROSS JOIN ${edgesOf(plan)}
+      CROSS JOIN LATERAL (SELECT e.graph_id, (stats_run_change_of(1, e)).duration_ms FROM graph_executions e
+                          WHERE e.graph_id = k.id AND NOT e.is_deleted AND e.created_at >= f.lo AND e.created_at < f.hi) e
+      WHERE e.duration_ms IS NOT NULL GROUP BY 1`);
+  }
+  if (!parts.length) return result;
+  const rows = await aggregate<{ graphId: string; sign: number; binsFrom: number | null; bins: string | null }>(sql, Prisma.sql`
+    SELECT graph_id AS "graphId", sign, ${binsColumns} FROM (${Prisma.join(parts, ' UNION ALL ')}) x(graph_id, sign, bins)`);
+  for (const r of rows) if (r.bins) result.get(r.graphId)?.addBinsText(r.binsFrom!, r.bins, r.sign);
   return result;
 }
 

@@ -11,7 +11,10 @@ export type RollupMismatch = { table: string; key: Record<string, unknown>; roll
 
 export type RollupReport = { from: Date; to: Date; rowsCompared: number; mismatches: RollupMismatch[] };
 
-const SPANS = Prisma.raw(`(VALUES ${ROLLUP_SPANS.map((s) => `(${s}::smallint)`).join(', ')}) s(span)`);
+const spansOf = (spans: readonly number[]) => Prisma.raw(`(VALUES ${spans.map((s) => `(${s}::smallint)`).join(', ')}) s(span)`);
+const SPANS = spansOf(ROLLUP_SPANS);
+/** A graph's rollups are kept per day and week only (migration 20261205160000_graph_rollups_daily). */
+const GRAPH_SPANS = spansOf(ROLLUP_SPANS.slice(1));
 
 /** How the rows of each counted table are read as changes (the triggers' own definitions). */
 const COUNTED = {
@@ -20,17 +23,17 @@ const COUNTED = {
 } as const;
 
 /** The counted runs or node executions whose bucket of some span starts in [from, to), one row per span. */
-function countedChanges(which: keyof typeof COUNTED, from: Date, to: Date): Prisma.Sql {
+function countedChanges(which: keyof typeof COUNTED, from: Date, to: Date, spans = SPANS): Prisma.Sql {
   const [table, changeOf, mark, deleted, time] = Object.values(COUNTED[which]).map((name) => Prisma.raw(name));
   return Prisma.sql`
   SELECT s.span, stats_bucket(s.span, (c).${time}) AS bucket, (c).*
   FROM (SELECT ${changeOf}(1, x) AS c FROM ${table} x
         WHERE (x.in_rollups OR x.id <= (SELECT ${mark} FROM stats_rollup_state WHERE id = 1)) AND NOT x.${deleted}
           AND x.${time} >= ${from} AND x.${time} < ${to}::timestamptz + interval '7 days') x
-  CROSS JOIN ${SPANS}
+  CROSS JOIN ${spans}
   WHERE stats_bucket(s.span, (c).${time}) >= ${from} AND stats_bucket(s.span, (c).${time}) < ${to}`;
 }
-const runChanges = (from: Date, to: Date) => countedChanges('runs', from, to);
+const runChanges = (from: Date, to: Date, spans = SPANS) => countedChanges('runs', from, to, spans);
 const nodeChanges = (from: Date, to: Date) => countedChanges('nodes', from, to);
 
 type Check = { table: string; keys: string[]; figures: string[]; rollup: Prisma.Sql; raw: Prisma.Sql };
@@ -42,9 +45,9 @@ const binsOf = (table: string, keys: string, inRange: Prisma.Sql) => Prisma.sql`
   WHERE ${inRange} AND r.bins[i] IS NOT NULL`;
 
 /** The changes not folded yet, as the rollups' rows of every span (alias columns as in stats_run_change). */
-const unfoldedOf = (kind: 1 | 2, from: Date, to: Date) => Prisma.sql`
+const unfoldedOf = (kind: 1 | 2, from: Date, to: Date, spans = SPANS) => Prisma.sql`
   SELECT s.span, stats_bucket(s.span, p.created_at) AS bucket, p.sign, p.graph_id, p.block_id, p.status, p.cost, p.duration_ms
-  FROM stats_changes p CROSS JOIN ${SPANS}
+  FROM stats_changes p CROSS JOIN ${spans}
   WHERE p.kind = ${kind} AND stats_bucket(s.span, p.created_at) >= ${from} AND stats_bucket(s.span, p.created_at) < ${to}`;
 
 function checks(from: Date, to: Date): Check[] {
@@ -82,23 +85,23 @@ function checks(from: Date, to: Date): Check[] {
               UNION ALL
               SELECT span, bucket, graph_id, sign, CASE WHEN status = 'COMPLETED' THEN sign ELSE 0 END, CASE WHEN status = 'FAILED' THEN sign ELSE 0 END,
                      CASE WHEN status IN ('COMPLETED', 'FAILED', 'TERMINATED') THEN sign ELSE 0 END, sign * cost
-              FROM (${unfoldedOf(1, from, to)}) u) x
+              FROM (${unfoldedOf(1, from, to, GRAPH_SPANS)}) u) x
         GROUP BY 1, 2, 3`,
       raw: Prisma.sql`SELECT span, bucket, graph_id::text AS graph_id, count(*)::bigint AS runs,
           count(*) FILTER (WHERE status = 'COMPLETED')::bigint AS completed, count(*) FILTER (WHERE status = 'FAILED')::bigint AS failed,
           count(*) FILTER (WHERE status IN ('COMPLETED', 'FAILED', 'TERMINATED'))::bigint AS finished, sum(cost)::bigint AS cost
-        FROM (${runChanges(from, to)}) c GROUP BY 1, 2, 3`,
+        FROM (${runChanges(from, to, GRAPH_SPANS)}) c GROUP BY 1, 2, 3`,
     },
     {
-      table: 'graph_duration_rollups',
-      keys: ['graph_id', 'span', 'bucket', 'bin'],
+      table: 'graph_run_rollups.bins',
+      keys: ['span', 'bucket', 'graph_id', 'bin'],
       figures: ['runs'],
-      rollup: Prisma.sql`SELECT graph_id::text AS graph_id, span, bucket, bin::int AS bin, sum(runs)::bigint AS runs
-        FROM (SELECT graph_id, span, bucket, bin, runs FROM graph_duration_rollups WHERE ${inRange}
-              UNION ALL SELECT graph_id, span, bucket, stats_duration_bin(duration_ms), sign FROM (${unfoldedOf(1, from, to)}) u WHERE duration_ms IS NOT NULL) x
-        GROUP BY 1, 2, 3, 4`,
-      raw: Prisma.sql`SELECT graph_id::text AS graph_id, span, bucket, stats_duration_bin(duration_ms)::int AS bin, count(*)::bigint AS runs
-        FROM (${runChanges(from, to)}) c WHERE duration_ms IS NOT NULL GROUP BY 1, 2, 3, 4`,
+      rollup: Prisma.sql`SELECT span, bucket, graph_id, bin, sum(runs)::bigint AS runs FROM (
+          ${binsOf('graph_run_rollups', 'graph_id::text AS graph_id', inRange)}
+          UNION ALL SELECT span, bucket, graph_id::text, stats_duration_bin(duration_ms)::int, sign FROM (${unfoldedOf(1, from, to, GRAPH_SPANS)}) u WHERE duration_ms IS NOT NULL
+        ) x GROUP BY 1, 2, 3, 4`,
+      raw: Prisma.sql`SELECT span, bucket, graph_id::text AS graph_id, stats_duration_bin(duration_ms)::int AS bin, count(*)::bigint AS runs
+        FROM (${runChanges(from, to, GRAPH_SPANS)}) c WHERE duration_ms IS NOT NULL GROUP BY 1, 2, 3, 4`,
     },
     {
       table: 'block_rollups',

@@ -3,7 +3,7 @@ import { BLOCK_SCHEMA_LIMITS } from '../../modules/blocks/block-definition.js';
 import { MAX_GRAPH_PROBLEMS } from '../../modules/blocks/graph-rules.js';
 import { GRAPH_LIMITS } from '../../modules/graphs/graph-validation.js';
 import { MAX_EVENTS_PER_APPEND } from '../../modules/sessions/session-service.js';
-import { rollupCellsRead, type RollupCellCounts } from '../../modules/stats/rollup-cells.js';
+import { dayCellsRead, rollupCellsRead, type RollupCellCounts } from '../../modules/stats/rollup-cells.js';
 import { MAX_BUCKETS, MAX_LIMIT as MAX_STATS_LIMIT, MAX_RANGE_DAYS } from '../../modules/stats/stats-service.js';
 
 /**
@@ -84,7 +84,8 @@ function timeSeriesSize(_args: Arguments, parentArgs: Arguments): number | null 
  */
 type CellUnits = { quarter: number; day: number; week: number; fringe: number };
 const RUN_CELL_UNITS: CellUnits = { quarter: 10, day: 50, week: 80, fringe: 200 };
-const GRAPH_CELL_UNITS: CellUnits = { quarter: 20, day: 500, week: 1_500, fringe: 200 };
+/** A graph ranking reads days and weeks (one row per graph with runs) and, per partial day, its candidates' runs. */
+const GRAPH_CELL_UNITS: CellUnits = { quarter: 0, day: 500, week: 1_500, fringe: 2_000 };
 const BLOCK_CELL_UNITS: CellUnits = { quarter: 30, day: 60, week: 80, fringe: 500 };
 
 const readsRollups = (filter: Arguments, caller: CostCaller) => caller.admin && !filter.userId && !filter.graphId;
@@ -104,6 +105,14 @@ function cellsOf(statsArgs: Arguments, series: boolean): RollupCellCounts {
 
 const rollupWeight = (statsArgs: Arguments, caller: CostCaller, units: CellUnits, series = false) =>
   readsRollups(record(statsArgs.filter), caller) ? cellUnits(cellsOf(statsArgs, series), units) : 0;
+
+/** The graph ranking reads whole days and weeks, and raw runs of the partial days (rollup-cells.ts, planDays). */
+function rankingWeight(statsArgs: Arguments, caller: CostCaller): number {
+  const filter = record(statsArgs.filter);
+  if (!readsRollups(filter, caller)) return 0;
+  const cells = dayCellsRead(new Date(String(filter.from)).getTime(), new Date(String(filter.to)).getTime());
+  return cells ? cellUnits(cells, GRAPH_CELL_UNITS) : 0;
+}
 
 const statsWeight = (args: Arguments, _parentArgs: Arguments, caller: CostCaller) =>
   readsRollups(record(args.filter), caller)
@@ -134,7 +143,7 @@ export const FIELD_COSTS: Readonly<Record<string, FieldCost>> = {
   },
   'ExecutionStats.topGraphs': {
     list: { max: MAX_STATS_LIMIT, limitArgument: 'limit' },
-    weight: (_args, parentArgs, caller) => rollupWeight(parentArgs, caller, GRAPH_CELL_UNITS),
+    weight: (_args, parentArgs, caller) => rankingWeight(parentArgs, caller),
     byCaller: true,
   },
   'ExecutionStats.blocks': { list: { max: MAX_STATS_LIMIT, limitArgument: 'limit' }, weight: nodeFiguresWeight, byCaller: true },
