@@ -12,12 +12,18 @@ import { openDatabase, type Database } from '../../src/db/database.js';
 import { syncBuiltInCatalogue } from '../../src/modules/blocks/block-sync.js';
 import { applyMigrations } from '../../src/db/migrations.js';
 import { createServer, type AppServer } from '../../src/server/app.js';
-import { createPostgresDatabase } from '../../tests/helpers/databases.js';
+import { createPostgresDatabase, postgresUrlFor } from '../../tests/helpers/databases.js';
 import { planSections } from './explain.js';
 
-/** The command-line flags the benchmarks share: `--small` (the reduced sizes) and `--keep` (keep the database). */
-export function benchFlags(args: readonly string[] = process.argv.slice(2)): { small: boolean; keep: boolean } {
-  return { small: args.includes('--small'), keep: args.includes('--keep') };
+/**
+ * The command-line flags the benchmarks share: `--small` (the reduced sizes), `--keep` (keep the database) and
+ * `--reuse <database>` (a database an earlier run kept: migrated to the current migrations, not seeded again, kept).
+ */
+export function benchFlags(args: readonly string[] = process.argv.slice(2)): { small: boolean; keep: boolean; reuse: string | null } {
+  const at = args.indexOf('--reuse');
+  const reuse = at >= 0 ? (args[at + 1] ?? '') : null;
+  if (reuse !== null && !/^agentgraph_bench_\w+$/.test(reuse)) throw new Error('--reuse takes the name of a database a benchmark kept (agentgraph_bench_…).');
+  return { small: args.includes('--small'), keep: args.includes('--keep') || reuse !== null, reuse };
 }
 
 export type BenchDatabase = {
@@ -60,6 +66,23 @@ export async function createBenchDatabase(prefix: string, poolMax = 10): Promise
         await drop();
         console.log(`dropped ${created.name}`);
       }
+    },
+  };
+}
+
+/** A database an earlier run kept (`--reuse`), migrated to the current migrations; never dropped here. */
+export async function reuseBenchDatabase(name: string, poolMax = 10): Promise<BenchDatabase> {
+  const url = postgresUrlFor(name);
+  const db = await openDatabase({ url, pgliteDataDir: '', poolMax });
+  await applyMigrations(db).then(() => syncBuiltInCatalogue(db.prisma));
+  return {
+    db,
+    name,
+    url,
+    drop: () => Promise.reject(new Error(`${name} is reused: drop it yourself`)),
+    async dispose() {
+      await db.close();
+      console.log(`kept ${name}`);
     },
   };
 }
@@ -190,6 +213,8 @@ export type BenchRun = {
   startServer(): Promise<BenchServer>;
   /** measureScenarios with the benchmark's warm-up and request counts, at 2 decimals. */
   measure(post: Post, scenarios: readonly Scenario[]): Promise<ScenarioLatency[]>;
+  /** Whether the database was seeded by an earlier run (`--reuse`): the benchmark only measures. */
+  reused: boolean;
   /** writeLatencyReport for this benchmark: `environment` follows the versions, starting with its separator. */
   report(environment: string, results: readonly ScenarioLatency[], plans: Record<string, string>): Promise<string>;
 };
@@ -200,15 +225,16 @@ export type BenchRun = {
  * exits with status 1.
  */
 export async function runBenchmark(spec: BenchSpec, body: (run: BenchRun) => Promise<void>): Promise<void> {
-  const { small, keep } = benchFlags();
+  const { small, keep, reuse } = benchFlags();
   try {
-    const bench = await createBenchDatabase(`agentgraph_bench_${spec.name}`);
+    const bench = reuse ? await reuseBenchDatabase(reuse) : await createBenchDatabase(`agentgraph_bench_${spec.name}`);
     console.log(`bench:${spec.name} ${small ? '(small) ' : ''}on database ${bench.name}`);
     const pool = new pg.Pool({ connectionString: bench.url, max: 4 });
     const servers: AppServer[] = [];
     const run: BenchRun = {
       db: bench.db,
       pool,
+      reused: reuse !== null,
       async startServer() {
         const started = await startBenchServer(bench.db, { logLevel: 'silent', playground: false });
         servers.push(started.server);

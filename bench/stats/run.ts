@@ -1,5 +1,6 @@
 /**
- * Statistics benchmark: `npm run bench:stats [-- --small] [-- --runs <N>] [-- --keep]`.
+ * Statistics benchmark: `npm run bench:stats [-- --small] [-- --runs <N>] [-- --keep] [-- --reuse <database>]`.
+ * `--reuse` measures again on a database an earlier run kept (migrated to the current migrations, not seeded again).
  *
  * Creates a fresh PostgreSQL database (TEST_POSTGRES_URL or postgresql://postgres@127.0.0.1:5432/postgres as the
  * admin connection), migrates it and loads, with COPY, 1,000,000 graph executions (`--runs N`; `--small`: 50,000) and
@@ -16,7 +17,10 @@
  * Prints the EXPLAIN ANALYZE plans of the row statements, writes bench/results/stats-<date>.md and drops the database
  * (unless --keep).
  */
+import type pg from 'pg';
+import type { Database } from '../../src/db/database.js';
 import type { SqlRunner } from '../../src/db/sql.js';
+import type { ApiKeyPermission } from '../../src/generated/prisma/client.js';
 import { generateApiKeySecret } from '../../src/modules/auth/api-key-secret.js';
 import { blockStats, durationStats, statsByGraphs, statusCounts, timeSeries, type StatsScope } from '../../src/modules/stats/stats-store.js';
 import { bucketStarts } from '../../src/modules/stats/time-buckets.js';
@@ -56,8 +60,8 @@ const spec = {
   note: "Every user's questions read the statistics rollups (kept by triggers in each write's transaction) plus raw rows at the range's edges; a user's or a graph's read rows. Nothing is cached.",
 };
 
-await runBenchmark(spec, async ({ db, pool, startServer, measure, report }) => {
-  // ---- seed ----
+/** Seeds the database (COPY), back-fills the rollups and says what it took. */
+async function seed(db: Database, pool: pg.Pool): Promise<Seeded> {
   const seedStarted = Date.now();
   const now = Date.now();
   const start = now - 90 * DAY;
@@ -156,12 +160,7 @@ await runBenchmark(spec, async ({ db, pool, startServer, measure, report }) => {
   }
   await pool.query('CHECKPOINT');
   const vacuumMs = Date.now() - vacuumStarted;
-  const { rows: sizes } = await pool.query<{ name: string; rows: number; bytes: string }>(
-    `SELECT c.relname AS name, c.reltuples::bigint AS rows, pg_total_relation_size(c.oid) AS bytes FROM pg_class c
-     WHERE c.relname IN ('run_rollups', 'graph_run_rollups', 'block_rollups', 'graph_executions', 'node_executions') ORDER BY 1`,
-  );
-  const mb = (bytes: string | number) => `${(Number(bytes) / 1048576).toFixed(0)} MB`;
-  const sizeLine = sizes.map((t) => `${t.name} ${Number(t.rows).toLocaleString('en')} rows, ${mb(t.bytes)}`).join('; ');
+  const sizeLine = await tableSizes(pool);
   const backfillLine =
     `back-filled the rollups (${backfill.runs.toLocaleString('en')} runs, ${backfill.nodeExecutions.toLocaleString('en')} node executions) in ${(backfillMs / 1000).toFixed(1)} s, ` +
     `then VACUUM ANALYZE ${(vacuumMs / 1000).toFixed(1)} s; sizes: ${sizeLine}`;
@@ -172,6 +171,46 @@ await runBenchmark(spec, async ({ db, pool, startServer, measure, report }) => {
     `seeded ${runCount.toLocaleString('en')} graph executions and ${nodeCount.toLocaleString('en')} node executions in ${(seedMs / 1000).toFixed(1)} s ` +
     `(COPY ${((copied - seedStarted) / 1000).toFixed(1)} s, indexes ${((indexed - copied) / 1000).toFixed(1)} s)`;
   console.log(seedLine);
+  return { now, adminKey: adminSecret.key, keyOf: async (userId: string) => userSecrets[userIds.indexOf(userId)]!.key, seedLine, backfillLine };
+}
+
+/** Rows and size on disk (indexes and TOAST included) of the executions and the rollups. */
+async function tableSizes(pool: pg.Pool): Promise<string> {
+  const { rows: sizes } = await pool.query<{ name: string; rows: number; bytes: string }>(
+    `SELECT c.relname AS name, c.reltuples::bigint AS rows, pg_total_relation_size(c.oid) AS bytes FROM pg_class c
+     WHERE c.relname IN ('run_rollups', 'graph_run_rollups', 'block_rollups', 'graph_executions', 'node_executions') ORDER BY 1`,
+  );
+  const mb = (bytes: string | number) => `${(Number(bytes) / 1048576).toFixed(0)} MB`;
+  return sizes.map((t) => `${t.name} ${Number(t.rows).toLocaleString('en')} rows, ${mb(t.bytes)}`).join('; ');
+}
+
+/**
+ * A database an earlier run seeded and kept (`--reuse`): its runs end about when it was seeded; its keys are new ones
+ * (secrets are never stored).
+ */
+async function reuseSeeded(db: Database, pool: pg.Pool, name: string): Promise<Seeded> {
+  const { rows } = await pool.query<{ t: Date }>('SELECT max(created_at) AS t FROM graph_executions');
+  if (!rows[0]?.t) throw new Error(`${name} holds no runs: seed it with --keep first.`);
+  const now = rows[0].t.getTime() + 60_000;
+  const keyFor = async (userId: string, permissions: ApiKeyPermission[]) => {
+    const secret = generateApiKeySecret();
+    await db.prisma.apiKey.create({ data: { userId, name: 'bench (reused)', prefix: secret.prefix, secretHash: secret.secretHash, permissions } });
+    return secret.key;
+  };
+  const admin = await db.prisma.user.create({ data: { email: `admin-${Date.now()}@bench.test` } });
+  return {
+    now,
+    adminKey: await keyFor(admin.id, ['ADMIN', 'READ_GRAPHS']),
+    keyOf: (userId) => keyFor(userId, ['READ_GRAPHS']),
+    seedLine: `reused ${name} (seeded by an earlier run; runs end at ${new Date(now).toISOString()})`,
+    backfillLine: `rollups back-filled by that run; sizes now: ${await tableSizes(pool)}`,
+  };
+}
+
+type Seeded = { now: number; adminKey: string; keyOf(userId: string): Promise<string>; seedLine: string; backfillLine: string };
+
+await runBenchmark(spec, async ({ db, pool, startServer, measure, report, reused }) => {
+  const { now, adminKey, keyOf, seedLine, backfillLine } = reused ? await reuseSeeded(db, pool, benchFlags().reuse!) : await seed(db, pool);
 
   // ---- who to measure ----
   const { rows: perUser } = await pool.query<{ user_id: string; n: number }>(
@@ -180,7 +219,7 @@ await runBenchmark(spec, async ({ db, pool, startServer, measure, report }) => {
   );
   const busiest = perUser[0]!;
   const median = perUser[Math.floor(perUser.length / 2)]!;
-  const keyOf = (userId: string) => userSecrets[userIds.indexOf(userId)]!.key;
+  const [busiestKey, medianKey] = [await keyOf(busiest.user_id), await keyOf(median.user_id)];
   const { rows: perGraph } = await pool.query<{ graph_id: string; n: number }>(
     `SELECT graph_id, count(*)::int AS n FROM graph_executions WHERE NOT is_deleted AND created_at >= $1 GROUP BY graph_id ORDER BY n DESC LIMIT 1`,
     [new Date(now - 30 * DAY)],
@@ -222,33 +261,33 @@ await runBenchmark(spec, async ({ db, pool, startServer, measure, report }) => {
     timeSeries { bucketStart total completed failed p95DurationMs cost }
     blocks(limit: 20) { blockId runs failures failureRate p95DurationMs } topGraphs(limit: 10) { graph { id name } runs completed failures successRate cost p95DurationMs } } }`;
   const scenarios: Scenario[] = [
-    { name: "every user's 90-day summary, daily buckets (admin, UTC)", apiKey: adminSecret.key, query: SUMMARY, variables: { f: range90, b: 'DAY', tz: 'UTC' } },
-    { name: "every user's 90-day summary, daily buckets (admin, Europe/Paris)", apiKey: adminSecret.key, query: SUMMARY, variables: { f: range90, b: 'DAY', tz: 'Europe/Paris' } },
-    { name: "every user's 90-day summary + blocks(limit: 20) + topGraphs(limit: 10) (admin, UTC)", apiKey: adminSecret.key, query: WIDE, variables: { f: range90, b: 'DAY', tz: 'UTC' } },
+    { name: "every user's 90-day summary, daily buckets (admin, UTC)", apiKey: adminKey, query: SUMMARY, variables: { f: range90, b: 'DAY', tz: 'UTC' } },
+    { name: "every user's 90-day summary, daily buckets (admin, Europe/Paris)", apiKey: adminKey, query: SUMMARY, variables: { f: range90, b: 'DAY', tz: 'Europe/Paris' } },
+    { name: "every user's 90-day summary + blocks(limit: 20) + topGraphs(limit: 10) (admin, UTC)", apiKey: adminKey, query: WIDE, variables: { f: range90, b: 'DAY', tz: 'UTC' } },
     {
       name: `one busy graph's 365 days, hourly buckets, Asia/Kathmandu (${busiestOverall[0]!.n.toLocaleString('en')} runs)`,
-      apiKey: adminSecret.key,
+      apiKey: adminKey,
       query: SUMMARY,
       variables: { f: { ...range365, graphId: busiestOverall[0]!.graph_id }, b: 'HOUR', tz: 'Asia/Kathmandu' },
     },
-    { name: `a user's 30-day summary, daily buckets (busiest user; rows)`, apiKey: keyOf(busiest.user_id), query: SUMMARY, variables: { f: range30, b: 'DAY', tz: 'UTC' } },
-    { name: `user's 90-day summary, daily buckets (busiest user: ${busiest.n.toLocaleString('en')} runs)`, apiKey: keyOf(busiest.user_id), query: SUMMARY, variables: { f: range90, b: 'DAY', tz: 'Europe/Paris' } },
-    { name: `user's 90-day summary, daily buckets (median user: ${median.n.toLocaleString('en')} runs)`, apiKey: keyOf(median.user_id), query: SUMMARY, variables: { f: range90, b: 'DAY', tz: 'Europe/Paris' } },
+    { name: `a user's 30-day summary, daily buckets (busiest user; rows)`, apiKey: busiestKey, query: SUMMARY, variables: { f: range30, b: 'DAY', tz: 'UTC' } },
+    { name: `user's 90-day summary, daily buckets (busiest user: ${busiest.n.toLocaleString('en')} runs)`, apiKey: busiestKey, query: SUMMARY, variables: { f: range90, b: 'DAY', tz: 'Europe/Paris' } },
+    { name: `user's 90-day summary, daily buckets (median user: ${median.n.toLocaleString('en')} runs)`, apiKey: medianKey, query: SUMMARY, variables: { f: range90, b: 'DAY', tz: 'Europe/Paris' } },
     {
       name: `one graph's 30-day summary, hourly buckets (busiest graph: ${busiestGraph.n.toLocaleString('en')} runs)`,
-      apiKey: adminSecret.key,
+      apiKey: adminKey,
       query: SUMMARY,
       variables: { f: { ...range30, graphId: busiestGraph.graph_id }, b: 'HOUR', tz: 'America/New_York' },
     },
     {
       name: 'graphs(first: 50) { stats(30 days) } (admin: every user’s runs)',
-      apiKey: adminSecret.key,
+      apiKey: adminKey,
       query: `query($from: DateTime!, $to: DateTime!) { graphs(first: 50) { nodes { id name stats(from: $from, to: $to) { runs completed failed successRate lastRunAt p95DurationMs } } } }`,
       variables: range30,
     },
     {
       name: `executionStats.blocks(limit: 20), 90 days (busiest user)`,
-      apiKey: keyOf(busiest.user_id),
+      apiKey: busiestKey,
       query: `query($f: ExecutionStatsFilter!) { executionStats(filter: $f) { blocks(limit: 20) { blockId runs failures failureRate p95DurationMs } } }`,
       variables: { f: range90 },
     },

@@ -33,6 +33,11 @@ export type Database = {
   prisma: PrismaClient;
   /** Raw parameterized statements on the driver itself (reads, and one-statement writes; see sql.ts and above). */
   sql: SqlRunner;
+  /**
+   * The same, for work no request asked for (the statistics folder every second): not reported to `onQuery`
+   * listeners, which observe what requests send (tests count a request's statements).
+   */
+  backgroundSql: SqlRunner;
   close(): Promise<void>;
   /** Runs `select 1` against the driver; throws when the database cannot be reached. */
   ping(): Promise<void>;
@@ -78,6 +83,9 @@ export const perCallPlanPoolMax = (poolMax: number) => Math.max(1, Math.ceil(poo
 
 /** Connections for statistics, besides the other two pools. */
 export const statisticsPoolMax = (poolMax: number) => Math.max(1, Math.ceil(poolMax / 4));
+
+/** The same runner, its statements not reported to query listeners. */
+const unobserved = (sql: SqlRunner): SqlRunner => ({ query: (statement, options) => sql.query(statement, { ...options, unobserved: true }) });
 
 export async function openDatabase(config: DatabaseConfig, options: OpenOptions = {}): Promise<Database> {
   const listeners = new Set<QueryListener>();
@@ -138,12 +146,14 @@ export async function openDatabase(config: DatabaseConfig, options: OpenOptions 
     statisticsPool?.on('error', () => {});
     await Promise.all([pool, perCallPlanPool, statisticsPool].map((p) => p && openMinimum(p)));
     const prisma = createPrisma(new PrismaPg(pool));
+    const postgresSql = postgresSqlRunner({ pool, perCallPlanPool, statisticsPool }, notify, { prepared });
     return {
       kind: 'postgres',
       pool,
       url: config.url,
       prisma,
-      sql: postgresSqlRunner({ pool, perCallPlanPool, statisticsPool }, notify, { prepared }),
+      sql: postgresSql,
+      backgroundSql: unobserved(postgresSql),
       onQuery,
       async ping() {
         await pool.query('select 1');
@@ -168,13 +178,15 @@ export async function openDatabase(config: DatabaseConfig, options: OpenOptions 
     throw error;
   }
   const prisma = createPrisma(new PrismaPGlite(pglite));
+  const pgliteSql = pgliteSqlRunner(pglite, notify);
   return {
     kind: 'pglite',
     pglite,
     dataDir,
     lock,
     prisma,
-    sql: pgliteSqlRunner(pglite, notify),
+    sql: pgliteSql,
+    backgroundSql: unobserved(pgliteSql),
     onQuery,
     async ping() {
       await pglite.query('select 1');

@@ -26,6 +26,8 @@ export type QueryOptions = {
    * so that many of them at once queue behind each other instead of taking the connections lists and writes need.
    */
   workload?: 'statistics';
+  /** Not reported to the statement listener (background work: see Database.backgroundSql). */
+  unobserved?: boolean;
 };
 
 export type SqlRunner = {
@@ -81,7 +83,7 @@ export function postgresSqlRunner(
       const named = options.prepared && queryOptions?.prepare !== false && (!perCall || pools.perCallPlanPool !== null);
       const pool = queryOptions?.workload === 'statistics' && named && pools.statisticsPool ? pools.statisticsPool : perCall && named ? pools.perCallPlanPool! : pools.pool;
       const result = await pool.query({ name: named ? nameOf(statement.text) : undefined, text: statement.text, values: statement.values as unknown[] });
-      notify({ query: statement.text, durationMs: performance.now() - started });
+      if (!queryOptions?.unobserved) notify({ query: statement.text, durationMs: performance.now() - started });
       return result.rows as Row[];
     },
   };
@@ -89,10 +91,10 @@ export function postgresSqlRunner(
 
 export function pgliteSqlRunner(pglite: PGlite, notify: StatementListener): SqlRunner {
   return {
-    async query<Row>(statement: Prisma.Sql) {
+    async query<Row>(statement: Prisma.Sql, queryOptions?: QueryOptions) {
       const started = performance.now();
       const result = await pglite.query<Row>(statement.text, statement.values as unknown[]);
-      notify({ query: statement.text, durationMs: performance.now() - started });
+      if (!queryOptions?.unobserved) notify({ query: statement.text, durationMs: performance.now() - started });
       return result.rows;
     },
   };

@@ -240,7 +240,7 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
     tarpit,
   });
 
-  const folding = startFolding(db.sql, log, options.statsFoldIntervalMs ?? 1_000);
+  const folding = startFolding(db.backgroundSql, log, options.statsFoldIntervalMs ?? 1_000);
 
   return {
     httpServer,

@@ -51,7 +51,7 @@ async function demoCredentials(config: AppConfig, db: Database, log: Logger): Pr
 function backfillInBackground(db: Database, log: Logger, signal: AbortSignal): Promise<void> {
   const started = Date.now();
   let logged = 0;
-  return backfillRollups(db.sql, {
+  return backfillRollups(db.backgroundSql, {
     batchSize: 2_000,
     pauseMs: 20,
     signal,
@@ -63,6 +63,7 @@ function backfillInBackground(db: Database, log: Logger, signal: AbortSignal): P
   }).then(
     (p) => {
       if (p.runs + p.nodeExecutions > 0 || !p.complete) log.info({ ...p, ms: Date.now() - started }, p.complete ? 'statistics rollups: back-fill complete' : 'statistics rollups: back-fill paused');
+      if (p.indexRebuilt === false) log.warn('statistics rollups: rebuilding graph_run_rollups_ranking_idx after the back-fill failed; rankings read it larger (REINDEX it at a quiet time)');
     },
     (err: unknown) => {
       if (!signal.aborted) log.error({ err }, 'statistics rollups: back-fill failed; statistics read rows until the next boot completes it');

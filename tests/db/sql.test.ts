@@ -48,6 +48,16 @@ describe.each(testDatabaseKinds)('db.sql on %s', (kind) => {
     expect(seen.some((q) => q.includes('SELECT 2 AS two'))).toBe(true);
   });
 
+  it('leaves background statements (the statistics folder) out of the query listeners, answering the same', async () => {
+    const seen: string[] = [];
+    const stop = db.onQuery((e) => seen.push(e.query));
+    const rows = await db.backgroundSql.query(Prisma.sql`SELECT ${3}::int AS three`);
+    await db.backgroundSql.query(Prisma.sql`SELECT ${4}::int AS four`, { planPerCall: true, workload: 'statistics' });
+    stop();
+    expect(rows).toEqual([{ three: 3 }]);
+    expect(seen).toEqual([]);
+  });
+
   it('reuses prepared statements across calls, parameters and connections, and after the schema changes', async () => {
     const statement = (n: number) => Prisma.sql`SELECT ${n}::int * 2 AS doubled, ${String(n)}::text AS text`;
     const results = await Promise.all(Array.from({ length: 40 }, (_, n) => db.sql.query<{ doubled: number; text: string }>(statement(n))));

@@ -31,8 +31,9 @@ export async function startTestServer(options: { database?: DatabaseKind } = {})
   // tests/api/http-security.test.ts covers the cache.
   // Every operation is compiled (graphql-jit) from its first use, so the suite exercises the path hot operations take;
   // tests/api/compiled-execution.test.ts compares it with graphql-js.
-  // Statistics changes are folded by the tests that mean to (tests/stats/rollups.test.ts), never in the background:
-  // a fold in the middle of a test would show in its statement counts. Answers are the same folded or not.
+  // Statistics changes are folded by the tests that mean to (tests/stats/rollups.test.ts), never in the background, so
+  // a test sees the rollups as it left them (answers are the same folded or not; the folder's statements are not
+  // reported to query listeners anyway).
   const server = await createServer({
     db,
     log,

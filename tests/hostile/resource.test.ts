@@ -148,7 +148,7 @@ describe('rate limits by operation, cost and address', () => {
   beforeAll(async () => {
     server = await startTestServer({ database: 'pglite' });
     const app = await createServer({
-      // Counts every statement: the statistics folder runs only when a test asks (as in startTestServer).
+      // The statistics folder runs only when a test asks (as in startTestServer): nothing in the background here.
       statsFoldIntervalMs: 24 * 3_600_000,
       db: server.db,
       log,
@@ -228,7 +228,7 @@ describe('rate limits by operation, cost and address', () => {
 
   it('compiling a document is charged to the key by its length (~20 µs of the event loop a character)', async () => {
     const app = await createServer({
-      // Counts every statement: the statistics folder runs only when a test asks (as in startTestServer).
+      // The statistics folder runs only when a test asks (as in startTestServer): nothing in the background here.
       statsFoldIntervalMs: 24 * 3_600_000,
       db: server.db,
       log,
@@ -291,7 +291,7 @@ describe('appends are charged by the session state they rewrite', () => {
   beforeAll(async () => {
     server = await startTestServer({ database: 'pglite' });
     const app = await createServer({
-      // Counts every statement: the statistics folder runs only when a test asks (as in startTestServer).
+      // The statistics folder runs only when a test asks (as in startTestServer): nothing in the background here.
       statsFoldIntervalMs: 24 * 3_600_000,
       db: server.db,
       log: pino({ level: 'silent' }),

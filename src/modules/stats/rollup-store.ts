@@ -9,9 +9,8 @@ import type { SqlRunner } from '../../db/sql.js';
 import type { ExecutionStatus, GraphStatsOrder } from '../../generated/graphql.js';
 import { DurationHistogram } from './duration-sketch.js';
 import type { DayPlan, RollupPlan } from './rollup-cells.js';
+import { aggregate, num } from './stats-store.js';
 
-const aggregate = <Row>(sql: SqlRunner, statement: Prisma.Sql) => sql.query<Row>(statement, { planPerCall: true, workload: 'statistics' });
-const num = (value: unknown): number => Number(value ?? 0);
 
 /** The plan's cells as a relation c(span, start, idx, sign). */
 function cellsOf(plan: RollupPlan): Prisma.Sql {
@@ -74,8 +73,28 @@ export function mergeFigures(parts: Iterable<IntervalFigures>): IntervalFigures 
   return merged;
 }
 
-/** A rollup row (or a fringe's aggregate) as read: counts, sums, and its bins array from its first bin. */
-type FigureRow = { idx: number; sign: number; status: ExecutionStatus; runs: number; cost: number; durationMs: number; binsFrom: number | null; bins: string | null };
+/**
+ * A rollup row as read (counts, sums, and its bins array from its first bin), or an aggregate of raw rows or unfolded
+ * changes per duration `bin` (null: no duration). Raw rows are counted per bin with count(*), not built into arrays
+ * by stats_bins: its PL/pgSQL step per row cost more than the scan (10M runs: a quarter-hour's 23,000 node executions).
+ */
+type FigureRow = {
+  idx: number;
+  sign: number;
+  status: ExecutionStatus;
+  runs: number;
+  cost: number;
+  durationMs: number;
+  binsFrom: number | null;
+  bins: string | null;
+  bin: number | null;
+};
+
+/** Adds a figure row's durations to `histogram`. */
+function addDurations(histogram: DurationHistogram, r: Pick<FigureRow, 'sign' | 'runs' | 'binsFrom' | 'bins' | 'bin'>): void {
+  if (r.bins) histogram.addBinsText(r.binsFrom!, r.bins, r.sign);
+  else if (r.bin !== null) histogram.add(r.bin, r.sign * r.runs);
+}
 
 /**
  * A bins array in SQL (any lower bound) as its first bin and its elements as comma-separated text: several times
@@ -87,23 +106,23 @@ const binsColumns = Prisma.raw(`array_lower(bins, 1) AS "binsFrom", array_to_str
 export async function runFigures(sql: SqlRunner, plan: RollupPlan, statuses: ExecutionStatus[] | null): Promise<Map<number, IntervalFigures>> {
   // One row per cell and status: a few hundred rows for a 90-day series; summed here.
   const rows = await aggregate<FigureRow>(sql, Prisma.sql`
-    SELECT idx, sign, status::text AS status, runs, cost, duration_ms AS "durationMs", ${binsColumns}
+    SELECT idx, sign, status::text AS status, runs, cost, duration_ms AS "durationMs", ${binsColumns}, bin
     FROM (
-      SELECT c.idx, c.sign, r.status, r.runs, r.cost::float8 AS cost, r.duration_ms::float8 AS duration_ms, r.bins
+      SELECT c.idx, c.sign, r.status, r.runs, r.cost::float8 AS cost, r.duration_ms::float8 AS duration_ms, r.bins, NULL::int AS bin
       FROM ${cellsOf(plan)} JOIN run_rollups r ON r.span = c.span AND r.bucket = c.start
       WHERE true ${statusIn('r.status', statuses)}
       UNION ALL
       SELECT f.idx, 1, (x.ch).status, count(*)::int, sum((x.ch).cost)::float8, coalesce(sum((x.ch).duration_ms), 0)::float8,
-             stats_bins(stats_duration_bin((x.ch).duration_ms), 1)
+             NULL, stats_duration_bin((x.ch).duration_ms)
       FROM ${fringesOf(plan)}
       CROSS JOIN LATERAL (SELECT stats_run_change_of(1, e) AS ch FROM graph_executions e
                           WHERE e.created_at >= f.lo AND e.created_at < f.hi AND NOT e.is_deleted ${statusIn('e.status', statuses)} OFFSET 0) x
-      GROUP BY 1, 2, 3
+      GROUP BY 1, 2, 3, 8
       ${unfolded(plan, 1, (p) => Prisma.sql`
       UNION ALL
       SELECT p.p_idx, 1, p.status, sum(p.sign)::int, sum(p.sign * p.cost)::float8, coalesce(sum(p.sign * p.duration_ms), 0)::float8,
-             stats_bins(stats_duration_bin(p.duration_ms), p.sign)
-      FROM ${p} WHERE true ${statusIn('p.status', statuses)} GROUP BY 1, 2, 3`)}
+             NULL, stats_duration_bin(p.duration_ms)
+      FROM ${p} WHERE true ${statusIn('p.status', statuses)} GROUP BY 1, 2, 3, 8`)}
     ) g`);
   const figures = new Map<number, IntervalFigures>();
   for (const r of rows) {
@@ -112,7 +131,7 @@ export async function runFigures(sql: SqlRunner, plan: RollupPlan, statuses: Exe
     const s = f.byStatus.get(r.status) ?? { runs: 0, cost: 0 };
     f.byStatus.set(r.status, { runs: s.runs + r.sign * r.runs, cost: s.cost + r.sign * num(r.cost) });
     f.durationSumMs += r.sign * num(r.durationMs);
-    if (r.bins) f.durations.addBinsText(r.binsFrom!, r.bins, r.sign);
+    addDurations(f.durations, r);
   }
   return figures;
 }
@@ -179,27 +198,31 @@ export async function graphDurations(sql: SqlRunner, plan: DayPlan, graphIds: st
   const result = new Map(graphIds.map((id) => [id, new DurationHistogram()]));
   if (!graphIds.length) return result;
   const { wholeDays } = plan;
+  // Rows (graph_id, sign, runs, bins, bin): rollup rows' bins arrays, or counts per bin of unfolded changes and runs.
   const parts: Prisma.Sql[] = [];
   if (wholeDays.cells.length) {
-    parts.push(Prisma.sql`SELECT r.graph_id, c.sign, r.bins FROM ${cellsOf(wholeDays)}
+    parts.push(Prisma.sql`SELECT r.graph_id, c.sign, 0, r.bins, NULL::int FROM ${cellsOf(wholeDays)}
       JOIN graph_run_rollups r ON r.span = c.span AND r.bucket = c.start AND r.graph_id = ANY(${graphIds}::uuid[]) WHERE r.bins IS NOT NULL`);
     const changes = unfoldedChanges(wholeDays, 1);
     if (changes) {
-      parts.push(Prisma.sql`SELECT p.graph_id, 1, stats_bins(stats_duration_bin(p.duration_ms), p.sign)
-        FROM ${changes} WHERE p.graph_id = ANY(${graphIds}::uuid[]) AND p.duration_ms IS NOT NULL GROUP BY 1`);
+      parts.push(Prisma.sql`SELECT p.graph_id, 1, sum(p.sign)::int, NULL::int[], stats_duration_bin(p.duration_ms)::int
+        FROM ${changes} WHERE p.graph_id = ANY(${graphIds}::uuid[]) AND p.duration_ms IS NOT NULL GROUP BY 1, 5`);
     }
   }
   if (plan.edges.length) {
-    parts.push(Prisma.sql`SELECT e.graph_id, 1, stats_bins(stats_duration_bin(e.duration_ms), 1)
+    parts.push(Prisma.sql`SELECT e.graph_id, 1, count(*)::int, NULL::int[], stats_duration_bin(e.duration_ms)::int
       FROM unnest(${graphIds}::uuid[]) k(id) CROSS JOIN ${edgesOf(plan)}
       CROSS JOIN LATERAL (SELECT e.graph_id, (stats_run_change_of(1, e)).duration_ms FROM graph_executions e
                           WHERE e.graph_id = k.id AND NOT e.is_deleted AND e.created_at >= f.lo AND e.created_at < f.hi) e
-      WHERE e.duration_ms IS NOT NULL GROUP BY 1`);
+      WHERE e.duration_ms IS NOT NULL GROUP BY 1, 5`);
   }
   if (!parts.length) return result;
-  const rows = await aggregate<{ graphId: string; sign: number; binsFrom: number | null; bins: string | null }>(sql, Prisma.sql`
-    SELECT graph_id AS "graphId", sign, ${binsColumns} FROM (${Prisma.join(parts, ' UNION ALL ')}) x(graph_id, sign, bins)`);
-  for (const r of rows) if (r.bins) result.get(r.graphId)?.addBinsText(r.binsFrom!, r.bins, r.sign);
+  const rows = await aggregate<Pick<FigureRow, 'sign' | 'runs' | 'binsFrom' | 'bins' | 'bin'> & { graphId: string }>(sql, Prisma.sql`
+    SELECT graph_id AS "graphId", sign, runs, ${binsColumns}, bin FROM (${Prisma.join(parts, ' UNION ALL ')}) x(graph_id, sign, runs, bins, bin)`);
+  for (const r of rows) {
+    const histogram = result.get(r.graphId);
+    if (histogram) addDurations(histogram, r);
+  }
   return result;
 }
 
@@ -208,26 +231,26 @@ export type BlockFigures = { blockId: string; byStatus: Map<ExecutionStatus, num
 
 export async function blockFigures(sql: SqlRunner, plan: RollupPlan): Promise<BlockFigures[]> {
   const rows = await aggregate<Omit<FigureRow, 'idx' | 'cost' | 'durationMs'> & { blockId: string }>(sql, Prisma.sql`
-    SELECT block_id AS "blockId", sign, status::text AS status, runs, ${binsColumns}
+    SELECT block_id AS "blockId", sign, status::text AS status, runs, ${binsColumns}, bin
     FROM (
-      SELECT r.block_id, c.sign, r.status, r.runs, r.bins
+      SELECT r.block_id, c.sign, r.status, r.runs, r.bins, NULL::int AS bin
       FROM ${cellsOf(plan)} JOIN block_rollups r ON r.span = c.span AND r.bucket = c.start
       UNION ALL
-      SELECT (x.ch).block_id, 1, (x.ch).status, count(*)::int, stats_bins(stats_duration_bin((x.ch).duration_ms), 1)
+      SELECT (x.ch).block_id, 1, (x.ch).status, count(*)::int, NULL, stats_duration_bin((x.ch).duration_ms)
       FROM ${fringesOf(plan)}
       CROSS JOIN LATERAL (SELECT stats_node_change_of(1, n) AS ch FROM node_executions n
                           WHERE n.run_created_at >= f.lo AND n.run_created_at < f.hi AND NOT n.run_is_deleted OFFSET 0) x
-      GROUP BY 1, 2, 3
+      GROUP BY 1, 2, 3, 6
       ${unfolded(plan, 2, (p) => Prisma.sql`
       UNION ALL
-      SELECT p.block_id, 1, p.status, sum(p.sign)::int, stats_bins(stats_duration_bin(p.duration_ms), p.sign) FROM ${p} GROUP BY 1, 2, 3`)}
+      SELECT p.block_id, 1, p.status, sum(p.sign)::int, NULL, stats_duration_bin(p.duration_ms) FROM ${p} GROUP BY 1, 2, 3, 6`)}
     ) g`);
   const blocks = new Map<string, BlockFigures>();
   for (const r of rows) {
     let b = blocks.get(r.blockId);
     if (!b) blocks.set(r.blockId, (b = { blockId: r.blockId, byStatus: new Map(), durations: new DurationHistogram() }));
     b.byStatus.set(r.status, (b.byStatus.get(r.status) ?? 0) + r.sign * r.runs);
-    if (r.bins) b.durations.addBinsText(r.binsFrom!, r.bins, r.sign);
+    addDurations(b.durations, r);
   }
   return [...blocks.values()];
 }

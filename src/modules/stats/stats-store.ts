@@ -48,9 +48,9 @@ const NODE_DURATION = Prisma.raw(`round(date_part('epoch', n.ended_at - n.starte
  * Statistics are planned for their own parameters every time (never a generic plan): the best plan depends on how
  * many runs the user and range select, and planning is a negligible part of an aggregate over thousands of rows.
  */
-const aggregate = <Row>(sql: SqlRunner, statement: Prisma.Sql) => sql.query<Row>(statement, { planPerCall: true, workload: 'statistics' });
+export const aggregate = <Row>(sql: SqlRunner, statement: Prisma.Sql) => sql.query<Row>(statement, { planPerCall: true, workload: 'statistics' });
 
-const num = (value: unknown): number => Number(value ?? 0);
+export const num = (value: unknown): number => Number(value ?? 0);
 const numOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
 
 export async function statusCounts(sql: SqlRunner, scope: StatsScope): Promise<Array<{ status: ExecutionStatus; count: number; cost: number }>> {
