@@ -14,7 +14,7 @@ export type BackfillProgress = {
   runs: number;
   nodeExecutions: number;
   complete: boolean;
-  /** Set when a back-fill that counted rows completes: whether the ranking index was rebuilt after it. */
+  /** Set when a back-fill that counted runs completes: whether the ranking index was rebuilt after it. */
   indexRebuilt?: boolean;
 };
 
@@ -85,7 +85,8 @@ export async function backfillRollups(sql: SqlRunner, options: BackfillOptions =
       }
     }
     if (await finish(sql)) {
-      const indexRebuilt = progress.runs + progress.nodeExecutions > 0 ? await rebuildRankingIndex(sql) : undefined;
+      // Only counted runs touch the graph rollups (node executions go to block_rollups).
+      const indexRebuilt = progress.runs > 0 ? await rebuildRankingIndex(sql) : undefined;
       return { ...progress, complete: true, indexRebuilt };
     }
   }

@@ -8,9 +8,8 @@ import { Prisma } from '../../generated/prisma/client.js';
 import type { SqlRunner } from '../../db/sql.js';
 import type { ExecutionStatus, GraphStatsOrder } from '../../generated/graphql.js';
 import { DurationHistogram } from './duration-sketch.js';
-import type { DayPlan, RollupPlan } from './rollup-cells.js';
+import type { DayPlan, RawFringe, RollupPlan } from './rollup-cells.js';
 import { aggregate, num } from './stats-store.js';
-
 
 /** The plan's cells as a relation c(span, start, idx, sign). */
 function cellsOf(plan: RollupPlan): Prisma.Sql {
@@ -19,9 +18,8 @@ function cellsOf(plan: RollupPlan): Prisma.Sql {
     ${cells.map((c) => c.index)}::int[], ${cells.map((c) => c.sign)}::int[]) AS c(span, start, idx, sign)`;
 }
 
-/** The plan's fringes as a relation f(lo, hi, idx). */
-function fringesOf(plan: RollupPlan): Prisma.Sql {
-  const { fringes } = plan;
+/** Raw ranges (a plan's fringes, a day plan's edges) as a relation f(lo, hi, idx). */
+function fringesOf(fringes: readonly RawFringe[]): Prisma.Sql {
   return Prisma.sql`unnest(${fringes.map((f) => new Date(f.from).toISOString())}::timestamptz[], ${fringes.map((f) => new Date(f.to).toISOString())}::timestamptz[],
     ${fringes.map((f) => f.index)}::int[]) AS f(lo, hi, idx)`;
 }
@@ -114,7 +112,7 @@ export async function runFigures(sql: SqlRunner, plan: RollupPlan, statuses: Exe
       UNION ALL
       SELECT f.idx, 1, (x.ch).status, count(*)::int, sum((x.ch).cost)::float8, coalesce(sum((x.ch).duration_ms), 0)::float8,
              NULL, stats_duration_bin((x.ch).duration_ms)
-      FROM ${fringesOf(plan)}
+      FROM ${fringesOf(plan.fringes)}
       CROSS JOIN LATERAL (SELECT stats_run_change_of(1, e) AS ch FROM graph_executions e
                           WHERE e.created_at >= f.lo AND e.created_at < f.hi AND NOT e.is_deleted ${statusIn('e.status', statuses)} OFFSET 0) x
       GROUP BY 1, 2, 3, 8
@@ -139,10 +137,6 @@ export async function runFigures(sql: SqlRunner, plan: RollupPlan, statuses: Exe
 export type GraphRank = { graphId: string; runs: number; completed: number; failures: number; finished: number; cost: number };
 
 const RANK_METRIC: Record<Exclude<GraphStatsOrder, 'DURATION'>, string> = { RUNS: 'runs', FAILURES: 'failures', COST: 'cost' };
-
-/** A day plan's partial days as a relation f(lo, hi). */
-const edgesOf = (plan: DayPlan) =>
-  Prisma.sql`unnest(${plan.edges.map((f) => new Date(f.from).toISOString())}::timestamptz[], ${plan.edges.map((f) => new Date(f.to).toISOString())}::timestamptz[]) AS f(lo, hi)`;
 
 /** Per graph: runs, completed, failures, finished and cost of a plan's cells (times their sign) and its unfolded changes. */
 function graphFigures(plan: RollupPlan): Prisma.Sql {
@@ -184,7 +178,7 @@ export async function rankGraphs(sql: SqlRunner, plan: DayPlan, by: Exclude<Grap
       ${plan.edges.length ? Prisma.sql`
       UNION ALL
       SELECT k.graph_id, 1, (e.status = 'COMPLETED')::int, (e.status = 'FAILED')::int, (e.status IN ('COMPLETED', 'FAILED', 'TERMINATED'))::int, e.cost::float8
-      FROM candidates k CROSS JOIN ${edgesOf(plan)}
+      FROM candidates k CROSS JOIN ${fringesOf(plan.edges)}
       CROSS JOIN LATERAL (SELECT e.status, e.cost FROM graph_executions e
                           WHERE e.graph_id = k.graph_id AND NOT e.is_deleted AND e.created_at >= f.lo AND e.created_at < f.hi) e` : Prisma.empty}
     ) g
@@ -211,7 +205,7 @@ export async function graphDurations(sql: SqlRunner, plan: DayPlan, graphIds: st
   }
   if (plan.edges.length) {
     parts.push(Prisma.sql`SELECT e.graph_id, 1, count(*)::int, NULL::int[], stats_duration_bin(e.duration_ms)::int
-      FROM unnest(${graphIds}::uuid[]) k(id) CROSS JOIN ${edgesOf(plan)}
+      FROM unnest(${graphIds}::uuid[]) k(id) CROSS JOIN ${fringesOf(plan.edges)}
       CROSS JOIN LATERAL (SELECT e.graph_id, (stats_run_change_of(1, e)).duration_ms FROM graph_executions e
                           WHERE e.graph_id = k.id AND NOT e.is_deleted AND e.created_at >= f.lo AND e.created_at < f.hi) e
       WHERE e.duration_ms IS NOT NULL GROUP BY 1, 5`);
@@ -237,7 +231,7 @@ export async function blockFigures(sql: SqlRunner, plan: RollupPlan): Promise<Bl
       FROM ${cellsOf(plan)} JOIN block_rollups r ON r.span = c.span AND r.bucket = c.start
       UNION ALL
       SELECT (x.ch).block_id, 1, (x.ch).status, count(*)::int, NULL, stats_duration_bin((x.ch).duration_ms)
-      FROM ${fringesOf(plan)}
+      FROM ${fringesOf(plan.fringes)}
       CROSS JOIN LATERAL (SELECT stats_node_change_of(1, n) AS ch FROM node_executions n
                           WHERE n.run_created_at >= f.lo AND n.run_created_at < f.hi AND NOT n.run_is_deleted OFFSET 0) x
       GROUP BY 1, 2, 3, 6

@@ -93,11 +93,15 @@ const readsRollups = (filter: Arguments, caller: CostCaller) => caller.admin && 
 const cellUnits = (cells: RollupCellCounts, units: CellUnits) =>
   cells.quarters * units.quarter + cells.days * units.day + cells.weeks * units.week + cells.fringes * units.fringe;
 
+/** `executionStats(args)`'s range in epoch ms (NaN for what it refuses). */
+function rangeOf(statsArgs: Arguments): { from: number; to: number } {
+  const filter = record(statsArgs.filter);
+  return { from: new Date(String(filter.from)).getTime(), to: new Date(String(filter.to)).getTime() };
+}
+
 /** The spans a statistics field of `executionStats(args)` reads: its whole range, or its time series' buckets. */
 function cellsOf(statsArgs: Arguments, series: boolean): RollupCellCounts {
-  const filter = record(statsArgs.filter);
-  const from = new Date(String(filter.from)).getTime();
-  const to = new Date(String(filter.to)).getTime();
+  const { from, to } = rangeOf(statsArgs);
   const cells = rollupCellsRead(from, to, series ? { bucket: String(statsArgs.bucket ?? 'DAY'), timezone: String(statsArgs.timezone ?? 'UTC') } : null);
   // Arguments `executionStats` refuses (BAD_USER_INPUT) before it reads anything.
   return cells ?? { quarters: 0, days: 0, weeks: 0, fringes: 0 };
@@ -108,9 +112,9 @@ const rollupWeight = (statsArgs: Arguments, caller: CostCaller, units: CellUnits
 
 /** The graph ranking reads whole days and weeks, and raw runs of the partial days (rollup-cells.ts, planDays). */
 function rankingWeight(statsArgs: Arguments, caller: CostCaller): number {
-  const filter = record(statsArgs.filter);
-  if (!readsRollups(filter, caller)) return 0;
-  const cells = dayCellsRead(new Date(String(filter.from)).getTime(), new Date(String(filter.to)).getTime());
+  if (!readsRollups(record(statsArgs.filter), caller)) return 0;
+  const { from, to } = rangeOf(statsArgs);
+  const cells = dayCellsRead(from, to);
   return cells ? cellUnits(cells, GRAPH_CELL_UNITS) : 0;
 }
 
