@@ -5,7 +5,7 @@ import { loadSchemaDocument } from '../../src/schema-files.js';
 import { Prisma } from '../../src/generated/prisma/client.js';
 import { Rng } from '../../src/seed/random.js';
 import { backfillRollups, markRollupsIncomplete } from '../../src/modules/stats/rollup-backfill.js';
-import { foldAllChanges, foldChanges } from '../../src/modules/stats/rollup-folder.js';
+import { catchUpAllQuarters, foldAllChanges, foldChanges } from '../../src/modules/stats/rollup-folder.js';
 import { verifyRollups } from '../../src/modules/stats/rollup-verify.js';
 import { testDatabaseKinds } from '../helpers/databases.js';
 import { createGraph, createUser } from '../helpers/factories.js';
@@ -201,6 +201,91 @@ describe.each(testDatabaseKinds)('statistics rollups on %s', (kind) => {
     // The ranking's bounds need non-negative costs: the database refuses others, whoever writes.
     await expect(sql(Prisma.sql`UPDATE graph_executions SET cost = -1 WHERE graph_id = ${graphs[0]}::uuid`)).rejects.toThrow(/cannot be negative/);
     await expectRollupsExact();
+  });
+
+  it("keep a busy graph's days per quarter-hour and answer its long ranges from them, in any time zone", async () => {
+    const { graph } = await createGraph(server.db, server.userId, { name: 'busy' });
+    const statuses = ['COMPLETED', 'COMPLETED', 'FAILED', 'COMPLETED', 'TERMINATED', 'RUNNING', 'COMPLETED'];
+    // n runs from `start`, one every `everyS` seconds, with spread durations (finished ones) and costs.
+    const insertRuns = (n: number, start: string, everyS: number, salt: number) =>
+      sql(Prisma.sql`INSERT INTO graph_executions (id, graph_id, graph_version, user_id, status, cost, created_at, updated_at, started_at, ended_at)
+        SELECT gen_random_uuid(), ${graph.id}::uuid, 1, ${server.userId}::uuid, (${statuses}::text[])[1 + (i + ${salt}) % 7]::"ExecutionStatus",
+               (i * 13 + ${salt}) % 40, ${new Date(start)}::timestamptz + i * ${everyS} * interval '1 second', now(),
+               ${new Date(start)}::timestamptz + i * ${everyS} * interval '1 second',
+               CASE WHEN (i + ${salt}) % 7 = 5 THEN NULL ELSE ${new Date(start)}::timestamptz + i * ${everyS} * interval '1 second' + ((i * 7919 + ${salt}) % 600000) * interval '1 millisecond' END
+        FROM generate_series(1, ${n}) i`);
+    const kept = () =>
+      server.db.sql.query<{ day: Date }>(Prisma.sql`SELECT bucket AS day FROM graph_run_rollups WHERE span = 1440 AND graph_id = ${graph.id}::uuid AND quarters ORDER BY 1`, { prepare: false });
+    // July 1st and 3rd are busy (at least stats_busy_day_runs(), 96, runs), July 2nd is not.
+    await insertRuns(70, '2026-07-01T00:05:00Z', 1_200, 0);
+    await foldAllChanges(server.db.sql);
+    await insertRuns(60, '2026-07-01T01:07:00Z', 1_300, 1);
+    await insertRuns(40, '2026-07-02T00:00:00Z', 2_000, 2);
+    await insertRuns(110, '2026-07-03T00:00:30Z', 700, 3);
+    // Folded part by part: a day becomes busy in the middle of a fold and is kept from the rows, minus what is pending.
+    await foldChanges(server.db.sql, 50);
+    await foldChanges(server.db.sql, 30);
+    await expectRollupsExact();
+    await foldAllChanges(server.db.sql);
+    expect((await kept()).map((r) => r.day.toISOString())).toEqual(['2026-07-01T00:00:00.000Z', '2026-07-03T00:00:00.000Z']);
+    await expectRollupsExact();
+
+    // Days counted before they were kept (an upgrade, a back-fill) are caught up, with changes pending meanwhile.
+    await sql(Prisma.sql`UPDATE graph_run_rollups SET quarters = false WHERE graph_id = ${graph.id}::uuid`);
+    await sql(Prisma.sql`DELETE FROM graph_quarter_rollups WHERE graph_id = ${graph.id}::uuid`);
+    await sql(Prisma.sql`UPDATE stats_rollup_state SET quarters_caught_up = false, quarters_through = NULL`);
+    await sql(Prisma.sql`UPDATE graph_executions SET status = 'COMPLETED', cost = cost + 1, ended_at = coalesce(ended_at, started_at + interval '3 seconds')
+      WHERE graph_id = ${graph.id}::uuid AND status = 'RUNNING' AND created_at < '2026-07-01T12:00:00Z'`);
+    expect(await catchUpAllQuarters(server.db.sql)).toBeGreaterThan(0);
+    expect((await kept()).length).toBe(2);
+    await expectRollupsExact();
+    await insertRuns(5, '2026-07-03T22:50:00Z', 60, 4);
+
+    const STATS = `query($f: ExecutionStatsFilter!, $b: TimeBucket, $tz: String) { executionStats(filter: $f, bucket: $b, timezone: $tz) {
+      percentileRelativeError total byStatus { status count } cost { total } duration { count avgMs p50Ms p95Ms }
+      timeSeries { bucketStart total completed failed cost } } }`;
+    type Answer = {
+      percentileRelativeError: number;
+      total: number;
+      byStatus: Array<{ status: string; count: number }>;
+      cost: { total: number };
+      duration: { count: number; avgMs: number | null; p50Ms: number | null; p95Ms: number | null };
+      timeSeries: Array<{ bucketStart: string; total: number; completed: number; failed: number; cost: number }>;
+    };
+    for (const [from, to, bucket, tz, only] of [
+      ['2026-06-20T07:07:13Z', '2026-07-03T23:11:00Z', 'HOUR', 'Asia/Kathmandu', null],
+      ['2026-06-25T00:00:00Z', '2026-07-04T00:00:00Z', 'DAY', 'America/St_Johns', ['COMPLETED', 'FAILED']],
+      ['2026-06-24T09:30:00Z', '2026-07-03T16:45:30Z', 'HOUR', 'Asia/Kolkata', null],
+    ] as const) {
+      const filter = { graphId: graph.id, from, to, ...(only ? { statuses: only } : {}) };
+      const { executionStats: answer } = await ok<{ executionStats: Answer }>(STATS, { f: filter, b: bucket, tz }, admin);
+      const inScope = Prisma.sql`graph_id = ${graph.id}::uuid AND NOT is_deleted AND created_at >= ${new Date(from)} AND created_at < ${new Date(to)}
+        ${only ? Prisma.sql`AND status::text = ANY(${[...only]}::text[])` : Prisma.empty}`;
+      const [exact] = await server.db.sql.query<{ total: number; cost: number; count: number; avg: number | null; p: number[] | null }>(Prisma.sql`
+        SELECT count(*)::int AS total, coalesce(sum(cost), 0)::int AS cost, count(d)::int AS count, avg(d) AS avg,
+               percentile_cont(ARRAY[0.5, 0.95]::float8[]) WITHIN GROUP (ORDER BY d) AS p
+        FROM (SELECT cost, CASE WHEN status IN ('COMPLETED', 'FAILED', 'TERMINATED') THEN round(date_part('epoch', ended_at - started_at) * 1000) END AS d
+              FROM graph_executions WHERE ${inScope}) x`, { prepare: false });
+      expect(answer.percentileRelativeError).toBe(0.02);
+      expect(answer.total).toBe(exact!.total);
+      expect(answer.cost.total).toBe(exact!.cost);
+      expect(answer.duration.count).toBe(exact!.count);
+      expect(answer.duration.avgMs).toBeCloseTo(Number(exact!.avg), 6);
+      for (const [i, p] of [answer.duration.p50Ms, answer.duration.p95Ms].entries()) expect(Math.abs(p! - exact!.p![i]!)).toBeLessThanOrEqual(0.02 * exact!.p![i]! + 1e-9);
+      const byStatus = await server.db.sql.query<{ status: string; count: number }>(Prisma.sql`
+        SELECT status::text AS status, count(*)::int AS count FROM graph_executions WHERE ${inScope} GROUP BY 1`, { prepare: false });
+      for (const { status, count } of answer.byStatus) expect(count, status).toBe(byStatus.find((r) => r.status === status)?.count ?? 0);
+      const starts = answer.timeSeries.map((p) => p.bucketStart);
+      const series = await server.db.sql.query<{ i: number; total: number; completed: number; failed: number; cost: number }>(Prisma.sql`
+        SELECT width_bucket(created_at, ${starts}::timestamptz[]) AS i, count(*)::int AS total, (count(*) FILTER (WHERE status = 'COMPLETED'))::int AS completed,
+               (count(*) FILTER (WHERE status = 'FAILED'))::int AS failed, sum(cost)::int AS cost
+        FROM graph_executions WHERE ${inScope} GROUP BY 1`, { prepare: false });
+      expect(answer.timeSeries.filter((p) => p.total > 0).length).toBe(series.length);
+      for (const row of series) expect(answer.timeSeries[row.i - 1], `${tz} ${starts[row.i - 1]}`).toMatchObject({ total: row.total, completed: row.completed, failed: row.failed, cost: row.cost });
+    }
+    // A week or less of one graph reads its runs: exact.
+    const recent = await ok<{ executionStats: Answer }>(STATS, { f: { graphId: graph.id, from: '2026-06-28T00:00:00Z', to: '2026-07-04T00:00:00Z' } }, admin);
+    expect(recent.executionStats.percentileRelativeError).toBe(0);
   });
 
   it("prices every user's statistics by the rollup spans they read; a user's own by the days they scan", async () => {

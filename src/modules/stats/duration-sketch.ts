@@ -31,6 +31,29 @@ export class DurationHistogram {
     }
   }
 
+  /** Adds `sign` × (bin, runs) pairs given as comma-separated text, `bin,runs,bin,runs,…` (graph_quarter_rollups.bins). */
+  addPairsText(pairs: string, sign: number): void {
+    // Parsed in place (no split): a graph's year is hundreds of thousands of pairs.
+    let bin = -1;
+    let value = 0;
+    let negative = false;
+    for (let i = 0; i <= pairs.length; i++) {
+      const c = i < pairs.length ? pairs.charCodeAt(i) : 44;
+      if (c === 45) negative = true;
+      else if (c !== 44) value = value * 10 + (c - 48);
+      else {
+        const n = negative ? -value : value;
+        if (bin < 0) bin = n;
+        else {
+          this.add(bin, sign * n);
+          bin = -1;
+        }
+        value = 0;
+        negative = false;
+      }
+    }
+  }
+
   merge(other: DurationHistogram): void {
     for (const [bin, n] of other.counts) this.add(bin, n);
   }

@@ -9,6 +9,7 @@
  */
 import { Prisma } from '../../generated/prisma/client.js';
 import type { SqlRunner } from '../../db/sql.js';
+import { catchUpAllQuarters } from './rollup-folder.js';
 
 export type BackfillProgress = {
   runs: number;
@@ -87,6 +88,8 @@ export async function backfillRollups(sql: SqlRunner, options: BackfillOptions =
     if (await finish(sql)) {
       // Only counted runs touch the graph rollups (node executions go to block_rollups).
       const indexRebuilt = progress.runs > 0 ? await rebuildRankingIndex(sql) : undefined;
+      // The busy days counted in batches are kept per quarter-hour now (the folder would, a few days a second).
+      await catchUpAllQuarters(sql);
       return { ...progress, complete: true, indexRebuilt };
     }
   }
@@ -115,5 +118,8 @@ async function rebuildRankingIndex(sql: SqlRunner): Promise<boolean> {
  * triggers off) — for bulk loads into a database whose marks are below the loaded ids (a fresh one: no mark yet).
  */
 export async function markRollupsIncomplete(sql: SqlRunner): Promise<void> {
-  await sql.query(Prisma.sql`UPDATE stats_rollup_state SET complete = false, updated_at = now() WHERE id = 1`, { prepare: false });
+  // The busy days of the loaded rows are caught up after the back-fill, from the first day on.
+  await sql.query(Prisma.sql`UPDATE stats_rollup_state SET complete = false, quarters_caught_up = false, quarters_through = NULL, updated_at = now() WHERE id = 1`, {
+    prepare: false,
+  });
 }

@@ -16,6 +16,28 @@ export async function foldChanges(sql: SqlRunner, maxChanges = FOLD_BATCH): Prom
   return row?.folded ?? 0;
 }
 
+/** UTC days whose busy graphs one catch-up transaction keeps per quarter-hour (a day: one index range per graph). */
+const CATCH_UP_DAYS = 7;
+
+/**
+ * Keeps the busy graph days counted before they were kept per quarter-hour (the back-fill's, an upgrade's) per
+ * quarter-hour, a few days per transaction (stats_catch_up_quarters); returns the days gone through.
+ */
+export async function catchUpQuarters(sql: SqlRunner, maxDays = CATCH_UP_DAYS): Promise<number> {
+  const [row] = await sql.query<{ days: number }>(Prisma.sql`SELECT stats_catch_up_quarters(${maxDays}::int) AS days`, { prepare: false });
+  return row?.days ?? 0;
+}
+
+/** Catches up every day (the back-fill's end, tests). */
+export async function catchUpAllQuarters(sql: SqlRunner): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const days = await catchUpQuarters(sql);
+    total += days;
+    if (days < CATCH_UP_DAYS) return total;
+  }
+}
+
 /** Folds until nothing is left (tests, the back-fill's end, `stats:verify`). */
 export async function foldAllChanges(sql: SqlRunner): Promise<number> {
   let total = 0;
@@ -36,6 +58,8 @@ export function startFolding(sql: SqlRunner, log: Logger, intervalMs: number): {
       try {
         // A backlog goes batch after batch, yielding to requests in between (PGlite answers within microtasks).
         while (!stopped && (await foldChanges(sql)) === FOLD_BATCH) await new Promise((resolve) => setImmediate(resolve));
+        // Then the days left to catch up, if any (a no-op once caught up: one read of the state row).
+        while (!stopped && (await catchUpQuarters(sql)) === CATCH_UP_DAYS) await new Promise((resolve) => setImmediate(resolve));
       } catch (err) {
         if (!stopped) log.warn({ err }, 'statistics rollups: folding failed; retrying (answers stay exact meanwhile)');
       }

@@ -8,6 +8,7 @@ import type { ExecutionStatus, GraphStatsOrder } from '../../generated/graphql.j
 import { FINISHED_STATUSES } from '../executions/status-transitions.js';
 import { planDays, planIntervals, seriesIntervals } from './rollup-cells.js';
 import { blockFigures, graphDurations, mergeFigures, rankGraphs, runFigures, type IntervalFigures } from './rollup-store.js';
+import { graphQuarterFigures } from './graph-quarters.js';
 import type { BlockRow, DurationRow, GraphRankRow, SeriesRow, StatsScope } from './stats-store.js';
 
 const wholeRange = (scope: StatsScope) => planIntervals([{ from: scope.from.getTime(), to: scope.to.getTime() }]);
@@ -17,15 +18,29 @@ export const rollupsAnswerRuns = (scope: StatsScope) => scope.userId === null &&
 /** Node figures and the graph ranking have no run-status key: every user's runs in any status only. */
 export const rollupsAnswerNodes = (scope: StatsScope) => rollupsAnswerRuns(scope) && !scope.statuses?.length;
 
-/** Figures per bucket of a time series (index → figures; empty buckets absent). */
+/** Ranges up to this long of one graph read its runs (exact); longer ones its busy days' rollups (graph-quarters.ts). */
+const RECENT_GRAPH_RANGE_MS = 7 * 86_400_000;
+
+/**
+ * Whether one graph's rollups answer a scope's run figures: its runs over every user and version, over more than a
+ * week. (Statuses are a key.) The figures of its time series also need buckets on quarter-hour edges.
+ */
+export const graphRollupsAnswer = (scope: StatsScope) =>
+  scope.userId === null && !!scope.graphId && (scope.graphVersion ?? null) === null && scope.to.getTime() - scope.from.getTime() > RECENT_GRAPH_RANGE_MS;
+
+const graphScope = (scope: StatsScope) => ({ graphId: scope.graphId!, from: scope.from, to: scope.to, statuses: scope.statuses ?? null });
+
+/** Figures per bucket of a time series (index → figures; empty buckets absent): every user's, or one graph's. */
 export function seriesFigures(sql: SqlRunner, scope: StatsScope, starts: number[]): Promise<Map<number, IntervalFigures>> {
+  if (scope.graphId) return graphQuarterFigures(sql, graphScope(scope), starts);
   return runFigures(sql, planIntervals(seriesIntervals(starts, scope.from.getTime(), scope.to.getTime())), scope.statuses ?? null);
 }
 
 /** Figures over the whole range: read as such, or summed from the series' buckets when those are read anyway. */
 export async function rangeFigures(sql: SqlRunner, scope: StatsScope, series: Promise<Map<number, IntervalFigures>> | null): Promise<IntervalFigures | undefined> {
-  if (!series) return (await runFigures(sql, wholeRange(scope), scope.statuses ?? null)).get(0);
-  return mergeFigures((await series).values());
+  if (series) return mergeFigures((await series).values());
+  if (scope.graphId) return (await graphQuarterFigures(sql, graphScope(scope), [scope.from.getTime()])).get(0);
+  return (await runFigures(sql, wholeRange(scope), scope.statuses ?? null)).get(0);
 }
 
 export function statusCountsOf(figures: IntervalFigures | undefined): Array<{ status: ExecutionStatus; count: number; cost: number }> {

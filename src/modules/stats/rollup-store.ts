@@ -19,7 +19,7 @@ function cellsOf(plan: RollupPlan): Prisma.Sql {
 }
 
 /** Raw ranges (a plan's fringes, a day plan's edges) as a relation f(lo, hi, idx). */
-function fringesOf(fringes: readonly RawFringe[]): Prisma.Sql {
+export function fringesOf(fringes: readonly RawFringe[]): Prisma.Sql {
   return Prisma.sql`unnest(${fringes.map((f) => new Date(f.from).toISOString())}::timestamptz[], ${fringes.map((f) => new Date(f.to).toISOString())}::timestamptz[],
     ${fringes.map((f) => f.index)}::int[]) AS f(lo, hi, idx)`;
 }
@@ -44,7 +44,7 @@ function unfolded(plan: RollupPlan, kind: 1 | 2, part: (changes: Prisma.Sql) => 
   return changes ? part(changes) : Prisma.empty;
 }
 
-const statusIn = (column: string, statuses: ExecutionStatus[] | null) =>
+export const statusIn = (column: string, statuses: ExecutionStatus[] | null) =>
   statuses?.length ? Prisma.sql`AND ${Prisma.raw(column)}::text = ANY(${statuses}::text[])` : Prisma.empty;
 
 /** Figures of one interval: runs and cost per status, and the finished runs' durations. */
@@ -54,7 +54,7 @@ export type IntervalFigures = {
   durationSumMs: number;
 };
 
-const emptyFigures = (): IntervalFigures => ({ byStatus: new Map(), durations: new DurationHistogram(), durationSumMs: 0 });
+export const emptyFigures = (): IntervalFigures => ({ byStatus: new Map(), durations: new DurationHistogram(), durationSumMs: 0 });
 
 /** The sum of several intervals' figures (a whole range from its buckets); undefined when there is none. */
 export function mergeFigures(parts: Iterable<IntervalFigures>): IntervalFigures | undefined {
@@ -76,7 +76,7 @@ export function mergeFigures(parts: Iterable<IntervalFigures>): IntervalFigures 
  * changes per duration `bin` (null: no duration). Raw rows are counted per bin with count(*), not built into arrays
  * by stats_bins: its PL/pgSQL step per row cost more than the scan (10M runs: a quarter-hour's 23,000 node executions).
  */
-type FigureRow = {
+export type FigureRow = {
   idx: number;
   sign: number;
   status: ExecutionStatus;
@@ -89,7 +89,7 @@ type FigureRow = {
 };
 
 /** Adds a figure row's durations to `histogram`. */
-function addDurations(histogram: DurationHistogram, r: Pick<FigureRow, 'sign' | 'runs' | 'binsFrom' | 'bins' | 'bin'>): void {
+export function addDurations(histogram: DurationHistogram, r: Pick<FigureRow, 'sign' | 'runs' | 'binsFrom' | 'bins' | 'bin'>): void {
   if (r.bins) histogram.addBinsText(r.binsFrom!, r.bins, r.sign);
   else if (r.bin !== null) histogram.add(r.bin, r.sign * r.runs);
 }
@@ -98,7 +98,7 @@ function addDurations(histogram: DurationHistogram, r: Pick<FigureRow, 'sign' | 
  * A bins array in SQL (any lower bound) as its first bin and its elements as comma-separated text: several times
  * cheaper for the driver than an int[] (a 90-day series brings a few hundred thousand elements).
  */
-const binsColumns = Prisma.raw(`array_lower(bins, 1) AS "binsFrom", array_to_string(bins, ',', '0') AS bins`);
+export const binsColumns = Prisma.raw(`array_lower(bins, 1) AS "binsFrom", array_to_string(bins, ',', '0') AS bins`);
 
 /** Run figures per interval of `plan` (index → figures; intervals with no run are absent). */
 export async function runFigures(sql: SqlRunner, plan: RollupPlan, statuses: ExecutionStatus[] | null): Promise<Map<number, IntervalFigures>> {

@@ -50,8 +50,15 @@ const unfoldedOf = (kind: 1 | 2, from: Date, to: Date, spans = SPANS) => Prisma.
   FROM stats_changes p CROSS JOIN ${spans}
   WHERE p.kind = ${kind} AND stats_bucket(s.span, p.created_at) >= ${from} AND stats_bucket(s.span, p.created_at) < ${to}`;
 
+/** A graph's quarter-hours of the days kept so (graph_run_rollups.quarters) in [from, to), with the figures of rows `x`. */
+const keptQuarters = (from: Date, to: Date, rows: Prisma.Sql) => Prisma.sql`
+  SELECT x.* FROM (${rows}) x JOIN graph_run_rollups g
+    ON g.span = 1440 AND g.quarters AND g.graph_id = x.graph_id AND g.bucket = stats_bucket(1440::smallint, x.bucket)
+  WHERE x.bucket >= ${from} AND x.bucket < ${to}`;
+
 function checks(from: Date, to: Date): Check[] {
   const inRange = Prisma.sql`bucket >= ${from} AND bucket < ${to}`;
+  const quarter = spansOf([ROLLUP_SPANS[0]]);
   return [
     {
       table: 'run_rollups',
@@ -102,6 +109,35 @@ function checks(from: Date, to: Date): Check[] {
         ) x GROUP BY 1, 2, 3, 4`,
       raw: Prisma.sql`SELECT span, bucket, graph_id::text AS graph_id, stats_duration_bin(duration_ms)::int AS bin, count(*)::bigint AS runs
         FROM (${runChanges(from, to, GRAPH_SPANS)}) c WHERE duration_ms IS NOT NULL GROUP BY 1, 2, 3, 4`,
+    },
+    {
+      table: 'graph_quarter_rollups',
+      keys: ['bucket', 'graph_id', 'status'],
+      figures: ['runs', 'cost', 'duration_ms'],
+      rollup: Prisma.sql`SELECT bucket, graph_id::text AS graph_id, status, sum(runs)::bigint AS runs, sum(cost)::bigint AS cost, sum(duration_ms)::bigint AS duration_ms
+        FROM (${keptQuarters(from, to, Prisma.sql`
+          SELECT graph_id, bucket, status::text AS status, runs, cost, duration_ms FROM graph_quarter_rollups
+          UNION ALL SELECT graph_id, bucket, status::text, sign, sign * cost, coalesce(sign * duration_ms, 0) FROM (${unfoldedOf(1, from, to, quarter)}) u`)}) k
+        GROUP BY 1, 2, 3`,
+      raw: Prisma.sql`SELECT bucket, graph_id::text AS graph_id, status, count(*)::bigint AS runs, sum(cost)::bigint AS cost, coalesce(sum(duration_ms), 0)::bigint AS duration_ms
+        FROM (${keptQuarters(from, to, Prisma.sql`SELECT graph_id, bucket, status::text AS status, cost, duration_ms FROM (${runChanges(from, to, quarter)}) c`)}) k
+        GROUP BY 1, 2, 3`,
+    },
+    {
+      table: 'graph_quarter_rollups.durations',
+      keys: ['bucket', 'graph_id', 'bin'],
+      figures: ['runs'],
+      rollup: Prisma.sql`SELECT bucket, graph_id::text AS graph_id, bin, sum(runs)::bigint AS runs
+        FROM (${keptQuarters(from, to, Prisma.sql`
+          SELECT graph_id, bucket, a.v[2 * i - 1] AS bin, a.v[2 * i]::bigint AS runs
+          FROM graph_quarter_rollups q CROSS JOIN LATERAL (SELECT string_to_array(q.durations, ',')::int[] AS v) a
+          CROSS JOIN LATERAL generate_series(1, cardinality(a.v) / 2) i
+          UNION ALL SELECT graph_id, bucket, stats_duration_bin(duration_ms)::int, sign FROM (${unfoldedOf(1, from, to, quarter)}) u WHERE duration_ms IS NOT NULL`)}) k
+        GROUP BY 1, 2, 3`,
+      raw: Prisma.sql`SELECT bucket, graph_id::text AS graph_id, bin, count(*)::bigint AS runs
+        FROM (${keptQuarters(from, to, Prisma.sql`
+          SELECT graph_id, bucket, stats_duration_bin(duration_ms)::int AS bin FROM (${runChanges(from, to, quarter)}) c WHERE duration_ms IS NOT NULL`)}) k
+        GROUP BY 1, 2, 3`,
     },
     {
       table: 'block_rollups',

@@ -63,7 +63,11 @@ function rangeDays(from: unknown, to: unknown): number {
 
 const record = (value: unknown): Arguments => (typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Arguments) : {});
 
-/** Statistics read row by row scan the runs (and node executions) of their range: priced by the days they cover. */
+/**
+ * Statistics read row by row scan the runs (and node executions) of their range: priced by the days they cover. So
+ * is one graph's long range read from its rollups (graph-quarters.ts): per day, a day of quarter-hour rows where it is
+ * busy, else fewer runs than a busy day has.
+ */
 const STATS_UNITS_PER_DAY = 20;
 
 const BUCKET_HOURS: Record<string, number> = { HOUR: 1, DAY: 24, WEEK: 168 };
