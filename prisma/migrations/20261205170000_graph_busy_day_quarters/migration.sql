@@ -82,46 +82,17 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION "stats_apply_run_changes"(changes "stats_run_change"[]) RETURNS VOID LANGUAGE plpgsql AS $$
+-- The runs' changes applied to the rollups of every span so far (run_rollups, graph_run_rollups), kept under a name of
+-- its own; stats_apply_run_changes applies them there, then to the kept quarter-hours.
+ALTER FUNCTION "stats_apply_run_changes"("stats_run_change"[]) RENAME TO "stats_apply_run_changes_to_spans";
+
+CREATE FUNCTION "stats_apply_run_changes"(changes "stats_run_change"[]) RETURNS VOID LANGUAGE plpgsql AS $$
 DECLARE
   busy_ids UUID[];
   busy_days TIMESTAMPTZ[];
 BEGIN
   IF cardinality(changes) = 0 THEN RETURN; END IF;
-
-  INSERT INTO "run_rollups" AS r ("span", "bucket", "status", "runs", "cost", "duration_ms", "bins")
-  SELECT d.span, d.bucket, d.status, d.runs, d.cost, d.duration_ms, d.bins
-  FROM (
-    SELECT s.span, stats_bucket(s.span, c.created_at) AS bucket, c.status,
-           sum(c.sign)::int AS runs, sum(c.sign * c.cost)::bigint AS cost, coalesce(sum(c.sign * c.duration_ms), 0)::bigint AS duration_ms,
-           stats_bins(stats_duration_bin(c.duration_ms), c.sign) AS bins
-    FROM unnest(changes) c
-    CROSS JOIN (VALUES (15::smallint), (1440::smallint), (10080::smallint)) s(span)
-    GROUP BY 1, 2, 3
-  ) d
-  WHERE d.runs <> 0 OR d.cost <> 0 OR d.duration_ms <> 0 OR d.bins IS NOT NULL
-  ON CONFLICT ("span", "bucket", "status") DO UPDATE
-  SET "runs" = r."runs" + excluded."runs", "cost" = r."cost" + excluded."cost", "duration_ms" = r."duration_ms" + excluded."duration_ms",
-      "bins" = stats_bins_add(r."bins", excluded."bins");
-
-  INSERT INTO "graph_run_rollups" AS r ("span", "bucket", "graph_id", "runs", "completed", "failed", "finished", "cost", "bins")
-  SELECT d.span, d.bucket, d.graph_id, d.runs, d.completed, d.failed, d.finished, d.cost, d.bins
-  FROM (
-    SELECT s.span, stats_bucket(s.span, c.created_at) AS bucket, c.graph_id,
-           sum(c.sign)::int AS runs,
-           coalesce(sum(c.sign) FILTER (WHERE c.status = 'COMPLETED'), 0)::int AS completed,
-           coalesce(sum(c.sign) FILTER (WHERE c.status = 'FAILED'), 0)::int AS failed,
-           coalesce(sum(c.sign) FILTER (WHERE c.status IN ('COMPLETED', 'FAILED', 'TERMINATED')), 0)::int AS finished,
-           sum(c.sign * c.cost)::bigint AS cost,
-           stats_bins(stats_duration_bin(c.duration_ms), c.sign) AS bins
-    FROM unnest(changes) c
-    CROSS JOIN (VALUES (1440::smallint), (10080::smallint)) s(span)
-    GROUP BY 1, 2, 3
-  ) d
-  WHERE d.runs <> 0 OR d.completed <> 0 OR d.failed <> 0 OR d.finished <> 0 OR d.cost <> 0 OR d.bins IS NOT NULL
-  ON CONFLICT ("span", "bucket", "graph_id") DO UPDATE
-  SET "runs" = r."runs" + excluded."runs", "completed" = r."completed" + excluded."completed", "failed" = r."failed" + excluded."failed",
-      "finished" = r."finished" + excluded."finished", "cost" = r."cost" + excluded."cost", "bins" = stats_bins_add(r."bins", excluded."bins");
+  PERFORM stats_apply_run_changes_to_spans(changes);
 
   -- Days kept per quarter-hour already.
   INSERT INTO "graph_quarter_rollups" AS r ("graph_id", "bucket", "status", "runs", "cost", "duration_ms", "durations")

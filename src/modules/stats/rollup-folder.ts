@@ -28,25 +28,21 @@ export async function catchUpQuarters(sql: SqlRunner, maxDays = CATCH_UP_DAYS): 
   return row?.days ?? 0;
 }
 
-/** Catches up every day (the back-fill's end, tests). */
-export async function catchUpAllQuarters(sql: SqlRunner): Promise<number> {
+/** Runs `step` (a bounded batch) until a batch comes back short of `full`; returns the total it moved. */
+async function untilShort(step: () => Promise<number>, full: number): Promise<number> {
   let total = 0;
   for (;;) {
-    const days = await catchUpQuarters(sql);
-    total += days;
-    if (days < CATCH_UP_DAYS) return total;
+    const moved = await step();
+    total += moved;
+    if (moved < full) return total;
   }
 }
 
+/** Catches up every day (the back-fill's end, tests). */
+export const catchUpAllQuarters = (sql: SqlRunner) => untilShort(() => catchUpQuarters(sql), CATCH_UP_DAYS);
+
 /** Folds until nothing is left (tests, the back-fill's end, `stats:verify`). */
-export async function foldAllChanges(sql: SqlRunner): Promise<number> {
-  let total = 0;
-  for (;;) {
-    const folded = await foldChanges(sql);
-    total += folded;
-    if (folded < FOLD_BATCH) return total;
-  }
-}
+export const foldAllChanges = (sql: SqlRunner) => untilShort(() => foldChanges(sql), FOLD_BATCH);
 
 /** Folds every `intervalMs` (a backlog at once, batch after batch) until stopped; stop() waits for a fold under way. */
 export function startFolding(sql: SqlRunner, log: Logger, intervalMs: number): { stop(): Promise<void> } {
