@@ -72,7 +72,8 @@ describe('every filter criterion narrows its list, on every field that offers it
     await server?.close();
   });
 
-  const statsRange = () => ({ from: new Date(Date.now() - 399 * DAY).toISOString(), to: new Date(Date.now() + DAY).toISOString() });
+  // One `now` for both ends: two reads a millisecond apart made the range 400 days and 1 ms, which is refused.
+  const statsRange = (now = Date.now()) => ({ from: new Date(now - 399 * DAY).toISOString(), to: new Date(now + DAY).toISOString() });
   /** Where each type's filtered fields are reached from, on the fixtures. */
   const HOSTS: Record<string, Host> = {
     Query: { type: 'Query', path: (inner) => inner, variables: () => ({}) },
@@ -84,7 +85,7 @@ describe('every filter criterion narrows its list, on every field that offers it
   /** Filters with required criteria start from these (the statistics' 400-day range) and try these values. */
   const REQUIRED: Record<string, { base: () => Record<string, unknown>; tries: Record<string, () => unknown[]> }> = {
     ExecutionStatsFilter: {
-      base: statsRange,
+      base: () => statsRange(),
       tries: { from: () => [new Date(Date.now() + DAY / 2).toISOString()], to: () => [new Date(Date.now() - 398 * DAY).toISOString()] },
     },
   };
