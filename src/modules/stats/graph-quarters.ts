@@ -9,17 +9,12 @@
 import { Prisma } from '../../generated/prisma/client.js';
 import type { SqlRunner } from '../../db/sql.js';
 import type { ExecutionStatus } from '../../generated/graphql.js';
-import type { RawFringe } from './rollup-cells.js';
+import { ceilTo, DAY_MS, floorTo, QUARTER_MS, type RawFringe } from './rollup-cells.js';
 import { emptyFigures, fringesOf, statusIn, type IntervalFigures } from './rollup-store.js';
 import { aggregate, num } from './stats-store.js';
 
-const QUARTER_MS = 15 * 60_000;
-const DAY_MS = 86_400_000;
-const floorTo = (t: number, size: number) => Math.floor(t / size) * size;
-const ceilTo = (t: number, size: number) => Math.ceil(t / size) * size;
-
-/** Whether every one of `starts` lies on a quarter-hour edge (UTC quarter-hours start on multiples of 15 minutes). */
-export const quarterAligned = (starts: readonly number[]) => starts.every((start) => start % QUARTER_MS === 0);
+/** Whether every one of `starts` lies on a quarter-hour edge. */
+export const quarterAligned = (starts: readonly number[]) => starts.every((start) => floorTo(start, QUARTER_MS) === start);
 
 /** The UTC days (epoch ms) in [from, to) whose quarter-hour rows `graphId` keeps. */
 async function keptDays(sql: SqlRunner, graphId: string, from: number, to: number): Promise<Set<number>> {

@@ -64,7 +64,8 @@ export function createStatsLoaders(db: Database) {
       return new Map([...rows].map(([key, row]) => [key, [row]]));
     },
   });
-  // Wide scopes (every user's runs) read the rollups once the back-fill is done; every other scope reads rows.
+  // Wide scopes (every user's runs; one graph's over more than a week) read the rollups once the back-fill is done;
+  // every other scope reads rows.
   const complete = memo(() => rollupsComplete(sql));
   const fromRollups = async (answers: boolean) => answers && (await complete());
   /** Run figures: every user's (run rollups) or one graph's over a long range (its quarter-hour rollups), else rows. */

@@ -13,7 +13,8 @@ const MINUTE = 60_000;
 /** The spans of the rollup tables, in minutes (the `span` column). */
 export const ROLLUP_SPANS = [15, 1440, 10080] as const;
 const SPAN_MS = ROLLUP_SPANS.map((m) => m * MINUTE);
-const QUARTER_MS = SPAN_MS[0]!;
+export const QUARTER_MS = SPAN_MS[0]!;
+export const DAY_MS = SPAN_MS[1]!;
 /** The origin of every span (a Monday), as in the SQL function stats_bucket. */
 const ORIGIN = Date.parse('2001-01-01T00:00:00Z');
 
@@ -27,8 +28,8 @@ export type RawFringe = { from: number; to: number; index: number };
  */
 export type RollupPlan = { cells: RollupCell[]; fringes: RawFringe[]; aligned: RawFringe[] };
 
-const floorTo = (t: number, size: number) => ORIGIN + Math.floor((t - ORIGIN) / size) * size;
-const ceilTo = (t: number, size: number) => ORIGIN + Math.ceil((t - ORIGIN) / size) * size;
+export const floorTo = (t: number, size: number) => ORIGIN + Math.floor((t - ORIGIN) / size) * size;
+export const ceilTo = (t: number, size: number) => ORIGIN + Math.ceil((t - ORIGIN) / size) * size;
 const nearest = (t: number, size: number) => ORIGIN + Math.round((t - ORIGIN) / size) * size;
 
 /** Covers [a, b) (both on quarter-hour edges) with spans of `level` and finer, each counted `sign` times. */
@@ -68,7 +69,6 @@ export function planIntervals(intervals: ReadonlyArray<{ from: number; to: numbe
   return plan;
 }
 
-const DAY_MS = SPAN_MS[1]!;
 
 /**
  * A range read by whole UTC days: `wholeDays`, the day and week cells of the whole days inside it (none when it has

@@ -76,7 +76,7 @@ export function mergeFigures(parts: Iterable<IntervalFigures>): IntervalFigures 
  * changes per duration `bin` (null: no duration). Raw rows are counted per bin with count(*), not built into arrays
  * by stats_bins: its PL/pgSQL step per row cost more than the scan (10M runs: a quarter-hour's 23,000 node executions).
  */
-export type FigureRow = {
+type FigureRow = {
   idx: number;
   sign: number;
   status: ExecutionStatus;
@@ -89,7 +89,7 @@ export type FigureRow = {
 };
 
 /** Adds a figure row's durations to `histogram`. */
-export function addDurations(histogram: DurationHistogram, r: Pick<FigureRow, 'sign' | 'runs' | 'binsFrom' | 'bins' | 'bin'>): void {
+function addDurations(histogram: DurationHistogram, r: Pick<FigureRow, 'sign' | 'runs' | 'binsFrom' | 'bins' | 'bin'>): void {
   if (r.bins) histogram.addBinsText(r.binsFrom!, r.bins, r.sign);
   else if (r.bin !== null) histogram.add(r.bin, r.sign * r.runs);
 }
@@ -98,7 +98,7 @@ export function addDurations(histogram: DurationHistogram, r: Pick<FigureRow, 's
  * A bins array in SQL (any lower bound) as its first bin and its elements as comma-separated text: several times
  * cheaper for the driver than an int[] (a 90-day series brings a few hundred thousand elements).
  */
-export const binsColumns = Prisma.raw(`array_lower(bins, 1) AS "binsFrom", array_to_string(bins, ',', '0') AS bins`);
+const binsColumns = Prisma.raw(`array_lower(bins, 1) AS "binsFrom", array_to_string(bins, ',', '0') AS bins`);
 
 /** Run figures per interval of `plan` (index → figures; intervals with no run are absent). */
 export async function runFigures(sql: SqlRunner, plan: RollupPlan, statuses: ExecutionStatus[] | null): Promise<Map<number, IntervalFigures>> {
