@@ -3,6 +3,7 @@ import type { Database } from './db/database.js';
 import type { ApiKeyCache } from './modules/auth/api-key-cache.js';
 import type { Viewer } from './modules/auth/viewer.js';
 import type { Loaders } from './modules/loaders.js';
+import type { LiveHub } from './live/live-hub.js';
 
 /**
  * What one HTTP request has spent and until when it may run; the operations of a batch share it (Apollo copies the
@@ -29,4 +30,13 @@ export type GraphQLContext = {
   apiKeyCache?: ApiKeyCache;
   /** Absent for contexts made outside an HTTP request (scripts, tests of services). */
   budget?: RequestBudget;
+  /** This process's live subscribers (src/live); absent outside the server. */
+  live?: LiveHub;
+  /**
+   * A subscription's context lives as long as it does, and each event it delivers is one execution: this gives the
+   * context fresh loaders (no row cached from an earlier event) and a fresh deadline. Absent for queries and mutations.
+   */
+  renewForEvent?(): void;
+  /** A subscription's transport: closes the connection of a subscriber that fell too far behind. */
+  onSlowConsumer?(): void;
 };

@@ -33,6 +33,12 @@ export type ErrorCode =
   | 'RATE_LIMITED'
   /** The request or one of its statements ran past its time limit. */
   | 'DEADLINE_EXCEEDED'
+  /** The key has as many subscriptions (or live connections) open as it may (server/live). */
+  | 'TOO_MANY_SUBSCRIPTIONS'
+  /** A subscriber that did not read its events fast enough; its subscription was ended (server/live). */
+  | 'SLOW_CONSUMER'
+  /** The server is stopping; its subscriptions end (subscribe again: another process answers). */
+  | 'SHUTTING_DOWN'
   // Given by the error formatter (server/errors.ts).
   /** The database cannot be reached. */
   | 'SERVICE_UNAVAILABLE'

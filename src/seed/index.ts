@@ -16,6 +16,9 @@ import { BLOCKS } from './catalogue.js';
 import { generateGraphs, generateUsers } from './graphs.js';
 import { Rng } from './random.js';
 import { generateSessions } from './sessions.js';
+/** A bulk load publishes no live updates (the live_notifications migration): nobody watches millions of new rows. */
+const LIVE_UPDATES_OFF = "SET LOCAL agentgraph.live_updates = 'off'";
+
 import { pgliteCopyTarget, postgresCopyTarget, RowBuffer, type CopyTarget, type TableName } from './writer.js';
 
 export { Rng } from './random.js';
@@ -150,6 +153,7 @@ export async function seedDatabase(db: Database, options: SeedOptions, log: (msg
       await client.query('BEGIN');
       // Losing this transaction in a crash just means seeding again; no need to wait for the WAL flush.
       await client.query('SET LOCAL synchronous_commit = off');
+      await client.query(LIVE_UPDATES_OFF);
       result = await generateAll(postgresCopyTarget(client), CHUNK_BYTES.postgres, options, now, new Set(existing.rows.map((r) => r.email)), runnableRevision, log);
       await client.query('COMMIT');
     } catch (error) {
@@ -164,7 +168,10 @@ export async function seedDatabase(db: Database, options: SeedOptions, log: (msg
     const existing = await db.pglite.query<{ email: string }>('SELECT email FROM users');
     const reserved = new Set(existing.rows.map((r) => r.email));
     const runnableRevision = await seededRunnableRevision(async (text, params) => (await db.pglite.query<{ revision: number | null; present: number }>(text, params)).rows);
-    result = await db.pglite.transaction((tx) => generateAll(pgliteCopyTarget(tx), CHUNK_BYTES.pglite, options, now, reserved, runnableRevision, log));
+    result = await db.pglite.transaction(async (tx) => {
+      await tx.query(LIVE_UPDATES_OFF);
+      return generateAll(pgliteCopyTarget(tx), CHUNK_BYTES.pglite, options, now, reserved, runnableRevision, log);
+    });
   }
   // The statistics rollups count the new rows at once (their triggers queued every change), as after a quiet second.
   await foldAllChanges(db.sql);

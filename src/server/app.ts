@@ -37,6 +37,11 @@ import { requireReadableAnswer } from '../modules/auth/readable-answers.js';
 import { createHotOperations } from './hot-operations.js';
 import { createFairAdmission } from './fair-admission.js';
 import { apiKeyPrefix } from '../modules/auth/api-key-secret.js';
+import { DEFAULT_LIVE_LIMITS, LiveHub, type LiveLimits } from '../live/live-hub.js';
+import { startLiveUpdates } from '../modules/live-updates.js';
+import { createLiveOperations } from './live/live-operations.js';
+import { attachWebSocketTransport } from './live/websocket.js';
+import { createSseHandler, wantsEventStream } from './live/sse.js';
 
 /**
  * The per-request context. Its logger is made when something logs: most requests log nothing, and a pino child per
@@ -82,6 +87,8 @@ export type ServerOptions = {
   maxConcurrentRequests?: number;
   /** How often the statistics changes are folded into the rollups (src/modules/stats/rollup-folder.ts); default 1 s. */
   statsFoldIntervalMs?: number;
+  /** Subscriptions (src/live): per-key limits and bounded queues, and how often live keys are checked (default 5 s). */
+  live?: Partial<LiveLimits> & { keyCheckMs?: number };
 };
 
 export type AppServer = {
@@ -89,6 +96,8 @@ export type AppServer = {
   listen(port: number, host: string): Promise<{ url: string }>;
   /** Hot operations (hot-operations.ts): how many are kept, and how many requests were executed as such. */
   hotOperationStats(): { operations: number; requests: number };
+  /** Subscriptions, WebSockets and event streams open on this process. */
+  liveStats(): { subscriptions: number; webSockets: number; eventStreams: number };
   /** Stops accepting connections, lets in-flight requests finish, then stops Apollo. */
   stop(): Promise<void>;
 };
@@ -107,8 +116,15 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
   };
   const maxConcurrent = options.maxConcurrentRequests ?? 0;
   const admission = createFairAdmission({ maxConcurrent: maxConcurrent > 0 ? maxConcurrent : Infinity, maxQueued: 2_000 });
+  let eventStreams: ReturnType<typeof createSseHandler> | null = null;
   const httpServer = http.createServer((req, res) => {
-    if (req.url?.startsWith('/graphql')) admission.admit(clientOf(req), res, () => handle(req, res));
+    // An event stream lasts as long as its subscription: it is limited per key (live-hub.ts), not admitted as a request.
+    if (eventStreams && req.url?.startsWith('/graphql') && wantsEventStream(req)) {
+      eventStreams.handle(req, res).catch((err: unknown) => {
+        log.error({ err }, 'event stream failed');
+        res.destroy();
+      });
+    } else if (req.url?.startsWith('/graphql')) admission.admit(clientOf(req), res, () => handle(req, res));
     else handle(req, res);
   });
   // A client that trickles its request cannot hold a connection for long.
@@ -242,6 +258,23 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
 
   const folding = startFolding(db.backgroundSql, log, options.statsFoldIntervalMs ?? 1_000);
 
+  const hub = new LiveHub({ ...DEFAULT_LIVE_LIMITS, ...options.live });
+  const liveOperations = createLiveOperations({
+    schema,
+    db,
+    log,
+    hub,
+    apiKeys,
+    apiKeyCache,
+    rateLimiter,
+    limits,
+    formatError: createErrorFormatter(log, { schemaHints: options.introspection ?? true }),
+    requestTimeoutMs,
+  });
+  const webSockets = attachWebSocketTransport({ httpServer, path: '/graphql', operations: liveOperations, hub, log });
+  eventStreams = createSseHandler({ operations: liveOperations, hub, corsOrigins: options.corsOrigins ?? [] });
+  const liveUpdates = await startLiveUpdates({ db, log, hub, apiKeyCache, keyCheckMs: options.live?.keyCheckMs ?? 5_000 });
+
   return {
     httpServer,
     listen: (port, host) =>
@@ -254,7 +287,13 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
         });
       }),
     hotOperationStats: hotOperations.stats,
+    liveStats: () => ({ subscriptions: hub.subscriptionCount, webSockets: webSockets.connections, eventStreams: eventStreams?.streams ?? 0 }),
     stop: async () => {
+      // Subscriptions end first (SHUTTING_DOWN), so that draining HTTP does not wait for streams that never end.
+      hub.close();
+      await liveUpdates.stop();
+      await webSockets.close();
+      eventStreams?.close();
       // Apollo refuses requests once it stops; hot operations must not outlive it.
       hotOperations.close();
       await apollo.stop();

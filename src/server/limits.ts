@@ -216,6 +216,9 @@ export function operationLimits(schema: GraphQLSchema, limits: { maxDepth: numbe
           },
           async didResolveOperation({ document, operation, request, contextValue }) {
             if (!operation) return;
+            if (operation.operation === 'subscription') {
+              throw rejection('BAD_REQUEST', 'Subscriptions are served over graphql-ws (a WebSocket on /graphql) or GraphQL over SSE (Accept: text/event-stream).');
+            }
             chargeParsing(contextValue, document);
             const { analysis, refusal } = check(document, operation, request.variables ?? {}, { admin: contextValue.viewer?.isAdmin ?? false });
             if (refusal) {

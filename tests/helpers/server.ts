@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import type { Database, DatabaseKind } from '../../src/db/database.js';
-import { createServer } from '../../src/server/app.js';
+import { createServer, type ServerOptions } from '../../src/server/app.js';
 import { createTestDatabase } from './databases.js';
 import { createUser } from './factories.js';
 
@@ -23,8 +23,8 @@ export type GraphQLResponse<T> = {
 };
 
 /** The real server (Express + Apollo + auth) on a fresh migrated database, listening on a free port. */
-export async function startTestServer(options: { database?: DatabaseKind } = {}): Promise<TestServer> {
-  const db = await createTestDatabase(options.database ?? 'pglite');
+export async function startTestServer(options: { database?: DatabaseKind; live?: ServerOptions['live']; db?: Database } = {}): Promise<TestServer> {
+  const db = options.db ?? (await createTestDatabase(options.database ?? 'pglite'));
   const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const { user, apiKey } = await createUser(db, { email: `viewer-${Date.now()}@example.com` });
   // The API key cache is off so each request reads its key (statement counts and direct DB edits stay exact);
@@ -41,6 +41,7 @@ export async function startTestServer(options: { database?: DatabaseKind } = {})
     apiKeyCacheMs: 0,
     compileAfterUses: 0,
     statsFoldIntervalMs: 24 * 3_600_000,
+    live: options.live,
   });
   const { url } = await server.listen(0, '127.0.0.1');
   return {

@@ -53,6 +53,10 @@ export function createApiKeyCache(options: { ttlMs: number; maxEntries: number; 
       if (entries.size >= options.maxEntries) entries.delete(entries.keys().next().value!);
       entries.set(key.prefix, { key, expiresAt: now + options.ttlMs });
     },
+    /** Forgets every verified key (notifications of revocations may have been lost). */
+    clear(): void {
+      entries.clear();
+    },
     forget(apiKeyId: string): void {
       for (const [prefix, entry] of entries) if (entry.key.id === apiKeyId) entries.delete(prefix);
     },

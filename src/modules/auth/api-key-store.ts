@@ -13,6 +13,15 @@ export async function apiKeysByPrefixes(sql: SqlRunner, prefixes: readonly strin
   return new Map(rows.map((row) => [row.prefix as string, { ...API_KEY_TABLE.fromRow(row), user: USER_TABLE.fromRow(row, OWNER_PREFIX) }]));
 }
 
+/** Where each key stands, for the live connections authorized with it (keys that are gone are absent). */
+export async function apiKeyStandings(sql: SqlRunner, ids: readonly string[]): Promise<Map<string, ApiKey>> {
+  const rows = await sql.query<Record<string, unknown>>(Prisma.sql`SELECT ${API_KEY_TABLE.select()} FROM api_keys k WHERE k.id = ANY(${[...ids]}::uuid[])`);
+  return new Map(rows.map((row) => {
+    const key = API_KEY_TABLE.fromRow(row);
+    return [key.id, key];
+  }));
+}
+
 /** Moves each key's `lastUsedAt` to its time, only forward, so concurrent writers never set it back. */
 export async function recordApiKeyUses(sql: SqlRunner, uses: ReadonlyMap<string, Date>): Promise<void> {
   await sql.query(Prisma.sql`

@@ -106,9 +106,10 @@ export function requirementAt(rules: AuthRules, type: GraphQLObjectType, field: 
 function guaranteedPermissions(schema: GraphQLSchema, rules: AuthRules, everything: FieldRequirement): Map<string, FieldRequirement> {
   const objectTypes = Object.values(schema.getTypeMap()).filter((t): t is GraphQLObjectType => isObjectType(t) && !t.name.startsWith('__'));
   const guaranteed = new Map<string, FieldRequirement>(objectTypes.map((t) => [t.name, everything]));
-  guaranteed.set(schema.getQueryType()!.name, new Set());
+  // The roots guarantee nothing: each of their fields checks its own rule.
+  const roots = new Set([schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].flatMap((t) => (t ? [t.name] : [])));
+  for (const root of roots) guaranteed.set(root, new Set());
   const mutation = schema.getMutationType();
-  if (mutation) guaranteed.set(mutation.name, new Set());
   for (let changed = true; changed; ) {
     changed = false;
     const incoming = new Map<string, FieldRequirement>();
@@ -122,7 +123,7 @@ function guaranteedPermissions(schema: GraphQLSchema, rules: AuthRules, everythi
       }
     }
     for (const [name, known] of incoming) {
-      if (name === schema.getQueryType()!.name || name === mutation?.name) continue;
+      if (roots.has(name)) continue;
       if (known.size !== guaranteed.get(name)!.size) {
         guaranteed.set(name, known);
         changed = true;
@@ -144,6 +145,7 @@ export function enforceFieldAuth(schema: GraphQLSchema, checkAnswer: (viewer: Vi
   const everything: FieldRequirement = new Set(isEnumType(permissions) ? permissions.getValues().map((v) => v.value as ApiKeyPermission) : []);
   const guaranteed = guaranteedPermissions(schema, rules, everything);
   const mutation = schema.getMutationType();
+  const subscription = schema.getSubscriptionType();
   for (const type of Object.values(schema.getTypeMap())) {
     if (!isObjectType(type) || type.name.startsWith('__')) continue;
     for (const field of Object.values(type.getFields()) as Array<GraphQLField<unknown, unknown>>) {
@@ -152,12 +154,25 @@ export function enforceFieldAuth(schema: GraphQLSchema, checkAnswer: (viewer: Vi
       if (!isMutation && holdsAll(guaranteed.get(type.name)!, needed)) continue;
       const resolve = field.resolve ?? defaultFieldResolver;
       const coordinate = `${type.name}.${field.name}`;
-      field.resolve = (source, args, ctx, info) => {
+      const check = (ctx: unknown) => {
         const viewer = requireViewer((ctx as { viewer: Viewer | null }).viewer);
         if (!allows(viewer, needed)) throw missingPermission(needed, coordinate);
+        return viewer;
+      };
+      field.resolve = (source, args, ctx, info) => {
+        const viewer = check(ctx);
         if (isMutation) checkAnswer(viewer, info);
         return resolve(source, args, ctx, info);
       };
+      // A subscription is refused when it starts, before it listens to anything (and its events are checked again:
+      // a key's permissions may change while it listens).
+      const subscribe = field.subscribe;
+      if (type === subscription && subscribe) {
+        field.subscribe = (source, args, ctx, info) => {
+          check(ctx);
+          return subscribe(source, args, ctx, info);
+        };
+      }
     }
   }
 }

@@ -5,6 +5,8 @@ import { connectionResolvers } from '../shared/connection.js';
 import { childFields, listSelection, requestedRowFields } from '../shared/selection.js';
 import { deleteGraphExecution, executeGraph, updateGraphExecution, updateNodeExecution } from './execution-mutations.js';
 import { registerLookAhead } from '../shared/look-ahead.js';
+import { resolveLive } from '../../live/live-events.js';
+import { subscribeToNodeExecutions, subscribeToRuns } from './execution-live.js';
 import {
   durationMs,
   executionsOfGraph,
@@ -31,6 +33,10 @@ export const executionResolvers: Resolvers = {
     updateGraphExecution: (_root, args, ctx) => updateGraphExecution(ctx, args),
     updateNodeExecution: (_root, args, ctx) => updateNodeExecution(ctx, args),
     deleteGraphExecution: (_root, { id }, ctx) => deleteGraphExecution(ctx, id),
+  },
+  Subscription: {
+    graphExecutionUpdated: { subscribe: (_root, { filter }, ctx) => subscribeToRuns(ctx, filter), resolve: resolveLive },
+    nodeExecutionUpdated: { subscribe: (_root, { executionId }, ctx) => subscribeToNodeExecutions(ctx, executionId), resolve: resolveLive },
   },
   // The mutation checked access, and its answer's selection, before writing: load, do not re-check.
   GraphExecutionPayload: {

@@ -1,5 +1,7 @@
 import type { Resolvers } from '../../generated/graphql.js';
 import { connectionResolvers } from '../shared/connection.js';
+import { resolveLive } from '../../live/live-events.js';
+import { subscribeToSessionEvents } from './event-live.js';
 import { listSelection, requestedRowFields } from '../shared/selection.js';
 import { appendSessionEvents, createSession, deleteSession, deleteSessions, transitionSession, updateSession } from './session-mutations.js';
 import {
@@ -32,6 +34,12 @@ export const sessionResolvers: Resolvers = {
     appendSessionEvents: (_root, { sessionId, events, expectedVersion }, ctx, info) =>
       appendSessionEvents(ctx, sessionId, events, expectedVersion, requestedRowFields(info)),
     deleteSessions: (_root, { filter }, ctx) => deleteSessions(ctx, filter),
+  },
+  Subscription: {
+    sessionEventsAppended: {
+      subscribe: (_root, { sessionId, afterSequence }, ctx, info) => subscribeToSessionEvents(ctx, sessionId, afterSequence, requestedRowFields(info)),
+      resolve: resolveLive,
+    },
   },
   User: {
     sessions: (user, args, ctx, info) => sessionConnection(ctx, args, listSelection(info).rowFields, user.id),

@@ -85,7 +85,7 @@ function listFilter(filter: SessionFilter | null | undefined): SessionListQuery[
 
 /** The JSON columns the selected fields of a session need (memoized on the field set, kept per document). */
 export const sessionJsonFor = memoizeByObject((fields: ReadonlySet<string>): SessionJsonField[] => sessionJsonOf(fields));
-const eventJsonFor = memoizeByObject((fields: ReadonlySet<string>): EventJsonField[] => eventJsonOf(fields));
+export const eventJsonFor = memoizeByObject((fields: ReadonlySet<string>): EventJsonField[] => eventJsonOf(fields));
 
 async function sessionPage(ctx: GraphQLContext, query: SessionListQuery): Promise<Connection<SessionRow>> {
   const fetched = await listSessions(ctx.db.sql, query);
