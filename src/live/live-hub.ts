@@ -14,9 +14,11 @@ export type LiveLimits = {
   maxSubscriptionsPerKey: number;
   /** Live connections (WebSockets, event streams) one API key may have open on this process. */
   maxConnectionsPerKey: number;
+  /** A live connection whose written bytes wait this long without any being read is closed as a slow consumer. */
+  stallMs: number;
 };
 
-export const DEFAULT_LIVE_LIMITS: LiveLimits = { maxQueuedEvents: 1_000, maxSubscriptionsPerKey: 100, maxConnectionsPerKey: 20 };
+export const DEFAULT_LIVE_LIMITS: LiveLimits = { maxQueuedEvents: 1_000, maxSubscriptionsPerKey: 100, maxConnectionsPerKey: 20, stallMs: 30_000 };
 
 const liveError = (code: ErrorCode, message: string) => new GraphQLError(message, { extensions: { code } });
 

@@ -42,6 +42,7 @@ import { startLiveUpdates } from '../modules/live-updates.js';
 import { createLiveOperations } from './live/live-operations.js';
 import { attachWebSocketTransport } from './live/websocket.js';
 import { createSseHandler, wantsEventStream } from './live/sse.js';
+import { createStallWatch } from './live/stall-watch.js';
 
 /**
  * The per-request context. Its logger is made when something logs: most requests log nothing, and a pino child per
@@ -271,8 +272,10 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
     formatError: createErrorFormatter(log, { schemaHints: options.introspection ?? true }),
     requestTimeoutMs,
   });
-  const webSockets = attachWebSocketTransport({ httpServer, path: '/graphql', operations: liveOperations, hub, log });
-  eventStreams = createSseHandler({ operations: liveOperations, hub, corsOrigins: options.corsOrigins ?? [] });
+  const stalls = createStallWatch(hub.limits.stallMs);
+  const webSockets = attachWebSocketTransport({ httpServer, path: '/graphql', operations: liveOperations, hub, log, stalls });
+  eventStreams = createSseHandler({ operations: liveOperations, hub, corsOrigins: options.corsOrigins ?? [], stalls });
+  let stopping: Promise<void> | null = null;
   const liveUpdates = await startLiveUpdates({ db, log, hub, apiKeyCache, keyCheckMs: options.live?.keyCheckMs ?? 5_000 });
 
   return {
@@ -288,16 +291,21 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
       }),
     hotOperationStats: hotOperations.stats,
     liveStats: () => ({ subscriptions: hub.subscriptionCount, webSockets: webSockets.connections, eventStreams: eventStreams?.streams ?? 0 }),
-    stop: async () => {
-      // Subscriptions end first (SHUTTING_DOWN), so that draining HTTP does not wait for streams that never end.
-      hub.close();
-      await liveUpdates.stop();
-      await webSockets.close();
-      eventStreams?.close();
-      // Apollo refuses requests once it stops; hot operations must not outlive it.
-      hotOperations.close();
-      await apollo.stop();
-      await folding.stop();
-    },
+    stop: () => (stopping ??= stopAll()),
   };
+
+  async function stopAll(): Promise<void> {
+    // Subscriptions end first (SHUTTING_DOWN), so that draining HTTP does not wait for streams that never end.
+    hub.close();
+    // A moment for the endings to be written out (subscribers that do not read are not waited for).
+    for (const started = Date.now(); hub.subscriptionCount > 0 && Date.now() - started < 1_000; ) await new Promise((resolve) => setTimeout(resolve, 20));
+    await liveUpdates.stop();
+    await webSockets.close();
+    eventStreams?.close();
+    stalls.stop();
+    // Apollo refuses requests once it stops; hot operations must not outlive it.
+    hotOperations.close();
+    await apollo.stop();
+    await folding.stop();
+  }
 }

@@ -13,6 +13,10 @@ export type TestServer = {
   userId: string;
   /** POSTs a GraphQL operation to /graphql over real HTTP. */
   graphql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, apiKey?: string | null): Promise<GraphQLResponse<T>>;
+  /** Subscriptions and live connections open on the server. */
+  liveStats(): { subscriptions: number; webSockets: number; eventStreams: number };
+  /** Stops the server (its subscriptions end) and keeps the database open. */
+  stop(): Promise<void>;
   close(): Promise<void>;
 };
 
@@ -66,6 +70,8 @@ export async function startTestServer(options: { database?: DatabaseKind; live?:
       const body = (await response.json()) as Omit<GraphQLResponse<never>, 'status'>;
       return { status: response.status, ...body };
     },
+    liveStats: () => server.liveStats(),
+    stop: () => server.stop(),
     async close() {
       await server.stop();
       await db.close();

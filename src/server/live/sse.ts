@@ -4,6 +4,7 @@ import type { LiveHub } from '../../live/live-hub.js';
 import { REQUEST_LIMITS } from '../limits.js';
 import { corsAllowedOrigin, setCorsHeaders } from '../security.js';
 import { codeOf, type LiveOperations, type LiveRequest } from './live-operations.js';
+import type { StallWatch } from './stall-watch.js';
 
 /**
  * GraphQL over Server-Sent Events, the "distinct connections" mode of the graphql-sse protocol: `POST /graphql` with
@@ -57,8 +58,8 @@ async function readRequest(req: IncomingMessage): Promise<LiveRequest | string> 
   }
 }
 
-export function createSseHandler(options: { operations: LiveOperations; hub: LiveHub; corsOrigins: readonly string[] }) {
-  const { operations, hub } = options;
+export function createSseHandler(options: { operations: LiveOperations; hub: LiveHub; corsOrigins: readonly string[]; stalls: StallWatch }) {
+  const { operations, hub, stalls } = options;
   const open = new Set<ServerResponse>();
   return {
     /** Open event streams (metrics, tests). */
@@ -87,6 +88,7 @@ export function createSseHandler(options: { operations: LiveOperations; hub: Liv
         return jsonAnswer(res, statusOf(prepared[0]!), { errors: operations.formatErrors(prepared) });
       }
       open.add(res);
+      const unwatch = stalls.watch(req.socket, () => res.destroy());
       const write = (text: string) =>
         new Promise<boolean>((resolve) => {
           if (!res.writable) return resolve(false);
@@ -119,6 +121,7 @@ export function createSseHandler(options: { operations: LiveOperations; hub: Liv
         clearInterval(keepAlive);
         stop();
         release();
+        unwatch();
         open.delete(res);
         res.end();
       }

@@ -7,6 +7,7 @@ import type { LiveHub } from '../../live/live-hub.js';
 import type { Viewer } from '../../modules/auth/viewer.js';
 import { REQUEST_LIMITS } from '../limits.js';
 import { codeOf, type LiveOperations } from './live-operations.js';
+import type { StallWatch } from './stall-watch.js';
 
 /**
  * graphql-ws on `/graphql` (the `graphql-transport-ws` subprotocol). The API key comes in the connection's init
@@ -14,7 +15,7 @@ import { codeOf, type LiveOperations } from './live-operations.js';
  * A key revoked while connected has its connections closed 4401 "The API key has been revoked.", a subscriber that
  * falls behind has its connection closed 4400 (after the SLOW_CONSUMER error, if the client still reads).
  */
-type Extra = { socket: WebSocket; request: http.IncomingMessage; viewer?: Viewer; release?: () => void };
+type Extra = { socket: WebSocket; request: http.IncomingMessage; viewer?: Viewer; release?: () => void; unwatch?: () => void };
 
 /** WebSocket close reasons are at most 123 bytes. */
 const reasonOf = (message: string) => (Buffer.byteLength(message) <= 123 ? message : `${message.slice(0, 110)}…`);
@@ -39,8 +40,14 @@ function closeCodeOf(error: GraphQLError): number {
   }
 }
 
-export function attachWebSocketTransport(options: { httpServer: http.Server; path: string; operations: LiveOperations; hub: LiveHub; log: Logger }) {
-  const { operations, hub, log } = options;
+/** Closes a connection whose client does not read; its buffers are not drained, so the close is forced shortly after. */
+function closeSlow(socket: WebSocket): void {
+  socket.close(CLOSE_SLOW_CONSUMER, 'Slow consumer: events were not read fast enough.');
+  setTimeout(() => socket.terminate(), 1_000).unref();
+}
+
+export function attachWebSocketTransport(options: { httpServer: http.Server; path: string; operations: LiveOperations; hub: LiveHub; log: Logger; stalls: StallWatch }) {
+  const { operations, hub, log, stalls } = options;
   const wss = new WebSocketServer({ noServer: true, maxPayload: REQUEST_LIMITS.maxBodyBytes });
   const onUpgrade = (req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => {
     if (new URL(req.url ?? '/', 'http://localhost').pathname !== options.path) {
@@ -62,6 +69,7 @@ export function attachWebSocketTransport(options: { httpServer: http.Server; pat
           const viewer = await operations.authenticate(typeof authorization === 'string' ? authorization : undefined, ctx.extra.request.socket.remoteAddress ?? 'unknown');
           ctx.extra.viewer = viewer;
           ctx.extra.release = hub.connect({ apiKeyId: viewer.apiKeyId, close: (error) => socket.close(closeCodeOf(error), reasonOf(error.message)) });
+          ctx.extra.unwatch = stalls.watch(ctx.extra.request.socket, () => closeSlow(socket));
           return true;
         } catch (error) {
           const refusal = error instanceof GraphQLError ? error : new GraphQLError('The connection could not be authorized.', { extensions: { code: 'UNAUTHENTICATED' } });
@@ -70,19 +78,19 @@ export function attachWebSocketTransport(options: { httpServer: http.Server; pat
         }
       },
       onSubscribe: (ctx, _id, payload) => {
-        const socket = ctx.extra.socket;
-        // It does not read: its buffer does not drain, so the close is forced shortly after.
-        const closeSlow = () => {
-          socket.close(CLOSE_SLOW_CONSUMER, 'Slow consumer: events were not read fast enough.');
-          setTimeout(() => socket.terminate(), 1_000).unref();
-        };
-        const prepared = operations.prepare(ctx.extra.viewer!, payload, closeSlow);
+        const prepared = operations.prepare(ctx.extra.viewer!, payload, () => closeSlow(ctx.extra.socket));
         return Array.isArray(prepared) ? operations.maskedErrors(prepared) : (prepared as ReturnType<typeof operations.prepare> & object);
       },
       onNext: (_ctx, _id, _payload, _args, result) => operations.format(result as ExecutionResult),
       onError: (_ctx, _id, _payload, errors) => operations.maskedErrors(errors),
-      onClose: (ctx) => ctx.extra.release?.(),
-      onDisconnect: (ctx) => ctx.extra.release?.(),
+      onClose: (ctx) => {
+        ctx.extra.release?.();
+        ctx.extra.unwatch?.();
+      },
+      onDisconnect: (ctx) => {
+        ctx.extra.release?.();
+        ctx.extra.unwatch?.();
+      },
     },
     wss,
     12_000,

@@ -24,6 +24,7 @@ import { resolvers } from '../../../src/modules/resolvers.js';
 import { buildExecutableSchema } from '../../../src/schema-files.js';
 import { ALL_USER_PERMISSIONS, createUser } from '../../helpers/factories.js';
 import { snapshot } from '../../helpers/authz.js';
+import { liveClient } from '../../helpers/live.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 
 const schema = buildExecutableSchema(resolvers);
@@ -60,7 +61,7 @@ function sampleValue(type: GraphQLInputType): unknown {
 }
 
 /** `operation($a: T!) { field(a: $a) { <selection> } }` with every required argument, and its variables. */
-function operationFor(operation: 'query' | 'mutation', field: GraphQLField<unknown, unknown>, selection: string) {
+function operationFor(operation: 'query' | 'mutation' | 'subscription', field: GraphQLField<unknown, unknown>, selection: string) {
   const required = field.args.filter((a) => isNonNullType(a.type) && a.defaultValue === undefined);
   const declared = required.map((a) => `$${a.name}: ${String(a.type)}`).join(', ');
   const passed = required.map((a) => `${a.name}: $${a.name}`).join(', ');
@@ -69,8 +70,14 @@ function operationFor(operation: 'query' | 'mutation', field: GraphQLField<unkno
   return { query: `${operation}${declared ? `(${declared})` : ''} { ${field.name}${passed ? `(${passed})` : ''}${body} }`, variables };
 }
 
-const entryPoints = (type: GraphQLObjectType | null | undefined, operation: 'query' | 'mutation') =>
+const entryPoints = (type: GraphQLObjectType | null | undefined, operation: 'query' | 'mutation' | 'subscription') =>
   Object.values(type?.getFields() ?? {}).map((field) => ({ operation, field, requires: [...(rules.ofField(type!.name, field.name) ?? [])] }));
+
+const allEntryPoints = () => [
+  ...entryPoints(schema.getQueryType(), 'query'),
+  ...entryPoints(schema.getMutationType(), 'mutation'),
+  ...entryPoints(schema.getSubscriptionType(), 'subscription'),
+];
 
 describe('authorization declared on the schema', () => {
   it('every field of every object type has a rule, on itself or on its type', () => {
@@ -88,10 +95,10 @@ describe('authorization declared on the schema', () => {
   const READABLE_BY_ANY_KEY = new Set(['viewer', 'blocks', 'block']);
 
   it('every entry point states its own rule; reading any data needs a read permission', () => {
-    for (const { operation, field, requires } of [...entryPoints(schema.getQueryType(), 'query'), ...entryPoints(schema.getMutationType(), 'mutation')]) {
+    for (const { operation, field, requires } of allEntryPoints()) {
       const own = field.astNode?.directives?.some((d) => d.name.value === 'auth');
       expect(own, `${operation} ${field.name} declares @auth itself`).toBe(true);
-      if (operation === 'query' && !READABLE_BY_ANY_KEY.has(field.name)) expect(requires.length, `query ${field.name} needs a permission`).toBeGreaterThan(0);
+      if (operation !== 'mutation' && !READABLE_BY_ANY_KEY.has(field.name)) expect(requires.length, `${operation} ${field.name} needs a permission`).toBeGreaterThan(0);
     }
   });
 });
@@ -105,14 +112,29 @@ describe('every entry point refuses a key without a permission it declares (pgli
     await server?.close();
   });
 
-  const cases = [...entryPoints(schema.getQueryType(), 'query'), ...entryPoints(schema.getMutationType(), 'mutation')].flatMap((entry) =>
-    entry.requires.map((missing) => ({ ...entry, missing })),
+  const cases = allEntryPoints().flatMap((entry) => entry.requires.map((missing) => ({ ...entry, missing })));
+
+  it.each(cases.filter((c) => c.operation === 'subscription').map((c) => [`subscription ${c.field.name} without ${c.missing}`, c] as const))(
+    '%s (graphql-ws): FORBIDDEN before it listens',
+    async (_name, c) => {
+      const { apiKey } = await createUser(server.db, { permissions: ALL_USER_PERMISSIONS.filter((p) => p !== c.missing) });
+      const client = liveClient(server.url, apiKey);
+      try {
+        const { query, variables } = operationFor('subscription', c.field, '__typename');
+        const received = client.subscribe(query, variables);
+        await received.ended();
+        expect(received.results.flatMap((r) => r.errors ?? []).map((e) => e.extensions?.code), query).toEqual(['FORBIDDEN']);
+        expect(server.liveStats().subscriptions).toBe(0);
+      } finally {
+        await client.dispose();
+      }
+    },
   );
 
-  it.each(cases.map((c) => [`${c.operation} ${c.field.name} without ${c.missing}`, c] as const))('%s: FORBIDDEN, nothing changed', async (_name, c) => {
+  it.each(cases.filter((c) => c.operation !== 'subscription').map((c) => [`${c.operation} ${c.field.name} without ${c.missing}`, c] as const))('%s: FORBIDDEN, nothing changed', async (_name, c) => {
     const { apiKey } = await createUser(server.db, { permissions: ALL_USER_PERMISSIONS.filter((p) => p !== c.missing) });
     const before = await snapshot(server.db);
-    const { query, variables } = operationFor(c.operation, c.field, '__typename');
+    const { query, variables } = operationFor(c.operation as 'query' | 'mutation', c.field, '__typename');
     const res = await server.graphql(query, variables, apiKey);
     expect(res.errors?.map((e) => e.extensions?.code), query).toEqual(['FORBIDDEN']);
     expect(res.errors?.[0]?.message).toContain(c.missing);
