@@ -5,6 +5,9 @@ import type { Database } from '../db/database.js';
 /** The channel the triggers of the live_notifications migration publish on. */
 export const LIVE_CHANNEL = 'agentgraph_live';
 
+/** The `application_name` of each process's listening session. */
+export const LISTENER_NAME = 'agentgraph live updates';
+
 /** What a notification says, one per row it names (see the migration for the payload's text). */
 export type LiveNotice =
   | { type: 'run'; created: boolean; id: string; graphId: string; userId: string; status: string }
@@ -86,7 +89,8 @@ function listenOnPostgres(url: string, log: Logger, handlers: NotificationHandle
 
   const connect = async () => {
     if (stopped) return;
-    const next = new pg.Client({ connectionString: url, keepAlive: true, connectionTimeoutMillis: 5_000, query_timeout: 5_000 });
+    // Named, so an operator sees each process's listening session in pg_stat_activity.
+    const next = new pg.Client({ connectionString: url, keepAlive: true, connectionTimeoutMillis: 5_000, query_timeout: 5_000, application_name: LISTENER_NAME });
     next.on('notification', (message) => {
       if (message.channel === LIVE_CHANNEL && message.payload) handlers.notices(parseNotification(message.payload), new Date());
     });
