@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RateLimitOptions } from './server/rate-limit.js';
+import { DEFAULT_LIVE_LIMITS } from './live/live-hub.js';
 
 /** The project root, whichever file imports this (src/ under tsx, dist/src/ when built). */
 export const projectRoot = findProjectRoot(path.dirname(fileURLToPath(import.meta.url)));
@@ -65,7 +66,17 @@ export interface AppConfig {
   maxConcurrentRequests: number;
   /** Executions of a query document on graphql-js before it is compiled with graphql-jit (0: at once; `off`: never). */
   compileAfterUses: number;
+  /** Subscriptions (src/live): per-key limits per process, bounded queues, stalled connections, key checks. */
+  live: LiveConfig;
 }
+
+export type LiveConfig = {
+  maxSubscriptionsPerKey: number;
+  maxConnectionsPerKey: number;
+  maxQueuedEvents: number;
+  stallMs: number;
+  keyCheckMs: number;
+};
 
 function flag(value: string | undefined): boolean {
   return value === '1' || value === 'true' || value === 'yes';
@@ -137,5 +148,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
     // Twice the pool: enough to keep every connection busy while the next requests are parsed.
     maxConcurrentRequests: wholeNumber(env, 'MAX_CONCURRENT_REQUESTS', 2 * poolMax),
     compileAfterUses: compileAfterUses(env.GRAPHQL_COMPILE_AFTER),
+    live: {
+      maxSubscriptionsPerKey: Math.max(1, wholeNumber(env, 'LIVE_MAX_SUBSCRIPTIONS_PER_KEY', DEFAULT_LIVE_LIMITS.maxSubscriptionsPerKey)),
+      maxConnectionsPerKey: Math.max(1, wholeNumber(env, 'LIVE_MAX_CONNECTIONS_PER_KEY', DEFAULT_LIVE_LIMITS.maxConnectionsPerKey)),
+      maxQueuedEvents: Math.max(1, wholeNumber(env, 'LIVE_MAX_QUEUED_EVENTS', DEFAULT_LIVE_LIMITS.maxQueuedEvents)),
+      stallMs: Math.max(100, wholeNumber(env, 'LIVE_STALL_MS', DEFAULT_LIVE_LIMITS.stallMs)),
+      keyCheckMs: Math.max(100, wholeNumber(env, 'LIVE_KEY_CHECK_MS', 5_000)),
+    },
   };
 }

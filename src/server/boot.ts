@@ -104,6 +104,7 @@ export async function boot(config: AppConfig, log: Logger): Promise<RunningServe
       requestTimeoutMs: config.requestTimeoutMs,
       compileAfterUses: config.compileAfterUses,
       maxConcurrentRequests: config.maxConcurrentRequests,
+      live: config.live,
     });
     const { url } = await server.listen(config.port, config.host);
     // A second process refused the embedded database is told where this server answers.
