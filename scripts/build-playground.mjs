@@ -42,7 +42,7 @@ function newestInputMtime() {
   walk(clientDir);
   // Dependency upgrades: npm rewrites the hidden lockfile and the packages' package.json.
   inputs.push(path.join(root, 'node_modules/.package-lock.json'));
-  for (const pkg of ['graphiql', '@graphiql/react', 'monaco-editor', 'monaco-graphql', 'react', 'react-dom', 'graphql', 'esbuild']) {
+  for (const pkg of ['graphiql', '@graphiql/react', 'monaco-editor', 'monaco-graphql', 'react', 'react-dom', 'graphql', 'graphql-ws', 'esbuild']) {
     inputs.push(path.join(root, 'node_modules', pkg, 'package.json'));
   }
   let newest = 0;

@@ -35,4 +35,12 @@ query Sessions {
     nodes { id appName agentId status eventCount updatedAt events(last: 5) { nodes { sequence author content } } }
   }
 }
+
+# Live (over a WebSocket): runs as they are created or change status, until you stop it.
+subscription LiveRuns {
+  graphExecutionUpdated {
+    kind status at
+    graphExecution { id status updatedAt graph { name } }
+  }
+}
 `;

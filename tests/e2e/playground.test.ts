@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import type { Browser, ConsoleMessage } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGraph } from '../helpers/factories.js';
 import { startTestServer } from '../helpers/server.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -128,6 +129,52 @@ describe('GraphiQL playground (/graphiql)', () => {
     } catch (error) {
       mkdirSync(path.dirname(screenshotPath), { recursive: true });
       await page.screenshot({ path: screenshotPath.replace(/\.png$/, '-failed.png') }).catch(() => {});
+      throw error;
+    } finally {
+      await context.close();
+    }
+  }, 120_000);
+
+  it('runs a subscription over a WebSocket to the same origin, showing a run created while it listens', async () => {
+    const { graph } = await createGraph(server.db, server.userId, { name: 'Watched' });
+    const context = await browser.newContext({ viewport: { width: 1400, height: 860 } });
+    const page = await context.newPage();
+    const sockets: string[] = [];
+    page.on('websocket', (ws) => sockets.push(ws.url()));
+    try {
+      await page.goto(`${server.url}/graphiql`, { waitUntil: 'load' });
+      const queryEditor = page.locator('.graphiql-query-editor .monaco-editor').first();
+      await queryEditor.waitFor({ state: 'visible', timeout: 30_000 });
+      await queryEditor.click();
+      await page.keyboard.press('ControlOrMeta+A');
+      await page.keyboard.press('Delete');
+      const subscription = 'subscription { graphExecutionUpdated { kind status graphExecution { id graph { name } } } }';
+      await page.keyboard.insertText(subscription);
+      const responsePane = page.locator('.graphiql-response');
+      // Started once the WebSocket is open (GraphiQL parses the edited document after a debounce: retry the click).
+      await expect
+        .poll(
+          async () => {
+            if (sockets.length === 0) {
+              await page.keyboard.press('Escape');
+              await page.locator('button.graphiql-execute-button').click();
+              await page.waitForTimeout(1_000);
+            }
+            return server.liveStats().subscriptions;
+          },
+          { timeout: 45_000, interval: 500 },
+        )
+        .toBe(1);
+      const run = await server.graphql<{ executeGraph: { graphExecution: { id: string } } }>('mutation($id: ID!) { executeGraph(graphId: $id) { graphExecution { id } } }', { id: graph.id });
+      const runId = run.data!.executeGraph.graphExecution.id;
+      await expect.poll(() => responsePane.innerText(), { timeout: 15_000 }).toContain(runId);
+      const shown = await responsePane.innerText();
+      expect(shown).toContain('CREATED');
+      expect(shown).toContain('Watched');
+      expect(sockets.map((url) => new URL(url).host)).toEqual([new URL(server.url).host]);
+    } catch (error) {
+      mkdirSync(path.dirname(screenshotPath), { recursive: true });
+      await page.screenshot({ path: screenshotPath.replace(/\.png$/, '-live-failed.png') }).catch(() => {});
       throw error;
     } finally {
       await context.close();

@@ -7,6 +7,8 @@
 // src/http/playground.ts, and Monaco's web workers are separate bundles whose URLs
 // are listed in that config.
 import { GraphiQL } from 'graphiql';
+import { getOperationAST, parse } from 'graphql';
+import { createClient } from 'graphql-ws';
 // @ts-expect-error -- @types/react-dom is not installed; only createRoot(el).render(node) is used.
 import { createRoot } from 'react-dom/client';
 import 'graphiql/style.css';
@@ -50,12 +52,44 @@ function defaultHeaders() {
   }
 }
 
+/** Whether the operation GraphiQL runs is a subscription (which goes over a WebSocket). */
+function isSubscription(params) {
+  try {
+    return getOperationAST(parse(params.query), params.operationName ?? undefined)?.operation === 'subscription';
+  } catch {
+    return false;
+  }
+}
+
+/** @type {{ client: ReturnType<typeof createClient>; authorization: string } | null} */
+let live = null;
+
 /**
- * Minimal same-origin fetcher (POST + JSON), enough for queries and mutations.
+ * One graphql-ws connection to the same origin's /graphql, opened on the first subscription and kept while the
+ * Authorization header stays the same (the key goes in the connection's init payload).
+ * @param {string} authorization
+ */
+function liveClient(authorization) {
+  if (live && live.authorization === authorization) return live.client;
+  live?.client.dispose();
+  const url = new URL(config.graphqlPath, window.location.href);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  live = { authorization, client: createClient({ url: url.toString(), connectionParams: { authorization }, lazy: true, retryAttempts: 3 }) };
+  return live.client;
+}
+
+/**
+ * Same-origin fetcher: queries and mutations as POST + JSON, subscriptions over graphql-ws (GraphiQL shows each event
+ * as it arrives, until the operation is stopped).
  * @param {{ query: string; variables?: unknown; operationName?: string | null }} params
  * @param {{ headers?: Record<string, string> }} [options]
  */
 async function fetcher(params, options) {
+  const headers = options?.headers ?? defaultHeaders();
+  if (isSubscription(params)) {
+    const authorization = Object.entries(headers).find(([name]) => name.toLowerCase() === 'authorization')?.[1] ?? '';
+    return liveClient(String(authorization)).iterate({ query: params.query, variables: params.variables ?? {}, operationName: params.operationName ?? undefined });
+  }
   const response = await fetch(config.graphqlPath, {
     method: 'POST',
     credentials: 'same-origin',
@@ -63,7 +97,7 @@ async function fetcher(params, options) {
       accept: 'application/graphql-response+json, application/json',
       'content-type': 'application/json',
       // GraphiQL's first schema request may come before its headers editor has a value: the page's own headers then.
-      ...(options?.headers ?? defaultHeaders()),
+      ...headers,
     },
     body: JSON.stringify(params),
   });
