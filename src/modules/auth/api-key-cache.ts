@@ -6,8 +6,8 @@ const VERIFIED_PREFIX_TTL_MS = 3_600_000;
 
 /**
  * Recently verified API keys, for a few seconds, so a burst of requests with one key reads it once. It belongs
- * to one server instance; revoking a key through this instance forgets it at once, and another instance
- * notices within `ttlMs`.
+ * to one server instance; a key revoked or changed through any instance is forgotten at once (the change's
+ * notification, src/modules/auth/api-key-live.ts), and within `ttlMs` should that notification be lost.
  */
 export function createApiKeyCache(options: { ttlMs: number; maxEntries: number; unknownTtlMs?: number }) {
   const entries = new Map<string, { key: CachedKey; expiresAt: number }>();
