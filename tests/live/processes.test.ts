@@ -113,7 +113,7 @@ describe.runIf(testDatabaseKinds.includes('postgres'))('two server processes on 
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();
     try {
-      const cut = await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [LISTENER_NAME]);
+      const cut = await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()', [LISTENER_NAME]);
       expect(cut.rowCount).toBe(2);
     } finally {
       await admin.end();

@@ -128,6 +128,25 @@ describe.each(testDatabaseKinds)('subscriptions to runs on %s', (kind) => {
     expect(query.error ?? query.results).toBeTruthy();
   });
 
+  it('prices a subscription like a query, and serves subscriptions only on live connections', async () => {
+    const nested = `subscription { graphExecutionUpdated { graphExecution { nodeExecutions(first: 100) { nodes { node { graph {
+      executions(first: 100) { nodes { nodeExecutions(first: 100) { nodes { id } } } } } } } } } } }`;
+    const tooMuch = ws(server.apiKey).subscribe(nested);
+    await tooMuch.ended();
+    expect(JSON.stringify(tooMuch.error ?? tooMuch.results)).toContain('QUERY_TOO_COMPLEX');
+    const overHttp = await server.graphql(RUNS);
+    expect(overHttp.errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
+    const queryOverSse = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { accept: 'text/event-stream', 'content-type': 'application/json', authorization: `Bearer ${server.apiKey}` },
+      body: JSON.stringify({ query: '{ viewer { id } }' }),
+    });
+    expect(queryOverSse.status).toBe(400);
+    expect(JSON.stringify(await queryOverSse.json())).toContain('Only subscriptions');
+    // Refused before anything was opened (streams of earlier tests may still be closing).
+    await expect.poll(() => server.liveStats()).toMatchObject({ subscriptions: 0, eventStreams: 0 });
+  });
+
   it('ends a revoked key’s subscriptions within seconds, with the reason', async () => {
     const { key: apiKey, id } = await createApiKey(server.db, server.userId, ['READ_GRAPHS']);
     const client = ws(apiKey);

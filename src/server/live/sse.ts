@@ -89,27 +89,36 @@ export function createSseHandler(options: { operations: LiveOperations; hub: Liv
       }
       open.add(res);
       const unwatch = stalls.watch(req.socket, () => res.destroy());
-      const write = (text: string) =>
-        new Promise<boolean>((resolve) => {
-          if (!res.writable) return resolve(false);
-          res.write(text, (err) => resolve(!err));
-        });
-      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-      await write(':\n\n');
-      const result = await subscribe(prepared as Parameters<typeof subscribe>[0]);
-      const events: AsyncIterable<ExecutionResult> = Symbol.asyncIterator in result ? result : (async function* () { yield result as ExecutionResult; })();
-      const iterator = events[Symbol.asyncIterator]();
+      // Listened for before anything is awaited: a client gone meanwhile must still end the subscription.
+      let iterator: AsyncIterator<ExecutionResult> | null = null;
       let ended = false;
+      // A write's callback may never come once the connection is gone: the close settles it.
+      let pendingWrite: ((written: boolean) => void) | null = null;
       const stop = () => {
         if (ended) return;
         ended = true;
-        void iterator.return?.();
+        pendingWrite?.(false);
+        void iterator?.return?.();
       };
       res.once('close', stop);
+      const write = (text: string) =>
+        new Promise<boolean>((resolve) => {
+          if (!res.writable || ended) return resolve(false);
+          pendingWrite = resolve;
+          res.write(text, (err) => {
+            pendingWrite = null;
+            resolve(!err);
+          });
+        });
+      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
       // Proxies drop idle streams: a comment line every 12 s keeps it open (graphql-sse's client ignores it).
       const keepAlive = setInterval(() => void write(':\n\n'), 12_000);
       try {
-        for (;;) {
+        await write(':\n\n');
+        const result = await subscribe(prepared as Parameters<typeof subscribe>[0]);
+        iterator = Symbol.asyncIterator in result ? result[Symbol.asyncIterator]() : (async function* () { yield result as ExecutionResult; })();
+        if (ended) await iterator.return?.();
+        while (!ended) {
           const next = await iterator.next();
           if (next.done || ended) break;
           const formatted = operations.format(next.value);
