@@ -116,7 +116,7 @@ export class LiveHub {
     return () => remove(this.connections, connection.apiKeyId, connection);
   }
 
-  /** API keys with subscriptions or connections open here, and the permissions each subscription holds. */
+  /** API keys with subscriptions or connections open here. */
   liveKeys(): string[] {
     return [...new Set([...this.byKey.keys(), ...this.connections.keys()])];
   }

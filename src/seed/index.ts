@@ -16,10 +16,10 @@ import { BLOCKS } from './catalogue.js';
 import { generateGraphs, generateUsers } from './graphs.js';
 import { Rng } from './random.js';
 import { generateSessions } from './sessions.js';
+import { pgliteCopyTarget, postgresCopyTarget, RowBuffer, type CopyTarget, type TableName } from './writer.js';
+
 /** A bulk load publishes no live updates (the live_notifications migration): nobody watches millions of new rows. */
 const LIVE_UPDATES_OFF = "SET LOCAL agentgraph.live_updates = 'off'";
-
-import { pgliteCopyTarget, postgresCopyTarget, RowBuffer, type CopyTarget, type TableName } from './writer.js';
 
 export { Rng } from './random.js';
 export { createUserWithApiKey, prepareUser, normalizeEmail, permissionsFor, UserExistsError, InvalidEmailError } from './users.js';
