@@ -19,7 +19,11 @@ export async function startLiveUpdates(options: { db: Database; log: Logger; hub
   const { db, log, hub, apiKeyCache } = options;
   let chain: Promise<void> = Promise.resolve();
   const inTurn = (work: () => Promise<void> | void) => {
-    chain = chain.then(work).catch((err: unknown) => log.error({ err }, 'live updates: publishing failed'));
+    chain = chain.then(work).catch((err: unknown) => {
+      // What could not be read is lost to the subscribers: they are told, as after a lost connection.
+      log.error({ err }, 'live updates: publishing failed; subscribers are told they may have missed updates');
+      hub.missed(new Date());
+    });
   };
   const dispatch = async (notices: LiveNotice[], at: Date) => {
     const of = <T extends LiveNotice['type']>(...types: T[]) => notices.filter((n): n is NoticeOf<T> => (types as string[]).includes(n.type));
