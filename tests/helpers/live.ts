@@ -76,16 +76,7 @@ export function liveClient(url: string, apiKey: string | null, options: { retryA
     lazy: true,
     on: { closed: (event) => closes.push({ code: (event as { code: number }).code, reason: String((event as { reason: unknown }).reason) }) },
   });
-  return {
-    client,
-    closes,
-    subscribe<T>(query: string, variables: Record<string, unknown> = {}): Received<T> {
-      const received = collector<T>();
-      received.setStop(client.subscribe({ query, variables }, received.sink));
-      return received;
-    },
-    dispose: () => client.dispose(),
-  };
+  return { client, closes, ...subscriber(client) };
 }
 
 /** A real graphql-sse client in distinct-connections mode (each subscription its own event stream). */
@@ -96,8 +87,14 @@ export function sseClient(url: string, apiKey: string | null) {
     singleConnection: false,
     retryAttempts: 0,
   });
+  return { client, ...subscriber(client) };
+}
+
+/** Both clients subscribe with a sink and hand back the function that stops the subscription. */
+type SinkClient = { subscribe(payload: { query: string; variables: Record<string, unknown> }, sink: ReturnType<typeof collector>['sink']): () => void; dispose(): unknown };
+
+function subscriber(client: SinkClient) {
   return {
-    client,
     subscribe<T>(query: string, variables: Record<string, unknown> = {}): Received<T> {
       const received = collector<T>();
       received.setStop(client.subscribe({ query, variables }, received.sink));
