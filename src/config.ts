@@ -2,6 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RateLimitOptions } from './server/rate-limit.js';
 import { DEFAULT_LIVE_LIMITS } from './live/live-hub.js';
+import type { PersistedDocumentsMode } from './server/persisted-documents.js';
 
 /** The project root, whichever file imports this (src/ under tsx, dist/src/ when built). */
 export const projectRoot = findProjectRoot(path.dirname(fileURLToPath(import.meta.url)));
@@ -68,6 +69,11 @@ export interface AppConfig {
   compileAfterUses: number;
   /** Subscriptions (src/live): per-key limits per process, bounded queues, stalled connections, key checks. */
   live: LiveConfig;
+  /**
+   * Documents accepted by id (src/server/persisted-documents.ts): the manifests' files, and the mode (`allow` when
+   * manifests are given, else `off`; `only` refuses every document no manifest holds).
+   */
+  persistedDocuments: { mode: PersistedDocumentsMode; manifests: string[] };
 }
 
 export type LiveConfig = {
@@ -104,6 +110,14 @@ function compileAfterUses(value: string | undefined): number {
   const uses = Number(value);
   if (!Number.isInteger(uses) || uses < 0) throw new Error(`GRAPHQL_COMPILE_AFTER must be a whole number or "off", got ${value}`);
   return uses;
+}
+
+function persistedDocuments(env: NodeJS.ProcessEnv): AppConfig['persistedDocuments'] {
+  const manifests = (env.PERSISTED_DOCUMENTS_MANIFESTS ?? '').split(',').map((file) => file.trim()).filter(Boolean);
+  const mode = (env.PERSISTED_DOCUMENTS?.trim() || (manifests.length ? 'allow' : 'off')) as PersistedDocumentsMode;
+  if (!['off', 'allow', 'only'].includes(mode)) throw new Error(`PERSISTED_DOCUMENTS must be off, allow or only, got ${mode}`);
+  if (mode !== 'off' && manifests.length === 0) throw new Error(`PERSISTED_DOCUMENTS=${mode} needs PERSISTED_DOCUMENTS_MANIFESTS (comma-separated manifest files)`);
+  return { mode, manifests };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] = process.argv): AppConfig {
@@ -148,6 +162,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
     // Twice the pool: enough to keep every connection busy while the next requests are parsed.
     maxConcurrentRequests: wholeNumber(env, 'MAX_CONCURRENT_REQUESTS', 2 * poolMax),
     compileAfterUses: compileAfterUses(env.GRAPHQL_COMPILE_AFTER),
+    persistedDocuments: persistedDocuments(env),
     live: {
       maxSubscriptionsPerKey: Math.max(1, wholeNumber(env, 'LIVE_MAX_SUBSCRIPTIONS_PER_KEY', DEFAULT_LIVE_LIMITS.maxSubscriptionsPerKey)),
       maxConnectionsPerKey: Math.max(1, wholeNumber(env, 'LIVE_MAX_CONNECTIONS_PER_KEY', DEFAULT_LIVE_LIMITS.maxConnectionsPerKey)),

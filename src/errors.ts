@@ -54,7 +54,12 @@ export type ErrorCode =
   /** `operationName` names no operation of the document, or it has several and none is named (400). */
   | 'OPERATION_RESOLUTION_FAILURE'
   /** The request asks for an automatic persisted query; they are off (HTTP 200, as Apollo answers it). */
-  | 'PERSISTED_QUERY_NOT_SUPPORTED';
+  | 'PERSISTED_QUERY_NOT_SUPPORTED'
+  // Persisted documents (server/persisted-documents.ts).
+  /** No loaded manifest holds the document id sent (HTTP 200, as Apollo answers it). */
+  | 'PERSISTED_QUERY_NOT_FOUND'
+  /** PERSISTED_DOCUMENTS=only, and the document is not in a loaded manifest (400). */
+  | 'PERSISTED_DOCUMENT_REQUIRED';
 
 function error(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}, httpStatus?: number) {
   return new GraphQLError(message, {

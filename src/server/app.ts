@@ -43,6 +43,7 @@ import { createLiveOperations } from './live/live-operations.js';
 import { attachWebSocketTransport } from './live/websocket.js';
 import { createSseHandler, wantsEventStream } from './live/sse.js';
 import { createStallWatch } from './live/stall-watch.js';
+import { persistedDocumentsMiddleware, type PersistedDocuments } from './persisted-documents.js';
 
 /**
  * The per-request context. Its logger is made when something logs: most requests log nothing, and a pino child per
@@ -88,6 +89,8 @@ export type ServerOptions = {
   maxConcurrentRequests?: number;
   /** How often the statistics changes are folded into the rollups (src/modules/stats/rollup-folder.ts); default 1 s. */
   statsFoldIntervalMs?: number;
+  /** Documents accepted by id, and whether only those are run (persisted-documents.ts); absent: ids are refused by Apollo. */
+  persistedDocuments?: PersistedDocuments;
   /** Subscriptions (src/live): per-key limits and bounded queues, and how often live keys are checked (default 5 s). */
   live?: Partial<LiveLimits> & { keyCheckMs?: number };
 };
@@ -243,12 +246,14 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
     express.json({ limit: REQUEST_LIMITS.maxBodyBytes, verify: refuseInvalidUtf8 }),
     bodyErrors,
     batchLimit(REQUEST_LIMITS.maxBatch),
+    ...(options.persistedDocuments ? [persistedDocumentsMiddleware(options.persistedDocuments)] : []),
     limitResponses(REQUEST_LIMITS.maxResponseBytes, tarpit),
     expressMiddleware(apollo, { context: ({ req }) => context(req, req.body) }),
   );
   fastPath = graphqlFastPath({
     apollo,
     hotOperations,
+    persistedDocuments: options.persistedDocuments,
     context,
     corsOrigins: options.corsOrigins ?? [],
     log,
@@ -271,6 +276,7 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
     limits,
     formatError: createErrorFormatter(log, { schemaHints: options.introspection ?? true }),
     requestTimeoutMs,
+    persistedDocuments: options.persistedDocuments,
   });
   const stalls = createStallWatch(hub.limits.stallMs);
   const webSockets = attachWebSocketTransport({ httpServer, path: '/graphql', operations: liveOperations, hub, log, stalls });

@@ -7,6 +7,7 @@ import { syncBuiltInCatalogue } from '../modules/blocks/block-sync.js';
 import { backfillRollups } from '../modules/stats/rollup-backfill.js';
 import { DEMO_SEED_OPTIONS, seedDatabase } from '../seed/index.js';
 import { createServer, type AppServer } from './app.js';
+import { createPersistedDocuments, loadManifests } from './persisted-documents.js';
 import { demoCredentialsFile, readDemoCredentials, writeDemoCredentials, type DemoCredentials } from './demo-credentials.js';
 
 /** The embedded demo's key: `createdNow` on the boot that seeded it, `file` where it is kept (mode 0600). */
@@ -105,6 +106,8 @@ export async function boot(config: AppConfig, log: Logger): Promise<RunningServe
       compileAfterUses: config.compileAfterUses,
       maxConcurrentRequests: config.maxConcurrentRequests,
       live: config.live,
+      persistedDocuments:
+        config.persistedDocuments.mode === 'off' ? undefined : createPersistedDocuments(config.persistedDocuments.mode, loadManifests(config.persistedDocuments.manifests)),
     });
     const { url } = await server.listen(config.port, config.host);
     // A second process refused the embedded database is told where this server answers.

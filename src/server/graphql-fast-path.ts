@@ -6,6 +6,7 @@ import type { GraphQLContext } from '../context.js';
 import type { ErrorCode } from '../errors.js';
 import { withPrecomputed, type HotOperations, type HotRequest, type Precomputed } from './hot-operations.js';
 import { batchRefusal, oversizedAnswer } from './limits.js';
+import { httpStatusOf, type PersistedDocuments } from './persisted-documents.js';
 import type { Tarpit } from './rate-limit.js';
 import { logRequestWhenFinished } from './logger.js';
 import { API_SECURITY_HEADERS, corsAllowedOrigin } from './security.js';
@@ -23,6 +24,8 @@ export type GraphQLFastPathOptions = {
   apollo: ApolloServer<GraphQLContext>;
   /** Operations answered without Apollo's pipeline (hot-operations.ts). */
   hotOperations?: HotOperations;
+  /** Documents sent by id, and the refusal of unknown ones (persisted-documents.ts). */
+  persistedDocuments?: PersistedDocuments;
   /** The request's context, from its headers and its parsed body (refusals that need neither parsing nor execution). */
   context: (req: IncomingMessage, body: unknown) => Promise<GraphQLContext>;
   corsOrigins: readonly string[];
@@ -160,6 +163,8 @@ export function graphqlFastPath(options: GraphQLFastPathOptions): (req: Incoming
       const { body } = parsed;
       const batchRefused = batchRefusal(body, maxBatch);
       if (batchRefused) return refuse(req, res, 400, 'BATCH_TOO_LARGE', batchRefused);
+      const notPersisted = options.persistedDocuments?.resolveBody(body);
+      if (notPersisted) return refuse(req, res, httpStatusOf(notPersisted), notPersisted.extensions.code as ErrorCode, notPersisted.message);
       execute(req, res, body).catch((err: unknown) => {
         log.error({ err }, 'GraphQL request failed outside Apollo');
         if (!res.headersSent) refuse(req, res, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error');

@@ -27,7 +27,9 @@ export type GraphQLResponse<T> = {
 };
 
 /** The real server (Express + Apollo + auth) on a fresh migrated database, listening on a free port. */
-export async function startTestServer(options: { database?: DatabaseKind; live?: ServerOptions['live']; db?: Database } = {}): Promise<TestServer> {
+export async function startTestServer(
+  options: { database?: DatabaseKind; live?: ServerOptions['live']; db?: Database; persistedDocuments?: ServerOptions['persistedDocuments'] } = {},
+): Promise<TestServer> {
   const db = options.db ?? (await createTestDatabase(options.database ?? 'pglite'));
   const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const { user, apiKey } = await createUser(db, { email: `viewer-${Date.now()}@example.com` });
@@ -46,6 +48,7 @@ export async function startTestServer(options: { database?: DatabaseKind; live?:
     compileAfterUses: 0,
     statsFoldIntervalMs: 24 * 3_600_000,
     live: options.live,
+    persistedDocuments: options.persistedDocuments,
   });
   const { url } = await server.listen(0, '127.0.0.1');
   return {

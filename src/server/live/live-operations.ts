@@ -11,6 +11,7 @@ import type { Viewer } from '../../modules/auth/viewer.js';
 import { createLoaders } from '../../modules/loaders.js';
 import { REQUEST_LIMITS, documentLengthRefusal, type OperationLimits } from '../limits.js';
 import type { RateLimiter } from '../rate-limit.js';
+import type { PersistedDocuments } from '../persisted-documents.js';
 
 /**
  * What both live transports (websocket.ts, sse.ts) do with a connection and its operations, with the same rules as
@@ -30,6 +31,7 @@ export type LiveOperationsOptions = {
   formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
   /** Each event's execution deadline. */
   requestTimeoutMs: number;
+  persistedDocuments?: PersistedDocuments;
 };
 
 const refusal = (code: ErrorCode, message: string) => new GraphQLError(message, { extensions: { code } });
@@ -110,6 +112,8 @@ export function createLiveOperations(options: LiveOperationsOptions) {
     prepare(viewer: Viewer, request: LiveRequest, onSlowConsumer: () => void): ExecutionArgs | readonly GraphQLError[] {
       try {
         rateLimiter?.checkKey(viewer.apiKeyId);
+        const notPersisted = options.persistedDocuments?.resolve(request);
+        if (notPersisted) return [notPersisted];
         if (typeof request.query !== 'string') return [refusal('BAD_REQUEST', 'The operation needs a `query` string.')];
         const tooLong = documentLengthRefusal(request, REQUEST_LIMITS.maxDocumentLength);
         if (tooLong) {
