@@ -51,9 +51,13 @@ const schemaFiles = [
   path.join(root, 'schema.graphql'),
   ...fs.readdirSync(modulesDir).map((module) => path.join(modulesDir, module, 'schema.graphql')).filter((file) => fs.existsSync(file)),
 ];
-const codegenOut = path.join(root, 'src/generated/graphql.ts');
-if (!upToDate(codegenOut, [...schemaFiles, path.join(root, 'codegen.yml')])) {
+// The dashboard's documents, compiled with the client preset (typed documents and the persisted-documents manifest).
+const dashboardDir = path.join(root, 'src/http/dashboard');
+const documentFiles = fs.existsSync(dashboardDir) ? fs.readdirSync(dashboardDir).filter((file) => file.endsWith('.graphql')).map((file) => path.join(dashboardDir, file)) : [];
+const codegenOuts = [path.join(root, 'src/generated/graphql.ts'), path.join(root, 'src/generated/dashboard/persisted-documents.json')];
+if (codegenOuts.some((out) => !upToDate(out, [...schemaFiles, ...documentFiles, path.join(root, 'codegen.yml')]))) {
   run('graphql codegen', bin('graphql-codegen'), ['--config', 'codegen.yml', '--silent']);
+  for (const out of codegenOuts) if (fs.existsSync(out)) fs.utimesSync(out, new Date(), new Date());
 }
 
 const playgroundScript = path.join(root, 'scripts/build-playground.mjs');

@@ -70,8 +70,8 @@ export interface AppConfig {
   /** Subscriptions (src/live): per-key limits per process, bounded queues, stalled connections, key checks. */
   live: LiveConfig;
   /**
-   * Documents accepted by id (src/server/persisted-documents.ts): the manifests' files, and the mode (`allow` when
-   * manifests are given, else `off`; `only` refuses every document no manifest holds).
+   * Documents accepted by id (src/server/persisted-documents.ts): the manifests' files besides the dashboard's own
+   * (always loaded), and the mode (`allow` by default; `only` refuses every document no manifest holds; `off`).
    */
   persistedDocuments: { mode: PersistedDocumentsMode; manifests: string[] };
 }
@@ -114,9 +114,8 @@ function compileAfterUses(value: string | undefined): number {
 
 function persistedDocuments(env: NodeJS.ProcessEnv): AppConfig['persistedDocuments'] {
   const manifests = (env.PERSISTED_DOCUMENTS_MANIFESTS ?? '').split(',').map((file) => file.trim()).filter(Boolean);
-  const mode = (env.PERSISTED_DOCUMENTS?.trim() || (manifests.length ? 'allow' : 'off')) as PersistedDocumentsMode;
+  const mode = (env.PERSISTED_DOCUMENTS?.trim() || 'allow') as PersistedDocumentsMode;
   if (!['off', 'allow', 'only'].includes(mode)) throw new Error(`PERSISTED_DOCUMENTS must be off, allow or only, got ${mode}`);
-  if (mode !== 'off' && manifests.length === 0) throw new Error(`PERSISTED_DOCUMENTS=${mode} needs PERSISTED_DOCUMENTS_MANIFESTS (comma-separated manifest files)`);
   return { mode, manifests };
 }
 

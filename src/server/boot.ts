@@ -7,7 +7,7 @@ import { syncBuiltInCatalogue } from '../modules/blocks/block-sync.js';
 import { backfillRollups } from '../modules/stats/rollup-backfill.js';
 import { DEMO_SEED_OPTIONS, seedDatabase } from '../seed/index.js';
 import { createServer, type AppServer } from './app.js';
-import { createPersistedDocuments, loadManifests } from './persisted-documents.js';
+import { createPersistedDocuments, DASHBOARD_MANIFEST, loadManifests } from './persisted-documents.js';
 import { demoCredentialsFile, readDemoCredentials, writeDemoCredentials, type DemoCredentials } from './demo-credentials.js';
 
 /** The embedded demo's key: `createdNow` on the boot that seeded it, `file` where it is kept (mode 0600). */
@@ -107,7 +107,9 @@ export async function boot(config: AppConfig, log: Logger): Promise<RunningServe
       maxConcurrentRequests: config.maxConcurrentRequests,
       live: config.live,
       persistedDocuments:
-        config.persistedDocuments.mode === 'off' ? undefined : createPersistedDocuments(config.persistedDocuments.mode, loadManifests(config.persistedDocuments.manifests)),
+        config.persistedDocuments.mode === 'off'
+          ? undefined
+          : createPersistedDocuments(config.persistedDocuments.mode, loadManifests([DASHBOARD_MANIFEST, ...config.persistedDocuments.manifests])),
     });
     const { url } = await server.listen(config.port, config.host);
     // A second process refused the embedded database is told where this server answers.

@@ -1,13 +1,15 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
+import { projectRoot } from '../config.js';
 import { GraphQLError } from 'graphql';
 import type { ErrorCode } from '../errors.js';
 
 /**
  * Persisted (trusted) documents: operations a client sends by id instead of by text — Apollo's
  * `extensions.persistedQuery.sha256Hash`, as Apollo Client and GraphQL Code Generator's client preset send it — from
- * manifests loaded at start (`{ "<sha256 of the document>": "<document>" }`, what the client preset's
- * `persistedDocuments` option emits). The document named is put in the request before anything reads it, so every
+ * manifests loaded at start (`{ "<sha256 of the document>": "<document>" }`, the id with or without a `sha256:` prefix: what the
+ * client preset's `persistedDocuments` option emits). The document named is put in the request before anything reads it, so every
  * path (the fast path, hot operations, Apollo, GET, batches, the live transports) sees an ordinary request.
  *
  * Modes: `off` (ids are not accepted), `allow` (ids and texts), `only` (a document whose text is not in a loaded
@@ -16,9 +18,15 @@ import type { ErrorCode } from '../errors.js';
  */
 export type PersistedDocumentsMode = 'off' | 'allow' | 'only';
 
+/** The dashboard's manifest, written by `npm run generate` (codegen.yml's client preset): always loaded. */
+export const DASHBOARD_MANIFEST = path.join(projectRoot, 'src', 'generated', 'dashboard', 'persisted-documents.json');
+
 export const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 const refusal = (code: ErrorCode, message: string) => new GraphQLError(message, { extensions: { code, http: { status: code === 'PERSISTED_QUERY_NOT_FOUND' ? 200 : 400 } } });
+
+/** An id as the client preset writes it (`sha256:<hex>`) or as Apollo Client sends it (`<hex>`): the hex digest. */
+const hexId = (id: string) => (id.startsWith('sha256:') ? id.slice('sha256:'.length) : id);
 
 /** The HTTP status a refusal is answered with. */
 export const httpStatusOf = (error: GraphQLError): number => (error.extensions.http as { status?: number } | undefined)?.status ?? 400;
@@ -60,8 +68,9 @@ export function loadManifests(files: readonly string[]): Map<string, string> {
   for (const file of files) {
     const manifest = JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
     if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest)) throw new Error(`${file}: a persisted-documents manifest is an object of { "<sha256>": "<document>" }`);
-    for (const [id, document] of Object.entries(manifest)) {
-      if (typeof document !== 'string' || sha256(document) !== id) throw new Error(`${file}: ${id} is not the SHA-256 of its document`);
+    for (const [key, document] of Object.entries(manifest)) {
+      const id = hexId(key);
+      if (typeof document !== 'string' || sha256(document) !== id) throw new Error(`${file}: ${key} is not the SHA-256 of its document`);
       documents.set(id, document);
     }
   }
@@ -100,7 +109,7 @@ export function createPersistedDocuments(mode: PersistedDocumentsMode, documents
     const persisted = op.extensions?.persistedQuery;
     if (persisted !== undefined) {
       const id = persisted?.sha256Hash;
-      const document = typeof id === 'string' ? documents.get(id) : undefined;
+      const document = typeof id === 'string' ? documents.get(hexId(id)) : undefined;
       if (document === undefined) return refusal('PERSISTED_QUERY_NOT_FOUND', 'No persisted document has this id.');
       if (op.query !== undefined && op.query !== document) return refusal('BAD_REQUEST', 'The document sent is not the one its id names.');
       op.query = document;

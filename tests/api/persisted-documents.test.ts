@@ -2,7 +2,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPersistedDocuments, loadManifests, sha256 } from '../../src/server/persisted-documents.js';
+import { buildASTSchema, Kind, parse, validate, type OperationDefinitionNode } from 'graphql';
+import { projectRoot } from '../../src/config.js';
+import { loadSchemaDocument } from '../../src/schema-files.js';
+import { createCostModel } from '../../src/server/cost/operation-cost.js';
+import { REQUEST_LIMITS } from '../../src/server/limits.js';
+import { createPersistedDocuments, DASHBOARD_MANIFEST, loadManifests, sha256 } from '../../src/server/persisted-documents.js';
 import { liveClient } from '../helpers/live.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -102,5 +107,45 @@ describe('persisted documents (pglite)', () => {
     const file = writeManifest([VIEWER]);
     fs.writeFileSync(file, JSON.stringify({ [sha256(OTHER)]: VIEWER }));
     expect(() => loadManifests([file])).toThrow(/not the SHA-256/);
+  });
+});
+
+describe('the dashboard’s persisted documents (npm run generate)', () => {
+  it('the manifest lists exactly the operations of src/http/dashboard/*.graphql, each valid and within the limits', () => {
+    const dir = path.join(projectRoot, 'src', 'http', 'dashboard');
+    const written = fs
+      .readdirSync(dir)
+      .filter((file) => file.endsWith('.graphql'))
+      .flatMap((file) => parse(fs.readFileSync(path.join(dir, file), 'utf8')).definitions)
+      .filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)
+      .map((d) => d.name!.value);
+    const manifest = loadManifests([DASHBOARD_MANIFEST]);
+    const schema = buildASTSchema(loadSchemaDocument());
+    const model = createCostModel(schema);
+    const listed: string[] = [];
+    for (const document of manifest.values()) {
+      const parsed = parse(document);
+      expect(validate(schema, parsed).map((e) => e.message)).toEqual([]);
+      for (const operation of parsed.definitions) {
+        if (operation.kind !== Kind.OPERATION_DEFINITION) continue;
+        listed.push(operation.name!.value);
+        const { depth, cost } = model.analyze(parsed, operation, {}, Number.MAX_SAFE_INTEGER);
+        expect(depth).toBeLessThanOrEqual(REQUEST_LIMITS.maxDepth);
+        expect(cost, operation.name!.value).toBeLessThanOrEqual(REQUEST_LIMITS.maxCost);
+      }
+    }
+    expect(listed.sort()).toEqual(written.sort());
+  });
+
+  it('the client preset’s ids are accepted as the documents they name', async () => {
+    const server = await startTestServer({ persistedDocuments: createPersistedDocuments('only', loadManifests([DASHBOARD_MANIFEST])) });
+    try {
+      const [id, document] = Object.entries(JSON.parse(fs.readFileSync(DASHBOARD_MANIFEST, 'utf8')) as Record<string, string>).find(([, d]) => d.includes('DashboardViewer'))!;
+      expect(sha256(document)).toBe(id.replace(/^sha256:/, ''));
+      const answer = await post(server, { extensions: { persistedQuery: { version: 1, sha256Hash: id } } });
+      expect((answer.body as { data: { viewer: { email: string } } }).data.viewer.email).toBe(server.userEmail);
+    } finally {
+      await server.close();
+    }
   });
 });
