@@ -27,7 +27,7 @@ import { buildExecutableSchema } from '../schema-files.js';
 import { compiledExecutionGateway } from './compiled-execution.js';
 import { createErrorFormatter } from './errors.js';
 import { graphqlFastPath } from './graphql-fast-path.js';
-import { requestLogger } from './logger.js';
+import { logRequestWhenFinished, requestLogger } from './logger.js';
 import { createRateLimiter, createTarpit, type RateLimitOptions } from './rate-limit.js';
 import { cors, securityHeaders } from './security.js';
 import { MAX_COMPILED_QUERY_LENGTH, REQUEST_LIMITS, batchLimit, bodyErrors, documentLengthRefusal, limitResponses, operationLimits, refuseInvalidUtf8 } from './limits.js';
@@ -124,6 +124,7 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
   const httpServer = http.createServer((req, res) => {
     // An event stream lasts as long as its subscription: it is limited per key (live-hub.ts), not admitted as a request.
     if (eventStreams && req.url?.startsWith('/graphql') && wantsEventStream(req)) {
+      logRequestWhenFinished(log, req, res);
       eventStreams.handle(req, res).catch((err: unknown) => {
         log.error({ err }, 'event stream failed');
         res.destroy();
