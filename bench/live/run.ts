@@ -156,7 +156,7 @@ async function main() {
       deliveries,
       p50: percentile(latencies, 50),
       p99: percentile(latencies, 99),
-      max: latencies.length ? Math.max(...latencies) : 0,
+      max: latencies.reduce((most, ms) => Math.max(most, ms), 0),
       missed,
       duplicated,
       rssBefore,
