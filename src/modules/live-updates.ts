@@ -18,11 +18,12 @@ type NoticeOf<T extends LiveNotice['type']> = Extract<LiveNotice, { type: T }>;
 export async function startLiveUpdates(options: { db: Database; log: Logger; hub: LiveHub; apiKeyCache: ApiKeyCache; keyCheckMs: number }) {
   const { db, log, hub, apiKeyCache } = options;
   let chain: Promise<void> = Promise.resolve();
-  const inTurn = (work: () => Promise<void> | void) => {
+  /** `since`: when what `work` publishes was received (what subscribers may have missed if it fails). */
+  const inTurn = (work: () => Promise<void> | void, since = new Date()) => {
     chain = chain.then(work).catch((err: unknown) => {
       // What could not be read is lost to the subscribers: they are told, as after a lost connection.
       log.error({ err }, 'live updates: publishing failed; subscribers are told they may have missed updates');
-      hub.missed(new Date());
+      hub.missed(since);
     });
   };
   const dispatch = async (notices: LiveNotice[], at: Date) => {
@@ -37,7 +38,7 @@ export async function startLiveUpdates(options: { db: Database; log: Logger; hub
     if (sessions.length) publishSessionNotices(hub, sessions);
   };
   const listener = await listenForNotifications(db, log, {
-    notices: (notices, at) => inTurn(() => dispatch(notices, at)),
+    notices: (notices, at) => inTurn(() => dispatch(notices, at), at),
     missed: (since) =>
       inTurn(async () => {
         hub.missed(since);

@@ -111,7 +111,8 @@ export function createPersistedDocuments(mode: PersistedDocumentsMode, documents
       const id = persisted?.sha256Hash;
       const document = typeof id === 'string' ? documents.get(hexId(id)) : undefined;
       if (document === undefined) return refusal('PERSISTED_QUERY_NOT_FOUND', 'No persisted document has this id.');
-      if (op.query !== undefined && op.query !== document) return refusal('BAD_REQUEST', 'The document sent is not the one its id names.');
+      // graphql-ws's payload must carry a `query`: an empty one stands for none.
+      if (op.query !== undefined && op.query !== '' && op.query !== document) return refusal('BAD_REQUEST', 'The document sent is not the one its id names.');
       op.query = document;
       delete op.extensions!.persistedQuery;
       return null;

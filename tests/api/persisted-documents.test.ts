@@ -92,6 +92,10 @@ describe('persisted documents (pglite)', () => {
       const known = client.subscribe(RUNS);
       await expect.poll(() => only.liveStats().subscriptions).toBe(1);
       known.stop();
+      // By id: graphql-ws needs a `query`, which is then empty.
+      const unsubscribe = client.client.subscribe({ query: '', extensions: { persistedQuery: { version: 1, sha256Hash: sha256(RUNS) } } }, { next: () => {}, error: () => {}, complete: () => {} });
+      await expect.poll(() => only.liveStats().subscriptions).toBe(1);
+      unsubscribe();
     } finally {
       await client.dispose();
     }
