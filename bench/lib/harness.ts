@@ -26,6 +26,14 @@ export function benchFlags(args: readonly string[] = process.argv.slice(2)): { s
   return { small: args.includes('--small'), keep: args.includes('--keep') || reuse !== null, reuse };
 }
 
+/** `--name N`: a positive number from the command line, or `fallback` when the flag is absent. */
+export function numberFlag(name: string, fallback: number, args: readonly string[] = process.argv): number {
+  const i = args.indexOf(`--${name}`);
+  const value = i >= 0 ? Number(args[i + 1]) : fallback;
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} takes a positive number`);
+  return value;
+}
+
 export type BenchDatabase = {
   db: Database;
   name: string;

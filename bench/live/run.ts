@@ -19,13 +19,9 @@ import type { Database } from '../../src/db/database.js';
 import { percentile, request, rssMb, sleep, spawnServer, type ServerProcess } from '../../tests/faults/helpers.js';
 import { createTestDatabase } from '../../tests/helpers/databases.js';
 import { createGraph, createRun, createUser } from '../../tests/helpers/factories.js';
+import { numberFlag } from '../lib/harness.js';
 
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  const value = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} takes a positive number`);
-  return value;
-};
+const arg = numberFlag;
 const SUBSCRIBERS = arg('subscribers', 1_000);
 const RATE = arg('rate', 200);
 const SECONDS = arg('seconds', 30);

@@ -16,13 +16,9 @@ import { applyMigrations } from '../../src/db/migrations.js';
 import { seedDatabase } from '../../src/seed/index.js';
 import { percentile, request, rssMb, sleep, spawnServer, type Outcome } from '../../tests/faults/helpers.js';
 import { createPostgresDatabase, POSTGRES_ADMIN_URL } from '../../tests/helpers/databases.js';
+import { numberFlag } from '../lib/harness.js';
 
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  const value = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} takes a positive number`);
-  return value;
-};
+const arg = numberFlag;
 const MINUTES = arg('minutes', 10);
 const RATE = arg('rate', 40); // requests per second, open loop
 const AGENTS = 50;
