@@ -22,6 +22,8 @@ import { fileURLToPath } from 'node:url';
 const started = performance.now();
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const clientDir = path.join(root, 'src/http/playground');
+// The dashboard (/dashboard) is bundled here too: the same React, the same checks, one manifest.
+const dashboardDir = path.join(root, 'src/http/dashboard');
 const outdir = path.join(root, 'src/generated/playground');
 const manifestPath = path.join(outdir, 'manifest.json');
 const force = process.argv.includes('--force');
@@ -40,9 +42,11 @@ function newestInputMtime() {
     }
   };
   walk(clientDir);
+  walk(dashboardDir);
+  inputs.push(path.join(root, 'src/generated/dashboard/graphql.ts'));
   // Dependency upgrades: npm rewrites the hidden lockfile and the packages' package.json.
   inputs.push(path.join(root, 'node_modules/.package-lock.json'));
-  for (const pkg of ['graphiql', '@graphiql/react', 'monaco-editor', 'monaco-graphql', 'react', 'react-dom', 'graphql', 'graphql-ws', 'esbuild']) {
+  for (const pkg of ['graphiql', '@graphiql/react', 'monaco-editor', 'monaco-graphql', 'react', 'react-dom', 'graphql', 'graphql-ws', 'uplot', 'esbuild']) {
     inputs.push(path.join(root, 'node_modules', pkg, 'package.json'));
   }
   let newest = 0;
@@ -107,7 +111,7 @@ const workerEntries = {
   graphql: require.resolve('monaco-graphql/esm/graphql.worker.js'),
 };
 
-const [client, workers] = await Promise.all([
+const [client, workers, dashboard] = await Promise.all([
   build({
     ...common,
     entryPoints: { playground: path.join(clientDir, 'client.jsx') },
@@ -123,6 +127,14 @@ const [client, workers] = await Promise.all([
     entryPoints: Object.fromEntries(Object.entries(workerEntries).map(([label, file]) => [`${label}.worker`, file])),
     outdir: path.join(builddir, 'workers'),
     entryNames: '[name]-[hash]',
+  }),
+  // One file: the page is small, and its first paint should not wait for chunks.
+  build({
+    ...common,
+    entryPoints: { dashboard: path.join(dashboardDir, 'client.jsx') },
+    outdir: path.join(builddir, 'dashboard'),
+    entryNames: '[name]-[hash]',
+    jsx: 'automatic',
   }),
 ]);
 
@@ -147,6 +159,10 @@ const manifest = {
   script: outputFor(client.metafile, clientEntry, '.js'),
   style: cssFor(client.metafile, clientEntry),
   workers: Object.fromEntries(Object.entries(workerEntries).map(([label, file]) => [label, outputFor(workers.metafile, file, '.js')])),
+  dashboard: {
+    script: outputFor(dashboard.metafile, path.join(dashboardDir, 'client.jsx'), '.js'),
+    style: cssFor(dashboard.metafile, path.join(dashboardDir, 'client.jsx')),
+  },
 };
 
 // --- No outside hosts in import/URL position --------------------------------------------------
@@ -209,5 +225,5 @@ console.log(
     `entry ${kb(pick(manifest.script))}, css ${kb(pick(manifest.style))}, ` +
     `workers ${Object.entries(manifest.workers)
       .map(([label, file]) => `${label} ${kb(pick(file))}`)
-      .join(', ')}; total ${kb(totalBytes)} in ${sizes.length} files`,
+      .join(', ')}; dashboard ${kb(pick(manifest.dashboard.script))} + css ${kb(pick(manifest.dashboard.style))}; total ${kb(totalBytes)} in ${sizes.length} files`,
 );

@@ -57,6 +57,8 @@ export interface AppConfig {
    */
   introspection: boolean;
   playground: boolean;
+  /** The /dashboard page: on where the playground is by default, switchable on its own (DASHBOARD=1/0). */
+  dashboard: boolean;
   /** Origins allowed to call the API from a browser (CORS); `*` for any. */
   corsOrigins: string[];
   /** Operations and estimated cost per minute per API key, failed authentications per minute per address (0: off). */
@@ -145,6 +147,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
     isProduction,
     introspection: onOff('INTROSPECTION', env.INTROSPECTION, openByDefault),
     playground: onOff('PLAYGROUND', env.PLAYGROUND, openByDefault),
+    dashboard: onOff('DASHBOARD', env.DASHBOARD, openByDefault),
     corsOrigins: (env.CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     rateLimit: {
       perMinute: wholeNumber(env, 'RATE_LIMIT_PER_MINUTE', 6_000),

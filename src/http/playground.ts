@@ -35,7 +35,19 @@ interface PlaygroundManifest {
   script: string;
   style: string;
   workers: { editor: string; json: string; graphql: string };
+  /** The dashboard page's entry (src/http/dashboard), bundled by the same build. */
+  dashboard: { script: string; style: string };
 }
+
+/** One page of the bundle: its entry, the config its script reads, the element it renders into. */
+type BundlePage = {
+  title: string;
+  entry(manifest: PlaygroundManifest): { script: string; style: string };
+  config(req: Request, assets: string, manifest: PlaygroundManifest): Record<string, unknown>;
+  /** The id of the config's data block and of the root element: `<name>-config`, `<name>`. */
+  name: string;
+  noscript: string;
+};
 
 /** src/generated/playground, located from this module (works from src/ with tsx and from dist/). */
 function findBundleDir(): string {
@@ -119,13 +131,46 @@ export function isLocalRequest(req: Pick<Request, 'socket' | 'headers'>): boolea
 }
 
 export function createPlaygroundRouter(options: PlaygroundOptions): express.Router {
+  const defaultHeaders = headersText(options.defaultHeaders);
+  return createBundleRouter({
+    title: options.title ?? 'agentgraph · GraphiQL',
+    name: 'playground',
+    noscript: 'The GraphiQL playground needs JavaScript.',
+    entry: (manifest) => manifest,
+    config: (req, assets, manifest) => ({
+      graphqlPath: options.graphqlPath,
+      defaultHeaders: isLocalRequest(req) ? defaultHeaders : undefined,
+      defaultQuery: options.defaultQuery ?? DEFAULT_QUERY,
+      workers: {
+        editor: `${assets}/${manifest.workers.editor}`,
+        json: `${assets}/${manifest.workers.json}`,
+        graphql: `${assets}/${manifest.workers.graphql}`,
+      },
+    }),
+  });
+}
+
+/**
+ * The dashboard (src/http/dashboard): live runs and execution statistics, from the same bundle. Like the playground it
+ * opens with the default headers (the demo key) only for a browser on this machine; anyone else enters a key.
+ */
+export function createDashboardRouter(options: Pick<PlaygroundOptions, 'graphqlPath' | 'defaultHeaders' | 'title'>): express.Router {
+  const defaultHeaders = headersText(options.defaultHeaders);
+  return createBundleRouter({
+    title: options.title ?? 'agentgraph · dashboard',
+    name: 'dashboard',
+    noscript: 'The dashboard needs JavaScript.',
+    entry: (manifest) => manifest.dashboard,
+    config: (req) => ({ graphqlPath: options.graphqlPath, defaultHeaders: isLocalRequest(req) ? defaultHeaders : undefined }),
+  });
+}
+
+const headersText = (headers: Record<string, string> | undefined) => (headers && Object.keys(headers).length > 0 ? JSON.stringify(headers, null, 2) : undefined);
+
+function createBundleRouter(page: BundlePage): express.Router {
   const bundleDir = findBundleDir();
   const manifestPath = path.join(bundleDir, 'manifest.json');
-  const title = options.title ?? 'agentgraph · GraphiQL';
-  const defaultHeaders =
-    options.defaultHeaders && Object.keys(options.defaultHeaders).length > 0
-      ? JSON.stringify(options.defaultHeaders, null, 2)
-      : undefined;
+  const title = page.title;
 
   // The manifest is re-read when the bundle is rebuilt while the server runs (new hashes).
   let cached: { mtimeMs: number; manifest: PlaygroundManifest } | undefined;
@@ -153,7 +198,7 @@ export function createPlaygroundRouter(options: PlaygroundOptions): express.Rout
       .type('text/plain')
       .set('Cache-Control', 'no-store')
       .send(
-        'The GraphiQL playground bundle has not been built (src/generated/playground/ is missing).\n' +
+        'The page bundle has not been built (src/generated/playground/ is missing).\n' +
           'Run `npm run generate` (or `node scripts/build-playground.mjs`) and reload.\n',
       );
   }
@@ -167,16 +212,7 @@ export function createPlaygroundRouter(options: PlaygroundOptions): express.Rout
       return;
     }
     const assets = `${req.baseUrl}/assets`;
-    const config = {
-      graphqlPath: options.graphqlPath,
-      defaultHeaders: isLocalRequest(req) ? defaultHeaders : undefined,
-      defaultQuery: options.defaultQuery ?? DEFAULT_QUERY,
-      workers: {
-        editor: `${assets}/${manifest.workers.editor}`,
-        json: `${assets}/${manifest.workers.json}`,
-        graphql: `${assets}/${manifest.workers.graphql}`,
-      },
-    };
+    const entry = page.entry(manifest);
     const html = `<!doctype html>
 <html lang="en">
 <head>
@@ -186,14 +222,14 @@ export function createPlaygroundRouter(options: PlaygroundOptions): express.Rout
 <meta name="referrer" content="no-referrer">
 <title>${escapeHtml(title)}</title>
 <link rel="icon" type="image/svg+xml" href="${escapeHtml(`${req.baseUrl}/favicon.svg`)}">
-<link rel="stylesheet" href="${escapeHtml(`${assets}/${manifest.style}`)}">
-<link rel="modulepreload" href="${escapeHtml(`${assets}/${manifest.script}`)}">
-<script type="application/json" id="playground-config">${jsonForScript(config)}</script>
-<script type="module" src="${escapeHtml(`${assets}/${manifest.script}`)}"></script>
+<link rel="stylesheet" href="${escapeHtml(`${assets}/${entry.style}`)}">
+<link rel="modulepreload" href="${escapeHtml(`${assets}/${entry.script}`)}">
+<script type="application/json" id="${page.name}-config">${jsonForScript(page.config(req, assets, manifest))}</script>
+<script type="module" src="${escapeHtml(`${assets}/${entry.script}`)}"></script>
 </head>
 <body>
-<div id="graphiql"></div>
-<noscript>The GraphiQL playground needs JavaScript.</noscript>
+<div id="${page.name === 'playground' ? 'graphiql' : page.name}"></div>
+<noscript>${escapeHtml(page.noscript)}</noscript>
 </body>
 </html>
 `;

@@ -16,7 +16,7 @@ import type { GraphQLContext, RequestBudget } from '../context.js';
 import { unauthenticated } from '../errors.js';
 import type { Database } from '../db/database.js';
 import { startFolding } from '../modules/stats/rollup-folder.js';
-import { createPlaygroundRouter } from '../http/playground.js';
+import { createDashboardRouter, createPlaygroundRouter } from '../http/playground.js';
 import { PLAYGROUND_DEFAULT_QUERY } from '../http/playground-examples.js';
 import { createApiKeyCache } from '../modules/auth/api-key-cache.js';
 import { authenticate, bearerToken } from '../modules/auth/authenticate.js';
@@ -74,6 +74,8 @@ export type ServerOptions = {
   playgroundHeaders?: Record<string, string>;
   introspection?: boolean;
   playground?: boolean;
+  /** The /dashboard page (src/http/dashboard); default: as `playground`. */
+  dashboard?: boolean;
   corsOrigins?: string[];
   /** How long a verified API key is trusted without reading it again (0: every request reads it). */
   apiKeyCacheMs?: number;
@@ -239,6 +241,9 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
   if (options.playground ?? true) {
     app.use('/graphiql', createPlaygroundRouter({ graphqlPath: '/graphql', defaultHeaders: options.playgroundHeaders, defaultQuery: PLAYGROUND_DEFAULT_QUERY, title: 'agentgraph' }));
     app.get('/', (_req, res) => res.redirect('/graphiql'));
+  }
+  if (options.dashboard ?? options.playground ?? true) {
+    app.use('/dashboard', createDashboardRouter({ graphqlPath: '/graphql', defaultHeaders: options.playgroundHeaders }));
   }
 
   app.use(

@@ -81,6 +81,7 @@ export function bootBanner(config: AppConfig, running: Pick<RunningServer, 'url'
   if (!demo) return '';
   const lines = ['', 'agentgraph demo on the embedded database'];
   if (config.playground) lines.push(`  playground: ${running.url}/graphiql${config.isProduction ? '' : ' (opens with the demo key on this machine)'}`);
+  if (config.dashboard) lines.push(`  dashboard:  ${running.url}/dashboard`);
   if (demo.createdNow && config.playground) lines.push(`  API key (${demo.email}, admin): ${demo.key}`, `  (kept in ${demo.file})`);
   else lines.push(`  API key (${demo.email}, admin): in ${demo.file}`);
   return `${lines.join('\n')}\n\n`;
@@ -100,6 +101,7 @@ export async function boot(config: AppConfig, log: Logger): Promise<RunningServe
       playgroundHeaders: demo && !config.isProduction ? { Authorization: `Bearer ${demo.key}` } : undefined,
       introspection: config.introspection,
       playground: config.playground,
+      dashboard: config.dashboard,
       corsOrigins: config.corsOrigins,
       rateLimit: config.rateLimit,
       requestTimeoutMs: config.requestTimeoutMs,

@@ -5,6 +5,10 @@ import type { ServerResponse } from 'node:http';
 const PLAYGROUND_CSP =
   "default-src 'self'; script-src 'self'; worker-src 'self'; style-src 'self' 'unsafe-inline'; font-src 'self' data:; " +
   "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+/** The dashboard's policy: its script, styles (uPlot sizes its canvas with inline styles) and this origin's API. */
+const DASHBOARD_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; " +
+  "frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 /** The API answers JSON only: nothing in it may load or run anything. */
 const API_CSP = "default-src 'none'; frame-ancestors 'none'";
 
@@ -21,7 +25,7 @@ export const API_SECURITY_HEADERS: ReadonlyArray<readonly [string, string]> = [.
 /** Security headers on every response; the page and the API get their own Content-Security-Policy. */
 export const securityHeaders: RequestHandler = (req, res, next) => {
   for (const [name, value] of COMMON_HEADERS) res.setHeader(name, value);
-  res.setHeader('Content-Security-Policy', req.path.startsWith('/graphiql') ? PLAYGROUND_CSP : API_CSP);
+  res.setHeader('Content-Security-Policy', req.path.startsWith('/graphiql') ? PLAYGROUND_CSP : req.path.startsWith('/dashboard') ? DASHBOARD_CSP : API_CSP);
   next();
 };
 

@@ -52,7 +52,7 @@ describe('persisted documents (pglite)', () => {
     [only, allow, off] = await Promise.all([
       startTestServer({ persistedDocuments: createPersistedDocuments('only', documents) }),
       startTestServer({ persistedDocuments: createPersistedDocuments('allow', documents) }),
-      startTestServer(),
+      startTestServer({ persistedDocuments: null }),
     ]);
   });
   afterAll(async () => {

@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import type { Database, DatabaseKind } from '../../src/db/database.js';
 import { createServer, type ServerOptions } from '../../src/server/app.js';
+import { createPersistedDocuments, DASHBOARD_MANIFEST, loadManifests, type PersistedDocuments } from '../../src/server/persisted-documents.js';
 import { createTestDatabase } from './databases.js';
 import { createUser } from './factories.js';
 
@@ -28,7 +29,8 @@ export type GraphQLResponse<T> = {
 
 /** The real server (Express + Apollo + auth) on a fresh migrated database, listening on a free port. */
 export async function startTestServer(
-  options: { database?: DatabaseKind; live?: ServerOptions['live']; db?: Database; persistedDocuments?: ServerOptions['persistedDocuments'] } = {},
+  /** `persistedDocuments`: as the real server (the dashboard's manifest, `allow`) unless given; null: none (ids refused). */
+  options: { database?: DatabaseKind; live?: ServerOptions['live']; db?: Database; persistedDocuments?: PersistedDocuments | null } = {},
 ): Promise<TestServer> {
   const db = options.db ?? (await createTestDatabase(options.database ?? 'pglite'));
   const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -48,7 +50,7 @@ export async function startTestServer(
     compileAfterUses: 0,
     statsFoldIntervalMs: 24 * 3_600_000,
     live: options.live,
-    persistedDocuments: options.persistedDocuments,
+    persistedDocuments: options.persistedDocuments === undefined ? createPersistedDocuments('allow', loadManifests([DASHBOARD_MANIFEST])) : (options.persistedDocuments ?? undefined),
   });
   const { url } = await server.listen(0, '127.0.0.1');
   return {
