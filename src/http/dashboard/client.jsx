@@ -31,6 +31,7 @@ const config = readConfig();
 const KEY_STORAGE = 'agentgraph:dashboard:authorization';
 const RANGES = [7, 30, 90];
 const DAY_MS = 86_400_000;
+const QUARTER_HOUR_MS = 900_000;
 const TIMEZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 
 // ---------------------------------------------------------------------------------------------- formatting for people
@@ -193,7 +194,9 @@ function Series({ stats, label }) {
 }
 
 function Statistics({ authorization, days, userId }) {
-  const [to] = useState(() => new Date(Math.ceil(Date.now() / 60_000) * 60_000));
+  // On a quarter-hour edge: every user's statistics then come from the rollups alone (a range that starts or ends
+  // between edges reads those minutes' node executions row by row: ~1 s at 200k runs).
+  const [to] = useState(() => new Date(Math.ceil(Date.now() / QUARTER_HOUR_MS) * QUARTER_HOUR_MS));
   const from = useMemo(() => new Date(to.getTime() - days * DAY_MS), [to, days]);
   const filter = { from: from.toISOString(), to: to.toISOString(), ...(userId ? { userId } : {}) };
   const stats = useQuery(authorization, DashboardStatsDocument, { filter, bucket: 'DAY', timezone: TIMEZONE }, [days, userId]);
