@@ -95,6 +95,23 @@ describe('dashboard (/dashboard)', () => {
     });
   }, 120_000);
 
+  it('opens a run: its node executions as duration bars, moving as they progress', async () => {
+    const nodes = await server.graphql<{ graphExecution: { nodeExecutions: { nodes: Array<{ id: string }> } } }>(
+      'query($id: ID!) { graphExecution(id: $id) { nodeExecutions(first: 10) { nodes { id } } } }',
+      { id: runId },
+    );
+    const [first] = nodes.data!.graphExecution.nodeExecutions.nodes;
+    await open(server, 'dashboard-run', async (page) => {
+      await page.locator(`tr[data-run="${runId}"] button`).click();
+      const detail = page.locator('section.run');
+      await detail.locator('ol.nodes li').first().waitFor({ state: 'visible', timeout: 30_000 });
+      expect(await detail.locator('ol.nodes li').count()).toBe(nodes.data!.graphExecution.nodeExecutions.nodes.length);
+      await expect.poll(() => server.liveStats().subscriptions, { timeout: 10_000 }).toBeGreaterThan(1);
+      await server.graphql('mutation($id: ID!) { updateNodeExecution(id: $id, status: RUNNING) { nodeExecution { id } } }', { id: first!.id });
+      await expect.poll(() => detail.locator(`li[data-node="${first!.id}"] .status`).innerText(), { timeout: 2_000 }).toBe('RUNNING');
+    });
+  }, 120_000);
+
   it('switching the range shows what executionStats answers for it', async () => {
     const total = async (days: number) => {
       const to = new Date(Math.ceil(Date.now() / 900_000) * 900_000);

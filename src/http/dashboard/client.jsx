@@ -365,7 +365,7 @@ function RunDetail({ authorization, runId, onClose }) {
       </h2>
       <ol className="nodes">
         {run.nodeExecutions.nodes.map((n) => (
-          <li key={n.id}>
+          <li key={n.id} data-node={n.id}>
             <span className="label">{n.node.label ?? n.node.blockId}</span>
             <span className={`status ${n.status.toLowerCase()}`}>{n.status}</span>
             <span className="bar" style={{ width: `${((n.durationMs ?? 0) / longest) * 100}%` }} aria-hidden="true" />
