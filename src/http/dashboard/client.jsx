@@ -3,7 +3,7 @@
 //
 // Every operation is a typed document compiled from ./operations.graphql (npm run generate) and sent by id (its
 // persisted-document hash), so the page works where the server runs only its persisted documents.
-import { createClient } from 'graphql-ws';
+import { liveClients } from '../playground/live-client.js';
 import { useEffect, useMemo, useRef, useState } from 'react';
 // @ts-expect-error -- @types/react-dom is not installed; only createRoot(el).render(node) is used.
 import { createRoot } from 'react-dom/client';
@@ -68,15 +68,7 @@ async function request(authorization, document, variables = {}) {
   return body.data;
 }
 
-let live = null;
-function liveClient(authorization) {
-  if (live && live.authorization === authorization) return live.client;
-  live?.client.dispose();
-  const url = new URL(config.graphqlPath, window.location.href);
-  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-  live = { authorization, client: createClient({ url: url.toString(), connectionParams: { authorization }, lazy: true, retryAttempts: 2 }) };
-  return live.client;
-}
+const liveClient = liveClients(config.graphqlPath, 2);
 
 /** Subscribes by id; `onFailure` is told when the socket is refused or the subscription ends in error. */
 function subscribe(authorization, document, variables, onData, onFailure) {

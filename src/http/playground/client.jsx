@@ -8,7 +8,7 @@
 // are listed in that config.
 import { GraphiQL } from 'graphiql';
 import { getOperationAST, parse } from 'graphql';
-import { createClient } from 'graphql-ws';
+import { liveClients } from './live-client.js';
 // @ts-expect-error -- @types/react-dom is not installed; only createRoot(el).render(node) is used.
 import { createRoot } from 'react-dom/client';
 import 'graphiql/style.css';
@@ -61,22 +61,7 @@ function isSubscription(params) {
   }
 }
 
-/** @type {{ client: ReturnType<typeof createClient>; authorization: string } | null} */
-let live = null;
-
-/**
- * One graphql-ws connection to the same origin's /graphql, opened on the first subscription and kept while the
- * Authorization header stays the same (the key goes in the connection's init payload).
- * @param {string} authorization
- */
-function liveClient(authorization) {
-  if (live && live.authorization === authorization) return live.client;
-  live?.client.dispose();
-  const url = new URL(config.graphqlPath, window.location.href);
-  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-  live = { authorization, client: createClient({ url: url.toString(), connectionParams: { authorization }, lazy: true, retryAttempts: 3 }) };
-  return live.client;
-}
+const liveClient = liveClients(config.graphqlPath, 3);
 
 /**
  * Same-origin fetcher: queries and mutations as POST + JSON, subscriptions over graphql-ws (GraphiQL shows each event
