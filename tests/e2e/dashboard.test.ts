@@ -25,10 +25,14 @@ describe('dashboard (/dashboard)', () => {
   let strict: TestServer;
   let browser: Browser;
   let runId: string;
+  let admin: Awaited<ReturnType<typeof createUser>>;
+  let other: Awaited<ReturnType<typeof createUser>>;
 
   /** Opens the page, recording every request and every console problem. */
-  async function open(target: TestServer, name: string, check: (page: Page) => Promise<void>) {
+  async function open(target: TestServer, name: string, check: (page: Page) => Promise<void>, apiKey?: string) {
     const context = await browser.newContext({ viewport: { width: 1300, height: 1000 } });
+    // Another key than the demo's: as if typed into the page's key form earlier in this tab.
+    if (apiKey) await context.addInitScript((authorization) => (globalThis as unknown as { sessionStorage: { setItem(key: string, value: string): void } }).sessionStorage.setItem('agentgraph:dashboard:authorization', authorization), `Bearer ${apiKey}`);
     const page = await context.newPage();
     const requests: string[] = [];
     const problems: string[] = [];
@@ -60,7 +64,8 @@ describe('dashboard (/dashboard)', () => {
     server = await startTestServer();
     strict = await startTestServer({ persistedDocuments: createPersistedDocuments('only', loadManifests([DASHBOARD_MANIFEST])) });
     const mine = (await createGraph(server.db, server.userId, { name: 'Mine' })).graph;
-    const other = await createUser(server.db);
+    other = await createUser(server.db, { email: 'theirs@picker.test', name: 'Their Name' });
+    admin = await createUser(server.db, { admin: true });
     const theirs = (await createGraph(server.db, other.user.id, { name: 'Theirs' })).graph;
     // Runs 10 days ago count in the 30-day range, not in the 7-day one.
     await createRuns(server.db, Array.from({ length: 6 }, (_, i) => ({ graphId: mine.id, version: 1, userId: server.userId, status: i % 2 ? 'COMPLETED' : 'FAILED', createdAt: new Date(Date.now() - 10 * DAY) })));
@@ -128,6 +133,26 @@ describe('dashboard (/dashboard)', () => {
       await expect.poll(async () => Number((await figure.innerText()).replace(/,/g, '')), { timeout: 10_000 }).toBe(thirty);
       await page.locator('figure.chart canvas').first().waitFor({ state: 'visible' });
     });
+  }, 120_000);
+
+  it('an admin sees every user’s runs, then picks one user by searching their name', async () => {
+    await open(
+      server,
+      'dashboard-admin-picker',
+      async (page) => {
+        const runs = page.locator('section[aria-labelledby="runs"]');
+        await runs.locator('tr[data-run]').first().waitFor({ state: 'visible', timeout: 30_000 });
+        await expect.poll(() => runs.innerText(), { timeout: 10_000 }).toContain('Theirs');
+        expect(await runs.innerText()).toContain('Mine');
+        await page.getByLabel('Find a user by email or name').fill('their name');
+        const picker = page.getByLabel('Show the data of');
+        await expect.poll(() => picker.locator('option').allInnerTexts(), { timeout: 10_000 }).toEqual(['every user', 'theirs@picker.test (Their Name)']);
+        await picker.selectOption({ label: 'theirs@picker.test (Their Name)' });
+        await expect.poll(() => runs.innerText(), { timeout: 10_000 }).not.toContain('Mine');
+        expect(await runs.innerText()).toContain('Theirs');
+      },
+      admin.apiKey,
+    );
   }, 120_000);
 
   it('works where the server runs only its persisted documents', async () => {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { print, type DirectiveNode } from 'graphql';
 import { expect } from 'vitest';
 import type { Database } from '../../src/db/database.js';
 import { createApiKey, createGraph, createRun, createUser } from './factories.js';
@@ -100,3 +101,7 @@ export function expectOk(res: GraphQLResponse<unknown>, label = '') {
 
 /** base64url of a JSON array: a cursor in this server's format, for forging. */
 export const forgeCursor = (values: unknown[]) => Buffer.from(JSON.stringify(values)).toString('base64url');
+
+/** Whether a field's own @auth rule asks for ADMIN (a list of every user's rows, like `Query.users`). */
+export const requiresAdmin = (field: { astNode?: { directives?: readonly DirectiveNode[] } | null }) =>
+  field.astNode?.directives?.some((d) => d.name.value === 'auth' && print(d).includes('ADMIN')) ?? false;

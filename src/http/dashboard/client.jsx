@@ -18,6 +18,7 @@ import {
   DashboardRunUpdatesDocument,
   DashboardRunsDocument,
   DashboardStatsDocument,
+  DashboardUsersDocument,
   DashboardViewerDocument,
 } from '../../generated/dashboard/graphql.js';
 
@@ -387,6 +388,39 @@ function KeyForm({ onKey }) {
   );
 }
 
+/** An admin picks whose data the page shows: a search over emails and names, then one of its first 20 matches. */
+function UserPicker({ authorization, userId, onPick }) {
+  const [typed, setTyped] = useState('');
+  const [search, setSearch] = useState('');
+  useEffect(() => {
+    const timer = setTimeout(() => setSearch(typed.trim()), 250);
+    return () => clearTimeout(timer);
+  }, [typed]);
+  const users = useQuery(authorization, DashboardUsersDocument, { search }, [search]);
+  const found = users.data?.users;
+  const options = found?.nodes ?? [];
+  return (
+    <fieldset className="user">
+      <legend>User</legend>
+      <input type="search" aria-label="Find a user by email or name" placeholder="email or name" value={typed} onChange={(e) => setTyped(e.target.value)} />
+      <select aria-label="Show the data of" value={userId} onChange={(e) => onPick(e.target.value)}>
+        <option value="">every user</option>
+        {options.map((u) => (
+          <option key={u.id} value={u.id}>
+            {u.name ? `${u.email} (${u.name})` : u.email}
+          </option>
+        ))}
+        {userId && !options.some((u) => u.id === userId) && <option value={userId}>the user picked before</option>}
+      </select>
+      {users.error ? (
+        <span className="error">{users.error}</span>
+      ) : (
+        found && found.totalCount > options.length && <span className="hint">{formatCount(found.totalCount)} match; type to narrow</span>
+      )}
+    </fieldset>
+  );
+}
+
 function defaultAuthorization() {
   try {
     const headers = config.defaultHeaders ? JSON.parse(config.defaultHeaders) : {};
@@ -430,11 +464,7 @@ function App() {
             </label>
           ))}
         </fieldset>
-        {isAdmin && (
-          <label className="user">
-            User id <input value={userId} placeholder="every user" onChange={(e) => setUserId(e.target.value.trim())} />
-          </label>
-        )}
+        {isAdmin && <UserPicker authorization={authorization} userId={userId} onPick={setUserId} />}
       </header>
       {openRun && <RunDetail authorization={authorization} runId={openRun} onClose={() => setOpenRun(null)} />}
       <LiveRuns authorization={authorization} userId={isAdmin ? userId : ''} onOpen={setOpenRun} />

@@ -2,6 +2,7 @@ import { Prisma, type Block } from '../../generated/prisma/client.js';
 import { limitLiteral, type SqlRunner } from '../../db/sql.js';
 import { alignById } from '../shared/by-id.js';
 import { isUuid } from '../shared/ids.js';
+import { containsPattern } from '../shared/input.js';
 import { BLOCK_TABLE } from './columns.js';
 
 const SELECT = BLOCK_TABLE.select();
@@ -19,7 +20,7 @@ export type BlockListFilter = { nameContains: string | null; category: string | 
 function conditions(filter: BlockListFilter, afterName: string | null = null): Prisma.Sql {
   const where: Prisma.Sql[] = [];
   if (!filter.includeDisabled) where.push(Prisma.sql`NOT b.disabled`);
-  if (filter.nameContains) where.push(Prisma.sql`b.name ILIKE ${`%${filter.nameContains.replace(/[\\%_]/g, (c) => `\\${c}`)}%`}`);
+  if (filter.nameContains) where.push(Prisma.sql`b.name ILIKE ${containsPattern(filter.nameContains)}`);
   if (filter.category) where.push(Prisma.sql`${filter.category} = ANY(b.categories)`);
   if (afterName !== null) where.push(Prisma.sql`b.name COLLATE "C" > ${afterName}`);
   return where.length ? Prisma.sql`WHERE ${Prisma.join(where, ' AND ')}` : Prisma.empty;

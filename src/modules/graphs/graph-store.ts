@@ -4,6 +4,7 @@ import type { GraphFilter, GraphOrderField, OrderDirection } from '../../generat
 import { pageLimit } from '../shared/connection.js';
 import { decodeCursor, encodeCursor } from '../shared/pagination.js';
 import { alignById, groupAligned, groupBy } from '../shared/by-id.js';
+import { containsPattern } from '../shared/input.js';
 import { memoizeByObject } from '../shared/memo.js';
 import { GRAPH_TABLE, LINK_TABLE, NODE_TABLE } from './columns.js';
 
@@ -88,8 +89,7 @@ const SORT_COLUMNS: Record<GraphOrderField, string> = { CREATED_AT: 'created_at'
 function filterConditions(filter: GraphListFilter): Prisma.Sql {
   const conditions = [filter.isActive === null ? Prisma.sql`true` : Prisma.sql`g.is_active = ${filter.isActive}`];
   if (filter.isTemplate !== null) conditions.push(Prisma.sql`g.is_template = ${filter.isTemplate}`);
-  // LIKE wildcards in the search text are literal characters, not patterns.
-  if (filter.nameContains) conditions.push(Prisma.sql`g.name ILIKE ${`%${filter.nameContains.replace(/[\\%_]/g, (c) => `\\${c}`)}%`}`);
+  if (filter.nameContains) conditions.push(Prisma.sql`g.name ILIKE ${containsPattern(filter.nameContains)}`);
   return Prisma.join(conditions, ' AND ');
 }
 

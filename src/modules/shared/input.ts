@@ -16,6 +16,9 @@ export function checkText(value: string, argument: string, options: { max: numbe
   return value;
 }
 
+/** An ILIKE pattern for "contains this text": LIKE wildcards in the text are literal characters, not patterns. */
+export const containsPattern = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
 export function checkOptionalText(value: string | null | undefined, argument: string, max: number): string | null {
   return value === null || value === undefined ? null : checkText(value, argument, { max, allowEmpty: true });
 }

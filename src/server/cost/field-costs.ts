@@ -159,6 +159,8 @@ export const FIELD_COSTS: Readonly<Record<string, FieldCost>> = {
   'ExecutionStats.failedNodeExecutions': { weight: nodeFiguresWeight, byCaller: true },
   'Query.sessions': { weight: sessionsWeight },
   'User.sessions': { weight: sessionsWeight },
+  // A search reads every user's email and name (no index serves "contains").
+  'Query.users': { weight: (args) => (record(args.filter).search ? TOTAL_COUNT_WEIGHT : 0) },
 };
 
 function unwrap(type: GraphQLOutputType): { list: boolean; named: GraphQLOutputType } {
