@@ -4,6 +4,7 @@ import type { ApiKeyCache } from './modules/auth/api-key-cache.js';
 import type { Viewer } from './modules/auth/viewer.js';
 import type { Loaders } from './modules/loaders.js';
 import type { LiveHub } from './live/live-hub.js';
+import type { RequestRecord } from './server/telemetry/request-record.js';
 
 /**
  * What one HTTP request has spent and until when it may run; the operations of a batch share it (Apollo copies the
@@ -30,6 +31,8 @@ export type GraphQLContext = {
   apiKeyCache?: ApiKeyCache;
   /** Absent for contexts made outside an HTTP request (scripts, tests of services). */
   budget?: RequestBudget;
+  /** The HTTP request's record (id, operations, statements) for logs, metrics and traces; absent outside one. */
+  request?: RequestRecord;
   /** This process's live subscribers (src/live); absent outside the server. */
   live?: LiveHub;
   /**

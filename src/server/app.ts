@@ -27,7 +27,11 @@ import { buildExecutableSchema } from '../schema-files.js';
 import { compiledExecutionGateway } from './compiled-execution.js';
 import { createErrorFormatter } from './errors.js';
 import { graphqlFastPath } from './graphql-fast-path.js';
-import { logRequestWhenFinished, requestLogger } from './logger.js';
+import { createHealthRouter } from './health.js';
+import { createServerMetrics, type ServerMetrics } from './telemetry/metrics.js';
+import { recordRefusal, requestRecordOf, type RequestRecord } from './telemetry/request-record.js';
+import { createRequestTelemetry } from './telemetry/request-telemetry.js';
+import type { Tracing } from './telemetry/tracing.js';
 import { createRateLimiter, createTarpit, type RateLimitOptions } from './rate-limit.js';
 import { cors, securityHeaders } from './security.js';
 import { MAX_COMPILED_QUERY_LENGTH, REQUEST_LIMITS, batchLimit, bodyErrors, documentLengthRefusal, limitResponses, operationLimits, refuseInvalidUtf8 } from './limits.js';
@@ -61,9 +65,10 @@ class RequestContext implements GraphQLContext {
     private readonly serverLog: Logger,
     readonly apiKeyCache: GraphQLContext['apiKeyCache'],
     readonly budget: RequestBudget,
+    readonly request: RequestRecord | undefined,
   ) {}
   get log(): Logger {
-    return (this.lazyLog.logger ??= this.serverLog.child({ requestId: randomUUID() }));
+    return (this.lazyLog.logger ??= this.serverLog.child({ requestId: this.request?.id ?? randomUUID() }));
   }
 }
 
@@ -95,6 +100,13 @@ export type ServerOptions = {
   persistedDocuments?: PersistedDocuments;
   /** Subscriptions (src/live): per-key limits and bounded queues, and how often live keys are checked (default 5 s). */
   live?: Partial<LiveLimits> & { keyCheckMs?: number };
+  /**
+   * Prometheus metrics (telemetry/metrics.ts): `false` for none; by default served at /metrics on the API's port,
+   * or on a listener of their own with `port` (then not on the API's port at all).
+   */
+  metrics?: false | { port?: number; host?: string };
+  /** OpenTelemetry spans (telemetry/tracing.ts); absent: no tracing. */
+  tracing?: Tracing | null;
 };
 
 export type AppServer = {
@@ -104,6 +116,8 @@ export type AppServer = {
   hotOperationStats(): { operations: number; requests: number };
   /** Subscriptions, WebSockets and event streams open on this process. */
   liveStats(): { subscriptions: number; webSockets: number; eventStreams: number };
+  /** Where metrics are served on their own port, once listening; null when they are not. */
+  metricsUrl(): string | null;
   /** Stops accepting connections, lets in-flight requests finish, then stops Apollo. */
   stop(): Promise<void>;
 };
@@ -114,7 +128,7 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
   app.disable('x-powered-by');
   // No ETag: a SHA-1 of every response body, for POSTed GraphQL answers that no cache may reuse.
   app.set('etag', false);
-  app.use(requestLogger(log), securityHeaders);
+  app.use(securityHeaders);
   // POST /graphql with a JSON body takes the fast path (graphql-fast-path.ts); everything else is Express's.
   let fastPath: ((req: http.IncomingMessage, res: http.ServerResponse) => boolean) | null = null;
   const handle = (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -123,15 +137,27 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
   const maxConcurrent = options.maxConcurrentRequests ?? 0;
   const admission = createFairAdmission({ maxConcurrent: maxConcurrent > 0 ? maxConcurrent : Infinity, maxQueued: 2_000 });
   let eventStreams: ReturnType<typeof createSseHandler> | null = null;
+  const metrics: ServerMetrics | null =
+    options.metrics === false
+      ? null
+      : createServerMetrics({
+          db,
+          // Scraped only once listening, when the live transports below exist.
+          live: () => liveStats(),
+          admission: () => admission.stats(),
+        });
+  const telemetry = createRequestTelemetry({ log, metrics, tracing: options.tracing ?? null });
+  let draining = false;
   const httpServer = http.createServer((req, res) => {
+    // Every request has a record from here on (its id, operations and statements; metrics, spans, the access log).
+    telemetry.begin(req, res);
     // An event stream lasts as long as its subscription: it is limited per key (live-hub.ts), not admitted as a request.
     if (eventStreams && req.url?.startsWith('/graphql') && wantsEventStream(req)) {
-      logRequestWhenFinished(log, req, res);
       eventStreams.handle(req, res).catch((err: unknown) => {
-        log.error({ err }, 'event stream failed');
+        log.error({ err, requestId: requestRecordOf(req)?.id }, 'event stream failed');
         res.destroy();
       });
-    } else if (req.url?.startsWith('/graphql')) admission.admit(clientOf(req), res, () => handle(req, res));
+    } else if (req.url?.startsWith('/graphql')) admission.admit(clientOf(req), res, () => handle(req, res), () => recordRefusal(req, 'SERVICE_UNAVAILABLE'));
     else handle(req, res);
   });
   // A client that trickles its request cannot hold a connection for long.
@@ -192,6 +218,8 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
       ApolloServerPluginSchemaReportingDisabled(),
       ApolloServerPluginInlineTraceDisabled(),
       limits.plugin,
+      // Per-request hooks: the hot path records its operations itself (graphql-fast-path.ts), as this plugin would.
+      telemetry.plugin,
     ],
     logger: log,
   });
@@ -202,6 +230,16 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
   // needs none). Operations are charged in the limits plugin.
   const apiKeys = createApiKeyAccess(db.sql, log);
   const context = async (req: http.IncomingMessage, body: unknown): Promise<GraphQLContext> => {
+    const record = requestRecordOf(req);
+    try {
+      return await requestContext(req, body, record);
+    } catch (err) {
+      // Refused before any operation started (Apollo runs no plugin for a failed context): noted on the record here.
+      if (record) recordRefusal(req, codeOf(err));
+      throw err;
+    }
+  };
+  const requestContext = async (req: http.IncomingMessage, body: unknown, record: RequestRecord | undefined): Promise<GraphQLContext> => {
     const address = req.socket.remoteAddress ?? 'unknown';
     const checkAddress = rateLimiter ? () => rateLimiter.checkAddress(address) : undefined;
     if (!req.headers.authorization) checkAddress?.();
@@ -225,18 +263,29 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
       deadline: Date.now() + requestTimeoutMs,
       chargeWork: (cost) => rateLimiter?.chargeCost(viewer.apiKeyId, cost),
     };
-    return new RequestContext(viewer, createLoaders(db), db, log, apiKeyCache, budget);
+    const requestDb = telemetry.database(db, record);
+    return new RequestContext(viewer, createLoaders(requestDb), requestDb, log, apiKeyCache, budget, record);
   };
 
-  app.get('/health', async (_req, res) => {
-    try {
-      await options.db.ping();
-      res.json({ status: 'ok', database: { kind: db.kind, reachable: true } });
-    } catch (err) {
-      log.warn({ err }, 'health check: database unreachable');
-      res.status(503).json({ status: 'unavailable', database: { kind: db.kind, reachable: false } });
-    }
-  });
+  app.use(createHealthRouter({ db, log, draining: () => draining }));
+  const metricsPort = options.metrics ? options.metrics.port : undefined;
+  let metricsServer: http.Server | null = null;
+  if (metrics) {
+    const serveMetrics = (_req: http.IncomingMessage, res: http.ServerResponse) => {
+      metrics.scrape().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store' });
+          res.end(text);
+        },
+        (err: unknown) => {
+          log.error({ err }, 'metrics scrape failed');
+          res.writeHead(500).end();
+        },
+      );
+    };
+    if (metricsPort === undefined) app.get('/metrics', serveMetrics);
+    else metricsServer = http.createServer((req, res) => (req.method === 'GET' && req.url?.split('?')[0] === '/metrics' ? serveMetrics(req, res) : res.writeHead(404).end()));
+  }
 
   if (options.playground ?? true) {
     app.use('/graphiql', createPlaygroundRouter({ graphqlPath: '/graphql', defaultHeaders: options.playgroundHeaders, defaultQuery: PLAYGROUND_DEFAULT_QUERY, title: 'agentgraph' }));
@@ -266,6 +315,7 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
     limits: REQUEST_LIMITS,
     admit: (requestContext, hot) => limits.admit(requestContext, hot.analysis),
     tarpit,
+    telemetry,
   });
 
   const folding = startFolding(db.backgroundSql, log, options.statsFoldIntervalMs ?? 1_000);
@@ -289,24 +339,28 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
   eventStreams = createSseHandler({ operations: liveOperations, hub, corsOrigins: options.corsOrigins ?? [], stalls });
   let stopping: Promise<void> | null = null;
   const liveUpdates = await startLiveUpdates({ db, log, hub, apiKeyCache, keyCheckMs: options.live?.keyCheckMs ?? 5_000 });
+  let metricsUrl: string | null = null;
 
   return {
     httpServer,
-    listen: (port, host) =>
-      new Promise((resolve, reject) => {
-        httpServer.once('error', reject);
-        httpServer.listen(port, host, () => {
-          const address = httpServer.address();
-          const actualPort = typeof address === 'object' && address ? address.port : port;
-          resolve({ url: `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}` });
-        });
-      }),
+    async listen(port, host) {
+      const url = await listenOn(httpServer, port, host);
+      if (metricsServer) metricsUrl = await listenOn(metricsServer, metricsPort!, options.metrics ? (options.metrics.host ?? host) : host);
+      return { url };
+    },
     hotOperationStats: hotOperations.stats,
-    liveStats: () => ({ subscriptions: hub.subscriptionCount, webSockets: webSockets.connections, eventStreams: eventStreams?.streams ?? 0 }),
+    liveStats,
+    metricsUrl: () => metricsUrl,
     stop: () => (stopping ??= stopAll()),
   };
 
+  function liveStats() {
+    return { subscriptions: hub.subscriptionCount, webSockets: webSockets.connections, eventStreams: eventStreams?.streams ?? 0 };
+  }
+
   async function stopAll(): Promise<void> {
+    // Not ready from now on (/ready answers 503), while what is in flight finishes.
+    draining = true;
     // Subscriptions end first (SHUTTING_DOWN), so that draining HTTP does not wait for streams that never end.
     hub.close();
     // A moment for the endings to be written out (subscribers that do not read are not waited for).
@@ -319,5 +373,24 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
     hotOperations.close();
     await apollo.stop();
     await folding.stop();
+    await new Promise<void>((resolve) => (metricsServer?.listening ? metricsServer.close(() => resolve()) : resolve()));
+    await telemetry.stop();
   }
 }
+
+function listenOn(server: http.Server, port: number, host: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      const address = server.address();
+      const actualPort = typeof address === 'object' && address ? address.port : port;
+      resolve(`http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`);
+    });
+  });
+}
+
+/** An error's `extensions.code`, as the client will read it (uncoded ones are masked as internal errors). */
+const codeOf = (err: unknown): string => {
+  const code = (err as { extensions?: { code?: unknown } } | null)?.extensions?.code;
+  return typeof code === 'string' ? code : 'INTERNAL_SERVER_ERROR';
+};

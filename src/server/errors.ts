@@ -2,6 +2,7 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
 import type { ErrorCode } from '../errors.js';
+import { requestIdOfError } from './telemetry/request-record.js';
 
 const CONNECTION_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004']);
 /** What Prisma's driver adapters call a lost or unreachable database. */
@@ -92,20 +93,21 @@ export function createErrorFormatter(log: Logger, options: ErrorFormatterOptions
       // at a field path is ours (say, null for a non-null field) and is masked below.
       if (!formatted.path) return { ...formatted, message: clientMessage(formatted.message), extensions: { code: 'BAD_REQUEST' satisfies ErrorCode } };
     }
+    const requestId = requestIdOfError(error);
     const conflictMessage = writeConflict(original);
     if (conflictMessage) {
-      log.info({ err: original, path: formatted.path }, 'write conflict');
+      log.info({ requestId, err: original, path: formatted.path }, 'write conflict');
       return { message: conflictMessage, path: formatted.path, extensions: { code: 'CONFLICT' satisfies ErrorCode } };
     }
     if (statementTimedOut(original)) {
-      log.warn({ err: original, path: formatted.path }, 'statement timeout');
+      log.warn({ requestId, err: original, path: formatted.path }, 'statement timeout');
       return { message: 'A database statement of this request ran past its time limit; ask for less, or retry later.', path: formatted.path, extensions: { code: 'DEADLINE_EXCEEDED' satisfies ErrorCode } };
     }
     if (isDatabaseUnavailable(original)) {
-      log.warn({ err: original, path: formatted.path }, 'database unavailable');
+      log.warn({ requestId, err: original, path: formatted.path }, 'database unavailable');
       return { message: 'The database is unavailable; try again shortly.', path: formatted.path, extensions: { code: 'SERVICE_UNAVAILABLE' satisfies ErrorCode } };
     }
-    log.error({ err: original, path: formatted.path }, 'internal error');
+    log.error({ requestId, err: original, path: formatted.path }, 'internal error');
     return { message: 'Internal server error', path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' satisfies ErrorCode } };
   };
 }

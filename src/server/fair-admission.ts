@@ -51,10 +51,11 @@ export function createFairAdmission(options: FairAdmissionOptions) {
   };
 
   return {
-    /** Runs `start` now, or when the client's turn comes; answers 503 when too many wait already. */
-    admit(client: string, res: http.ServerResponse, start: () => void): void {
+    /** Runs `start` now, or when the client's turn comes; answers 503 when too many wait already (and says so). */
+    admit(client: string, res: http.ServerResponse, start: () => void, refused?: () => void): void {
       if (running < options.maxConcurrent && waiting.size === 0) return begin({ res, start });
       if (queued >= options.maxQueued) {
+        refused?.();
         res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' });
         res.end(JSON.stringify({ errors: [{ message: 'The server is busy; retry in a second.', extensions: { code: 'SERVICE_UNAVAILABLE' } }] }));
         return;

@@ -8,7 +8,8 @@ import { withPrecomputed, type HotOperations, type HotRequest, type Precomputed 
 import { batchRefusal, oversizedAnswer } from './limits.js';
 import { httpStatusOf, type PersistedDocuments } from './persisted-documents.js';
 import type { Tarpit } from './rate-limit.js';
-import { logRequestWhenFinished } from './logger.js';
+import { recordRefusal, requestRecordOf } from './telemetry/request-record.js';
+import type { RequestTelemetry } from './telemetry/request-telemetry.js';
 import { API_SECURITY_HEADERS, corsAllowedOrigin } from './security.js';
 
 /**
@@ -35,6 +36,8 @@ export type GraphQLFastPathOptions = {
   admit(context: GraphQLContext, hot: HotRequest): void;
   /** Where 429 answers wait before they are written (rate-limit.ts). */
   tarpit?: Tarpit;
+  /** Operations executed here are recorded as Apollo's plugin records the others (metrics, traces, access log). */
+  telemetry?: RequestTelemetry;
 };
 
 const JSON_CONTENT_TYPE = /^application\/json\s*(?:;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
@@ -102,8 +105,10 @@ export function graphqlFastPath(options: GraphQLFastPathOptions): (req: Incoming
     if (status === 429 && options.tarpit) options.tarpit(write, res);
     else write();
   };
-  const refuse = (req: IncomingMessage, res: ServerResponse, status: number, code: ErrorCode, message: string) =>
+  const refuse = (req: IncomingMessage, res: ServerResponse, status: number, code: ErrorCode, message: string) => {
+    recordRefusal(req, code);
     answer(req, res, status, JSON_ANSWER_HEADERS, jsonError(code, message));
+  };
 
   const executeOnApollo = async (req: IncomingMessage, res: ServerResponse, body: unknown, context: () => Promise<GraphQLContext>) => {
     const headers = new HeaderMap();
@@ -129,6 +134,11 @@ export function graphqlFastPath(options: GraphQLFastPathOptions): (req: Incoming
     } catch (err) {
       return executeOnApollo(req, res, body, () => Promise.reject(err));
     }
+    const operation = options.telemetry?.startOperation(context.request, 'hot') ?? null;
+    if (operation) {
+      operation.name = hot.operation.operation.name?.value ?? null;
+      operation.type = hot.operation.operation.operation;
+    }
     let outcome: Precomputed;
     try {
       outcome = { result: await hot.operation.execute(context, hot.variables) };
@@ -136,11 +146,13 @@ export function graphqlFastPath(options: GraphQLFastPathOptions): (req: Incoming
       outcome = { error };
     }
     if ('result' in outcome && !outcome.result.errors) {
+      options.telemetry?.finishOperation(operation);
       // What Apollo writes for a result without errors (runHttpQuery's prettyJSONStringify of data and extensions).
       const { data, extensions } = outcome.result;
       answer(req, res, 200, JSON_ANSWER_HEADERS, `${JSON.stringify({ data, extensions })}\n`);
       return;
     }
+    // Apollo formats and reports the errors; its telemetry plugin finishes this operation's record.
     return executeOnApollo(req, res, body, async () => withPrecomputed(context, outcome));
   };
 
@@ -151,7 +163,6 @@ export function graphqlFastPath(options: GraphQLFastPathOptions): (req: Incoming
 
   return (req, res) => {
     if (!takesFastPath(req, maxBodyBytes)) return false;
-    logRequestWhenFinished(log, req, res);
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.once('error', () => {
@@ -166,7 +177,7 @@ export function graphqlFastPath(options: GraphQLFastPathOptions): (req: Incoming
       const notPersisted = options.persistedDocuments?.resolveBody(body);
       if (notPersisted) return refuse(req, res, httpStatusOf(notPersisted), notPersisted.extensions.code as ErrorCode, notPersisted.message);
       execute(req, res, body).catch((err: unknown) => {
-        log.error({ err }, 'GraphQL request failed outside Apollo');
+        log.error({ err, requestId: requestRecordOf(req)?.id }, 'GraphQL request failed outside Apollo');
         if (!res.headersSent) refuse(req, res, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error');
         else res.destroy();
       });

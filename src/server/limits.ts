@@ -1,12 +1,14 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { isUtf8 } from 'node:buffer';
+import type { IncomingMessage } from 'node:http';
 import { GraphQLError, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import type { GraphQLContext, RequestBudget } from '../context.js';
 import type { ErrorCode } from '../errors.js';
 import type { CostCaller } from './cost/field-costs.js';
 import { createCostModel, type Analysis } from './cost/operation-cost.js';
 import type { RateLimiter, Tarpit } from './rate-limit.js';
+import { recordRefusal } from './telemetry/request-record.js';
 
 export const REQUEST_LIMITS = {
   /**
@@ -75,12 +77,13 @@ export function oversizedAnswer(bytes: number, maxResponseBytes: number): string
  * size limit, and 429s through the tarpit (rate-limit.ts).
  */
 export function limitResponses(maxResponseBytes: number, tarpit?: Tarpit): RequestHandler {
-  return (_req, res, next) => {
+  return (req, res, next) => {
     const send = res.send.bind(res);
     res.send = (body?: unknown) => {
       const bytes = typeof body === 'string' ? Buffer.byteLength(body) : Buffer.isBuffer(body) ? body.length : 0;
       const replacement = oversizedAnswer(bytes, maxResponseBytes);
       if (replacement) {
+        recordRefusal(req, 'RESPONSE_TOO_LARGE');
         res.status(400).setHeader('content-type', 'application/json; charset=utf-8');
         return send(replacement);
       }
@@ -235,6 +238,12 @@ export function operationLimits(schema: GraphQLSchema, limits: { maxDepth: numbe
 
 const jsonError = (code: ErrorCode, message: string) => ({ errors: [{ message, extensions: { code } }] });
 
+/** A refusal in GraphQL's error shape, noted on the request's record (metrics and the access log count it). */
+function refuse(req: IncomingMessage, res: Response, status: number, code: ErrorCode, message: string): void {
+  recordRefusal(req, code);
+  res.status(status).json(jsonError(code, message));
+}
+
 /** Why a request body is refused as a batch (BATCH_TOO_LARGE), or null: a batch holds 1 to `maxBatch` operations. */
 export function batchRefusal(body: unknown, maxBatch: number): string | null {
   if (!Array.isArray(body) || (body.length > 0 && body.length <= maxBatch)) return null;
@@ -260,7 +269,7 @@ export function batchLimit(maxBatch: number): RequestHandler {
   return (req, res, next) => {
     const refusal = batchRefusal(req.body, maxBatch);
     if (refusal) {
-      res.status(400).json(jsonError('BATCH_TOO_LARGE', refusal));
+      refuse(req, res, 400, 'BATCH_TOO_LARGE', refusal);
       return;
     }
     next();
@@ -273,15 +282,15 @@ export function refuseInvalidUtf8(_req: unknown, _res: unknown, body: Buffer): v
 }
 
 /** Body-parser failures answer in GraphQL's error shape with a code, not as an HTML page. */
-export const bodyErrors: ErrorRequestHandler = (err: { type?: string; status?: number }, _req, res, next) => {
+export const bodyErrors: ErrorRequestHandler = (err: { type?: string; status?: number }, req, res, next) => {
   if (err?.type === 'entity.too.large') {
-    res.status(413).json(jsonError('PAYLOAD_TOO_LARGE', `The request body may be at most ${REQUEST_LIMITS.maxBodyBytes} bytes.`));
+    refuse(req, res, 413, 'PAYLOAD_TOO_LARGE', `The request body may be at most ${REQUEST_LIMITS.maxBodyBytes} bytes.`);
   } else if (err?.type === 'encoding.invalid') {
-    res.status(400).json(jsonError('BAD_REQUEST', 'The request body is not valid UTF-8.'));
+    refuse(req, res, 400, 'BAD_REQUEST', 'The request body is not valid UTF-8.');
   } else if (err?.type === 'entity.parse.failed') {
-    res.status(400).json(jsonError('BAD_REQUEST', 'The request body is not valid JSON.'));
+    refuse(req, res, 400, 'BAD_REQUEST', 'The request body is not valid JSON.');
   } else if (err?.status && err.status >= 400 && err.status < 500) {
-    res.status(err.status).json(jsonError('BAD_REQUEST', 'The request could not be read.'));
+    refuse(req, res, err.status, 'BAD_REQUEST', 'The request could not be read.');
   } else {
     next(err);
   }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { projectRoot } from '../config.js';
 import { GraphQLError } from 'graphql';
 import type { ErrorCode } from '../errors.js';
+import { recordRefusal } from './telemetry/request-record.js';
 
 /**
  * Persisted (trusted) documents: operations a client sends by id instead of by text — Apollo's
@@ -58,6 +59,7 @@ export function persistedDocumentsMiddleware(documents: PersistedDocuments): imp
       refused = documents.resolveBody(req.body);
     }
     if (!refused) return next();
+    recordRefusal(req, String(refused.extensions.code));
     res.status(httpStatusOf(refused)).json({ errors: [{ message: refused.message, extensions: { code: refused.extensions.code } }] });
   };
 }

@@ -1,4 +1,4 @@
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import type { Database, DatabaseKind } from '../../src/db/database.js';
 import { createServer, type ServerOptions } from '../../src/server/app.js';
 import { createPersistedDocuments, DASHBOARD_MANIFEST, loadManifests, type PersistedDocuments } from '../../src/server/persisted-documents.js';
@@ -16,6 +16,8 @@ export type TestServer = {
   graphql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, apiKey?: string | null): Promise<GraphQLResponse<T>>;
   /** Subscriptions and live connections open on the server. */
   liveStats(): { subscriptions: number; webSockets: number; eventStreams: number };
+  /** Where the server serves metrics on a port of their own, if it does. */
+  metricsUrl(): string | null;
   /** Stops the server (its subscriptions end) and keeps the database open. */
   stop(): Promise<void>;
   close(): Promise<void>;
@@ -30,10 +32,18 @@ export type GraphQLResponse<T> = {
 /** The real server (Express + Apollo + auth) on a fresh migrated database, listening on a free port. */
 export async function startTestServer(
   /** `persistedDocuments`: as the real server (the dashboard's manifest, `allow`) unless given; null: none (ids refused). */
-  options: { database?: DatabaseKind; live?: ServerOptions['live']; db?: Database; persistedDocuments?: PersistedDocuments | null } = {},
+  options: {
+    database?: DatabaseKind;
+    live?: ServerOptions['live'];
+    db?: Database;
+    persistedDocuments?: PersistedDocuments | null;
+    log?: Logger;
+    metrics?: ServerOptions['metrics'];
+    tracing?: ServerOptions['tracing'];
+  } = {},
 ): Promise<TestServer> {
   const db = options.db ?? (await createTestDatabase(options.database ?? 'pglite'));
-  const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const log = options.log ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const { user, apiKey } = await createUser(db, { email: `viewer-${Date.now()}@example.com` });
   // The API key cache is off so each request reads its key (statement counts and direct DB edits stay exact);
   // tests/api/http-security.test.ts covers the cache.
@@ -50,6 +60,8 @@ export async function startTestServer(
     compileAfterUses: 0,
     statsFoldIntervalMs: 24 * 3_600_000,
     live: options.live,
+    metrics: options.metrics,
+    tracing: options.tracing,
     persistedDocuments: options.persistedDocuments === undefined ? createPersistedDocuments('allow', loadManifests([DASHBOARD_MANIFEST])) : (options.persistedDocuments ?? undefined),
   });
   const { url } = await server.listen(0, '127.0.0.1');
@@ -76,6 +88,7 @@ export async function startTestServer(
       return { status: response.status, ...body };
     },
     liveStats: () => server.liveStats(),
+    metricsUrl: () => server.metricsUrl(),
     stop: () => server.stop(),
     async close() {
       await server.stop();
