@@ -112,6 +112,8 @@ async function generateAll(
   const graphRng = root.fork('graphs');
   const executionRng = root.fork('executions');
   const sessionRng = root.fork('sessions');
+  // Forked last: the streams above stay what they were before the showcase sessions existed.
+  const showcaseRng = root.fork('showcase');
   const windowMs = options.days * 24 * 3_600_000;
   const start = now - windowMs;
 
@@ -122,7 +124,7 @@ async function generateAll(
   await generateExecutions(executionRng, buffer, graphs, options.executions, now);
   await buffer.flush();
   log(`seed: ${buffer.counts.nodeExecutions} node executions written; generating ${options.sessions} sessions`);
-  await generateSessions(sessionRng, buffer, users, options.sessions, options.maxEventsPerSession, now, windowMs);
+  await generateSessions(sessionRng, showcaseRng, buffer, users, options.sessions, options.maxEventsPerSession, now, windowMs);
   await buffer.finish();
   const c: Record<TableName, number> = buffer.counts;
   const counts: SeedCounts = {

@@ -21,6 +21,8 @@ type SessionPlan = {
   branch: string;
   createdAt: number;
   metadata: Record<string, unknown>;
+  /** Set for the showcase sessions; others end ACTIVE only if recently used, by chance. */
+  status?: 'ACTIVE';
 };
 
 type Event = { author: string; role: 'user' | 'model'; parts: unknown[]; gap: number; stateDelta?: Record<string, unknown>; newInvocation: boolean; clientEventId: string | null; agentEvent: boolean };
@@ -88,7 +90,7 @@ function writeSession(rng: Rng, buffer: RowBuffer, plan: SessionPlan, eventCount
   });
   const lastAt = at;
   const recent = now - lastAt < 2 * DAY;
-  const status = recent && rng.chance(0.6) ? 'ACTIVE' : rng.chance(0.85) ? 'COMPLETED' : 'FAILED';
+  const status = plan.status ?? (recent && rng.chance(0.6) ? 'ACTIVE' : rng.chance(0.85) ? 'COMPLETED' : 'FAILED');
   buffer.add('sessions', [
     plan.id,
     plan.appName,
@@ -107,16 +109,54 @@ function writeSession(rng: Rng, buffer: RowBuffer, plan: SessionPlan, eventCount
   return lastAt;
 }
 
-export async function generateSessions(rng: Rng, buffer: RowBuffer, users: SeededUser[], count: number, maxEvents: number, now: number, windowMs: number): Promise<void> {
+/** Where a session ran: developers try agents from the CLI against staging; everything else is production traffic. */
+const environmentOf = (channel: string) => (channel === 'cli' ? 'staging' : 'prod');
+
+/** The team the showcase puts in every seeded database: the support bot's lead agent and two of its members. */
+const SHOWCASE_APP = 'support-bot';
+const SHOWCASE_AGENTS = ['support_agent', 'billing_agent', 'refund_agent'] as const;
+const SHOWCASE_EVENTS = [14, 9, 7] as const;
+
+/**
+ * A known starting point for the README's session examples: the first user's support-bot team in production, ACTIVE,
+ * used in the last hours (so most recently updated), its agents' events on `root.support_agent` and below. Drawn from
+ * its own generator, so the other sessions are the same with or without it.
+ */
+function writeShowcaseTeam(rng: Rng, buffer: RowBuffer, user: SeededUser, maxEvents: number, now: number): number {
+  const [lead, ...members] = SHOWCASE_AGENTS;
+  const metadata = { channel: 'web', locale: 'en-US', client: 'adk-python/1.2', env: environmentOf('web') };
+  const createdAt = Math.max(user.createdAt + HOUR, now - 3 * HOUR);
+  const events = (index: number) => Math.min(SHOWCASE_EVENTS[index]!, maxEvents);
+  const team: SessionPlan = { id: rng.uuid7(createdAt), appName: SHOWCASE_APP, userId: user.id, agentId: lead, teamSessionId: null, branch: `root.${lead}`, createdAt, metadata: { ...metadata, team: SHOWCASE_AGENTS }, status: 'ACTIVE' };
+  writeSession(rng, buffer, team, events(0), now);
+  members.forEach((agent, m) => {
+    const memberCreated = createdAt + (m + 1) * 5 * SECOND;
+    const member: SessionPlan = { id: rng.uuid7(memberCreated), appName: SHOWCASE_APP, userId: user.id, agentId: agent, teamSessionId: team.id, branch: `root.${lead}.${agent}`, createdAt: memberCreated, metadata, status: 'ACTIVE' };
+    writeSession(rng, buffer, member, events(m + 1), now);
+  });
+  return SHOWCASE_AGENTS.length;
+}
+
+export async function generateSessions(
+  rng: Rng,
+  showcaseRng: Rng,
+  buffer: RowBuffer,
+  users: SeededUser[],
+  count: number,
+  maxEvents: number,
+  now: number,
+  windowMs: number,
+): Promise<void> {
   if (users.length === 0) return;
   const eventCount = () => clamp(Math.round(rng.logNormal(12, 1.3)), 1, Math.max(1, maxEvents));
   const sessionStart = (user: SeededUser) => Math.floor(Math.max(user.createdAt + HOUR, now - windowMs * Math.pow(rng.next(), 1.3)));
-  let written = 0;
+  let written = count >= SHOWCASE_AGENTS.length ? writeShowcaseTeam(showcaseRng, buffer, users[0]!, maxEvents, now) : 0;
   while (written < count) {
     const user = rng.pick(users);
     const appName = rng.pick(APP_NAMES);
     const agents = AGENTS[appName];
-    const metadata = { channel: rng.pick(['web', 'slack', 'api', 'cli']), locale: rng.pick(['en-US', 'de-DE', 'ja-JP', 'pt-BR']), client: 'adk-python/1.2' };
+    const channel = rng.pick(['web', 'slack', 'api', 'cli']);
+    const metadata = { channel, locale: rng.pick(['en-US', 'de-DE', 'ja-JP', 'pt-BR']), client: 'adk-python/1.2', env: environmentOf(channel) };
     const remaining = count - written;
     const createdAt = Math.min(sessionStart(user), now - HOUR);
     if (remaining >= 3 && rng.chance(0.12)) {

@@ -5,7 +5,8 @@
 // requests to any host other than the server's own.
 //
 // Needs /usr/bin/chromium (Debian's `chromium` package) and the built bundle
-// (`npm run generate`, or `node scripts/build-playground.mjs`, which this test runs itself).
+// (`npm run generate`, or `node scripts/build-playground.mjs`, which this test runs itself). Screenshots go to
+// tests/e2e/__artifacts__/ (not tracked): `npm test` leaves the tree as it found it.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -18,7 +19,7 @@ import { startTestServer } from '../helpers/server.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const screenshotPath = path.join(root, 'tests/e2e/__screenshots__/playground.png');
+const screenshotPath = path.join(root, 'tests/e2e/__artifacts__/playground.png');
 
 // Not skipped when the browser is missing: `npm test` installs it (scripts/ensure-chromium.sh) and CI must run this.
 describe('GraphiQL playground (/graphiql)', () => {

@@ -116,6 +116,7 @@ const INVARIANTS: Record<string, string> = {
   'member sessions point at a same-user team session that is not itself a member': `
     select m.id from sessions m join sessions t on t.id = m.team_session_id
     where t.team_session_id is not null or t.user_id <> m.user_id or m.created_at < t.created_at`,
+  'every session says where it ran (metadata env)': `select id from sessions where metadata->>'env' not in ('prod', 'staging') or metadata->>'env' is null`,
   'admin key only on the first user': `
     select k.id from api_keys k join users u on u.id = k.user_id
     where ('ADMIN' = any(k.permissions)) <> (u.email like 'admin%')`,
@@ -189,6 +190,15 @@ async function checkSeededDatabase(db: Database, summary: SeedSummary): Promise<
   for (const status of ['FAILED', 'RUNNING', 'QUEUED', 'TERMINATED']) expect(statuses[status], status).toBeGreaterThan(0);
   const teamMembers = await count(query, `select id from sessions where team_session_id is not null`);
   expect(teamMembers).toBeGreaterThan(0);
+  // The README's session examples start here: the first user's support-bot team, ACTIVE, in production, with its
+  // agents' events on root.support_agent and below.
+  const showcase = await query<{ agent_id: string; lead: string | null; agent_events: string | number }>(`
+    select s.agent_id, t.agent_id as lead,
+           (select count(*) from session_events e where e.session_id = s.id and e.branch like 'root.support\\_agent%') as agent_events
+    from sessions s join users u on u.id = s.user_id left join sessions t on t.id = s.team_session_id
+    where u.email like 'admin%' and s.app_name = 'support-bot' and s.status = 'ACTIVE' and s.metadata @> '{"env": "prod"}'`);
+  expect(showcase.map((s) => [s.agent_id, s.lead])).toEqual(expect.arrayContaining([['support_agent', null], ['billing_agent', 'support_agent'], ['refund_agent', 'support_agent']]));
+  expect(showcase.filter((s) => s.lead === 'support_agent' || s.agent_id === 'support_agent').every((s) => Number(s.agent_events) > 0)).toBe(true);
   await checkGraphsFollowTheCatalogue(db);
 }
 
