@@ -1,19 +1,92 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import dotenv from 'dotenv';
+import { ConfigError, EnvReader } from './config-reader.js';
 import type { RateLimitOptions } from './server/rate-limit.js';
 import { DEFAULT_LIVE_LIMITS } from './live/live-hub.js';
 import type { PersistedDocumentsMode } from './server/persisted-documents.js';
 
-/** The project root, whichever file imports this (src/ under tsx, dist/src/ when built). */
-export const projectRoot = findProjectRoot(path.dirname(fileURLToPath(import.meta.url)));
+export { ConfigError } from './config-reader.js';
 
-function findProjectRoot(start: string): string {
-  let dir = start;
-  while (path.basename(dir) === 'src' || path.basename(dir) === 'dist' || path.basename(dir) === 'config') {
-    dir = path.dirname(dir);
-  }
-  return dir;
+/** Where the running code is: src/ under tsx, dist/ when built. */
+const codeDir = path.dirname(fileURLToPath(import.meta.url));
+const runningFromSources = import.meta.url.endsWith('.ts');
+
+/** The package's directory: the repository, or wherever dist/ was deployed with package.json and node_modules. */
+export const projectRoot = path.dirname(codeDir);
+
+/**
+ * A file the server reads at run time, named by its place in the repository (`schema.graphql`, `prisma/migrations`,
+ * `src/generated/playground`): there when run from the sources; when built, its copy in dist/ (scripts/build.mjs
+ * copies each one, `src/` dropped), so that dist/ runs from any directory, wherever it is deployed.
+ */
+export function runtimeAsset(repositoryPath: string): string {
+  if (runningFromSources) return path.join(projectRoot, repositoryPath);
+  return path.join(codeDir, repositoryPath.replace(/^src\//, ''));
 }
+
+/**
+ * Loads `.env` from the working directory into `process.env` (the server and the CLIs do, before `loadConfig`; tests
+ * pass their environment to `loadConfig` instead). Variables already set win over the file. Under vitest (`VITEST`
+ * set, inherited by the processes tests start) no file is read: a developer's `.env` must not change what tests see.
+ * Returns the file and the variables it set, or null when there is none.
+ */
+export function loadEnvFile(cwd = process.cwd()): { file: string; applied: string[] } | null {
+  if (process.env.VITEST) return null;
+  const file = path.join(cwd, '.env');
+  const before = new Set(Object.keys(process.env));
+  const { error } = dotenv.config({ path: file, quiet: true, override: false });
+  if (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new ConfigError([`${file} must be a readable .env file, got ${(error as NodeJS.ErrnoException).code ?? error.message}`]);
+  }
+  return { file, applied: Object.keys(process.env).filter((name) => !before.has(name)) };
+}
+
+/**
+ * Every variable the server's configuration reads (`.env.example` lists each with its default; a test keeps the two
+ * the same). Tooling reads a few more, never the server: see `.env.example`'s last section.
+ */
+export const CONFIG_VARIABLES = [
+  'HOST',
+  'PORT',
+  'LOG_LEVEL',
+  'NODE_ENV',
+  'DATABASE_URL',
+  'PGLITE_DATA_DIR',
+  'DB_POOL_MAX',
+  'DB_POOL_MIN',
+  'DB_PREPARED_STATEMENTS',
+  'DB_STATEMENT_TIMEOUT_MS',
+  'DB_CONNECT_TIMEOUT_MS',
+  'MIGRATE_ON_START',
+  'SEED_DEMO_DATA',
+  'INTROSPECTION',
+  'PLAYGROUND',
+  'DASHBOARD',
+  'CORS_ORIGINS',
+  'RATE_LIMIT_PER_MINUTE',
+  'RATE_LIMIT_BURST',
+  'RATE_LIMIT_COST_PER_MINUTE',
+  'RATE_LIMIT_COST_BURST',
+  'RATE_LIMIT_REFUSALS_PER_MINUTE',
+  'RATE_LIMIT_REFUSALS_BURST',
+  'RATE_LIMIT_AUTH_FAILURES_PER_MINUTE',
+  'RATE_LIMIT_AUTH_FAILURES_BURST',
+  'RATE_LIMIT_REPLICAS',
+  'REQUEST_TIMEOUT_MS',
+  'MAX_CONCURRENT_REQUESTS',
+  'GRAPHQL_COMPILE_AFTER',
+  'PERSISTED_DOCUMENTS',
+  'PERSISTED_DOCUMENTS_MANIFESTS',
+  'LIVE_MAX_SUBSCRIPTIONS_PER_KEY',
+  'LIVE_MAX_CONNECTIONS_PER_KEY',
+  'LIVE_MAX_QUEUED_EVENTS',
+  'LIVE_STALL_MS',
+  'LIVE_KEY_CHECK_MS',
+] as const;
+
+export type ConfigVariable = (typeof CONFIG_VARIABLES)[number];
 
 export interface DatabaseConfig {
   /** postgresql://… for PostgreSQL; absent means the embedded PGlite database. */
@@ -86,91 +159,83 @@ export type LiveConfig = {
   keyCheckMs: number;
 };
 
-function flag(value: string | undefined): boolean {
-  return value === '1' || value === 'true' || value === 'yes';
-}
-
-/** An on/off switch: `1`/`true`/`yes` or `0`/`false`/`no`; unset or empty takes the default. */
-function onOff(name: string, value: string | undefined, fallback: boolean): boolean {
-  if (value === undefined || value.trim() === '') return fallback;
-  if (flag(value.trim())) return true;
-  if (['0', 'false', 'no'].includes(value.trim())) return false;
-  throw new Error(`${name} must be 1 or 0, got ${value}`);
-}
-
-function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const value = env[name];
-  if (value === undefined || value === '') return fallback;
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < 0) throw new Error(`${name} must be a whole number, got ${value}`);
-  return number;
-}
-
-function compileAfterUses(value: string | undefined): number {
-  if (value === undefined || value === '') return 2;
+/** Executions of a document before it is compiled: a whole number, or `off` (never). */
+function compileAfterUses(read: EnvReader<ConfigVariable>): number {
+  const value = read.raw('GRAPHQL_COMPILE_AFTER');
+  if (value === undefined) return 2;
   if (value === 'off') return Number.POSITIVE_INFINITY;
-  const uses = Number(value);
-  if (!Number.isInteger(uses) || uses < 0) throw new Error(`GRAPHQL_COMPILE_AFTER must be a whole number or "off", got ${value}`);
-  return uses;
+  if (/^\d+$/.test(value)) return Number(value);
+  read.problem('GRAPHQL_COMPILE_AFTER', 'a whole number (0 or more) or "off"', value);
+  return 2;
 }
 
-function persistedDocuments(env: NodeJS.ProcessEnv): AppConfig['persistedDocuments'] {
-  const manifests = (env.PERSISTED_DOCUMENTS_MANIFESTS ?? '').split(',').map((file) => file.trim()).filter(Boolean);
-  const mode = (env.PERSISTED_DOCUMENTS?.trim() || 'allow') as PersistedDocumentsMode;
-  if (!['off', 'allow', 'only'].includes(mode)) throw new Error(`PERSISTED_DOCUMENTS must be off, allow or only, got ${mode}`);
-  return { mode, manifests };
-}
-
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] = process.argv): AppConfig {
-  const url = env.DATABASE_URL?.trim() || undefined;
-  const isProduction = env.NODE_ENV === 'production';
+/**
+ * The server's configuration from `env` (the process's environment by default; tests pass their own), every variable
+ * validated: all problems are reported together in one ConfigError, a line each naming the variable, the form it
+ * must have and the value it has. Relative paths (PGLITE_DATA_DIR, manifests) are relative to `cwd`.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] = process.argv, cwd = process.cwd()): AppConfig {
+  const read = new EnvReader<ConfigVariable>(env);
+  const url = read.postgresUrl('DATABASE_URL');
+  const isProduction = read.raw('NODE_ENV') === 'production';
   // Only the embedded demo outside production is open by default: a server others reach shows no schema or playground.
   const openByDefault = !isProduction && !url;
-  const port = Number(env.PORT ?? 4000);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number, got ${env.PORT}`);
-  const poolMax = Number(env.DB_POOL_MAX ?? 10);
-  return {
-    host: env.HOST ?? '127.0.0.1',
-    port,
-    logLevel: env.LOG_LEVEL ?? 'info',
+  const poolMax = read.wholeNumber('DB_POOL_MAX', 10, { min: 1 });
+  const poolMin = read.wholeNumber('DB_POOL_MIN', poolMax);
+  if (poolMin > poolMax) read.problem('DB_POOL_MIN', `at most DB_POOL_MAX (${poolMax})`, String(poolMin));
+  const pgliteDataDir = read.raw('PGLITE_DATA_DIR') ?? path.join('.data', 'pglite');
+  // Read (and so validated) whichever database is configured.
+  const seedDemoData = read.onOff('SEED_DEMO_DATA', !isProduction);
+  const migrateOnStart = read.onOff('MIGRATE_ON_START', false);
+  const config: AppConfig = {
+    host: read.host('HOST', '127.0.0.1'),
+    port: read.port('PORT', 4000),
+    logLevel: read.logLevel('LOG_LEVEL', 'info'),
     database: {
       url,
-      pgliteDataDir: env.PGLITE_DATA_DIR ?? path.join(projectRoot, '.data', 'pglite'),
+      // The embedded database lives where the server is started (the package's directory under npm run), not where
+      // the code is installed.
+      pgliteDataDir: pgliteDataDir.startsWith('memory://') ? pgliteDataDir : path.resolve(cwd, pgliteDataDir),
       poolMax,
-      poolMin: Math.min(poolMax, wholeNumber(env, 'DB_POOL_MIN', poolMax)),
-      preparedStatements: env.DB_PREPARED_STATEMENTS !== '0',
-      statementTimeoutMs: wholeNumber(env, 'DB_STATEMENT_TIMEOUT_MS', 5_000),
-      connectTimeoutMs: wholeNumber(env, 'DB_CONNECT_TIMEOUT_MS', 3_000),
+      poolMin,
+      preparedStatements: read.onOff('DB_PREPARED_STATEMENTS', true),
+      statementTimeoutMs: read.milliseconds('DB_STATEMENT_TIMEOUT_MS', 5_000),
+      connectTimeoutMs: read.milliseconds('DB_CONNECT_TIMEOUT_MS', 3_000),
     },
-    migrateOnStart: !url || flag(env.MIGRATE_ON_START) || argv.includes('--migrate'),
-    seedDemoData: !url && onOff('SEED_DEMO_DATA', env.SEED_DEMO_DATA, !isProduction),
+    migrateOnStart: !url || migrateOnStart || argv.includes('--migrate'),
+    seedDemoData: !url && seedDemoData,
     isProduction,
-    introspection: onOff('INTROSPECTION', env.INTROSPECTION, openByDefault),
-    playground: onOff('PLAYGROUND', env.PLAYGROUND, openByDefault),
-    dashboard: onOff('DASHBOARD', env.DASHBOARD, openByDefault),
-    corsOrigins: (env.CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
+    introspection: read.onOff('INTROSPECTION', openByDefault),
+    playground: read.onOff('PLAYGROUND', openByDefault),
+    dashboard: read.onOff('DASHBOARD', openByDefault),
+    corsOrigins: read.origins('CORS_ORIGINS'),
     rateLimit: {
-      perMinute: wholeNumber(env, 'RATE_LIMIT_PER_MINUTE', 6_000),
-      burst: wholeNumber(env, 'RATE_LIMIT_BURST', 1_000),
-      costPerMinute: wholeNumber(env, 'RATE_LIMIT_COST_PER_MINUTE', 1_500_000),
-      costBurst: wholeNumber(env, 'RATE_LIMIT_COST_BURST', 250_000),
-      refusalsPerMinute: wholeNumber(env, 'RATE_LIMIT_REFUSALS_PER_MINUTE', 60),
-      refusalsBurst: wholeNumber(env, 'RATE_LIMIT_REFUSALS_BURST', 3),
-      authFailuresPerMinute: wholeNumber(env, 'RATE_LIMIT_AUTH_FAILURES_PER_MINUTE', 60),
-      authFailuresBurst: wholeNumber(env, 'RATE_LIMIT_AUTH_FAILURES_BURST', 10),
-      replicas: Math.max(1, wholeNumber(env, 'RATE_LIMIT_REPLICAS', 1)),
+      perMinute: read.wholeNumber('RATE_LIMIT_PER_MINUTE', 6_000),
+      burst: read.wholeNumber('RATE_LIMIT_BURST', 1_000),
+      costPerMinute: read.wholeNumber('RATE_LIMIT_COST_PER_MINUTE', 1_500_000),
+      costBurst: read.wholeNumber('RATE_LIMIT_COST_BURST', 250_000),
+      refusalsPerMinute: read.wholeNumber('RATE_LIMIT_REFUSALS_PER_MINUTE', 60),
+      refusalsBurst: read.wholeNumber('RATE_LIMIT_REFUSALS_BURST', 3),
+      authFailuresPerMinute: read.wholeNumber('RATE_LIMIT_AUTH_FAILURES_PER_MINUTE', 60),
+      authFailuresBurst: read.wholeNumber('RATE_LIMIT_AUTH_FAILURES_BURST', 10),
+      replicas: read.wholeNumber('RATE_LIMIT_REPLICAS', 1, { min: 1 }),
     },
-    requestTimeoutMs: wholeNumber(env, 'REQUEST_TIMEOUT_MS', 15_000),
+    requestTimeoutMs: read.milliseconds('REQUEST_TIMEOUT_MS', 15_000, 1),
     // Twice the pool: enough to keep every connection busy while the next requests are parsed.
-    maxConcurrentRequests: wholeNumber(env, 'MAX_CONCURRENT_REQUESTS', 2 * poolMax),
-    compileAfterUses: compileAfterUses(env.GRAPHQL_COMPILE_AFTER),
-    persistedDocuments: persistedDocuments(env),
+    maxConcurrentRequests: read.wholeNumber('MAX_CONCURRENT_REQUESTS', 2 * poolMax),
+    compileAfterUses: compileAfterUses(read),
+    persistedDocuments: {
+      mode: read.oneOf<PersistedDocumentsMode>('PERSISTED_DOCUMENTS', ['off', 'allow', 'only'], 'allow'),
+      manifests: read.readableFiles('PERSISTED_DOCUMENTS_MANIFESTS', cwd),
+    },
     live: {
-      maxSubscriptionsPerKey: Math.max(1, wholeNumber(env, 'LIVE_MAX_SUBSCRIPTIONS_PER_KEY', DEFAULT_LIVE_LIMITS.maxSubscriptionsPerKey)),
-      maxConnectionsPerKey: Math.max(1, wholeNumber(env, 'LIVE_MAX_CONNECTIONS_PER_KEY', DEFAULT_LIVE_LIMITS.maxConnectionsPerKey)),
-      maxQueuedEvents: Math.max(1, wholeNumber(env, 'LIVE_MAX_QUEUED_EVENTS', DEFAULT_LIVE_LIMITS.maxQueuedEvents)),
-      stallMs: Math.max(100, wholeNumber(env, 'LIVE_STALL_MS', DEFAULT_LIVE_LIMITS.stallMs)),
-      keyCheckMs: Math.max(100, wholeNumber(env, 'LIVE_KEY_CHECK_MS', 5_000)),
+      maxSubscriptionsPerKey: read.wholeNumber('LIVE_MAX_SUBSCRIPTIONS_PER_KEY', DEFAULT_LIVE_LIMITS.maxSubscriptionsPerKey, { min: 1 }),
+      maxConnectionsPerKey: read.wholeNumber('LIVE_MAX_CONNECTIONS_PER_KEY', DEFAULT_LIVE_LIMITS.maxConnectionsPerKey, { min: 1 }),
+      maxQueuedEvents: read.wholeNumber('LIVE_MAX_QUEUED_EVENTS', DEFAULT_LIVE_LIMITS.maxQueuedEvents, { min: 1 }),
+      stallMs: read.milliseconds('LIVE_STALL_MS', DEFAULT_LIVE_LIMITS.stallMs, 100),
+      keyCheckMs: read.milliseconds('LIVE_KEY_CHECK_MS', 5_000, 100),
     },
   };
+  if (read.problems.length > 0) throw new ConfigError(read.problems);
+  return config;
 }

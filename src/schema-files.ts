@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { Kind, Source, isScalarType, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
-import { projectRoot } from './config.js';
+import { projectRoot, runtimeAsset } from './config.js';
 import type { Resolvers } from './generated/graphql.js';
 
 /**
@@ -18,8 +18,8 @@ const SCHEMA_MODULES = ['users', 'graphs', 'blocks', 'executions', 'auth', 'sess
  * `extend type Query`/`extend type Mutation`, its root fields).
  */
 export const SCHEMA_FILES: readonly string[] = [
-  path.join(projectRoot, 'schema.graphql'),
-  ...SCHEMA_MODULES.map((module) => path.join(projectRoot, 'src', 'modules', module, 'schema.graphql')),
+  runtimeAsset('schema.graphql'),
+  ...SCHEMA_MODULES.map((module) => runtimeAsset(`src/modules/${module}/schema.graphql`)),
 ];
 
 /** The SDL text of each schema file, in `SCHEMA_FILES` order. */

@@ -1,14 +1,19 @@
 import fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { loadEnvFile } from '../config.js';
 
 /**
- * Runs a CLI's `main` when its module is the entry point (and not when a test imports it), turning its result
- * into the exit code and an unexpected error into a message and exit code 1.
+ * Runs a CLI's `main` when its module is the entry point (and not when a test imports it), with `.env` loaded as
+ * the server loads it, turning its result into the exit code and an unexpected error into a message and exit code 1.
  */
 export function runIfEntryPoint(moduleUrl: string, main: (args: string[]) => Promise<number>): void {
   const script = process.argv[1];
   if (!script || moduleUrl !== pathToFileURL(fs.existsSync(script) ? fs.realpathSync(script) : script).href) return;
-  main(process.argv.slice(2)).then(
+  const run = async () => {
+    loadEnvFile();
+    return main(process.argv.slice(2));
+  };
+  run().then(
     (code) => {
       process.exitCode = code;
     },

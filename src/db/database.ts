@@ -16,7 +16,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { DatabaseConfig } from '../config.js';
 import { PrismaClient } from '../generated/prisma/client.js';
-import { acquireEmbeddedLock, type EmbeddedLock } from './embedded-lock.js';
+import { acquireEmbeddedLock, EmbeddedDatabaseLockedError, lockPathFor, type EmbeddedLock } from './embedded-lock.js';
+import { checkPgliteDataDir, pgliteLockError, pgliteOpenError, postgresOpenError } from './open-errors.js';
 import { fastTypes } from './pg-types.js';
 import { pgliteSqlRunner, postgresSqlRunner, type SqlRunner } from './sql.js';
 
@@ -144,6 +145,14 @@ export async function openDatabase(config: DatabaseConfig, options: OpenOptions 
     pool.on('error', () => {});
     perCallPlanPool?.on('error', () => {});
     statisticsPool?.on('error', () => {});
+    // One connection before anything else: a database that cannot be reached is reported now, in terms of
+    // DATABASE_URL, not by the first statement (and not after the server said it was open).
+    try {
+      (await pool.connect()).release();
+    } catch (error) {
+      await Promise.all([pool, perCallPlanPool, statisticsPool].map((p) => p?.end()));
+      throw postgresOpenError(error, config.url, bounds.connectionTimeoutMillis);
+    }
     await Promise.all([pool, perCallPlanPool, statisticsPool].map((p) => p && openMinimum(p)));
     const prisma = createPrisma(new PrismaPg(pool));
     const postgresSql = postgresSqlRunner({ pool, perCallPlanPool, statisticsPool }, notify, { prepared });
@@ -168,14 +177,18 @@ export async function openDatabase(config: DatabaseConfig, options: OpenOptions 
   }
 
   const dataDir = config.pgliteDataDir;
+  const inMemory = dataDir.startsWith('memory://');
+  if (!inMemory) checkPgliteDataDir(dataDir);
   // One process per data directory: the lock is taken before PGlite reads anything (embedded-lock.ts).
-  const lock = dataDir.startsWith('memory://') ? null : await acquireEmbeddedLock(dataDir, options.purpose ?? 'agentgraph');
+  const lock = inMemory ? null : await acquireEmbeddedLock(dataDir, options.purpose ?? 'agentgraph').catch((error: unknown) => {
+    throw error instanceof EmbeddedDatabaseLockedError ? error : pgliteLockError(dataDir, lockPathFor(dataDir), error);
+  });
   let pglite: PGlite;
   try {
     pglite = await openPglite(dataDir);
   } catch (error) {
     lock?.release();
-    throw error;
+    throw pgliteOpenError(dataDir, error);
   }
   const prisma = createPrisma(new PrismaPGlite(pglite));
   const pgliteSql = pgliteSqlRunner(pglite, notify);

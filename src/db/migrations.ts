@@ -6,12 +6,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { MigrationList } from '@prisma/schema-engine-wasm';
-import { projectRoot } from '../config.js';
+import { runtimeAsset } from '../config.js';
 import type { Database } from './database.js';
 import { createPgAdapterFactory, createPgliteAdapterFactory, type MigrationAdapterFactory } from './schema-engine/adapters.js';
 import { openSchemaEngine, SchemaEngineError } from './schema-engine/engine.js';
 
-export const defaultMigrationsDir = path.join(projectRoot, 'prisma', 'migrations');
+export const defaultMigrationsDir = runtimeAsset('prisma/migrations');
 
 export interface MigrationOptions {
   /** Defaults to prisma/migrations. */

@@ -13,9 +13,9 @@
 // img-src 'self' data:; connect-src 'self'.
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import express from 'express';
 import type { Request, Response } from 'express';
+import { runtimeAsset } from '../config.js';
 
 export interface PlaygroundOptions {
   /** URL path of the GraphQL endpoint, e.g. `/graphql`. */
@@ -48,25 +48,6 @@ type BundlePage = {
   name: string;
   noscript: string;
 };
-
-/** src/generated/playground, located from this module (works from src/ with tsx and from dist/). */
-function findBundleDir(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const candidates = [
-    path.resolve(here, '../generated/playground'), // src/http -> src/generated/playground
-    path.resolve(here, '../../../src/generated/playground'), // dist/src/http -> src/generated/playground
-    path.resolve(here, '../../src/generated/playground'), // dist/http -> src/generated/playground
-  ];
-  for (const dir of candidates) {
-    try {
-      statSync(path.join(dir, 'manifest.json'));
-      return dir;
-    } catch {
-      // try the next one
-    }
-  }
-  return candidates[0] as string;
-}
 
 /** Hashed file names (`name-ABCDEFGH.ext`, written by esbuild) never change content. */
 const HASHED_FILE = /-[A-Z0-9]{8}\.[a-z0-9]+$/;
@@ -168,7 +149,8 @@ export function createDashboardRouter(options: Pick<PlaygroundOptions, 'graphqlP
 const headersText = (headers: Record<string, string> | undefined) => (headers && Object.keys(headers).length > 0 ? JSON.stringify(headers, null, 2) : undefined);
 
 function createBundleRouter(page: BundlePage): express.Router {
-  const bundleDir = findBundleDir();
+  // The bundle built by scripts/build-playground.mjs (copied into dist/ by the build).
+  const bundleDir = runtimeAsset('src/generated/playground');
   const manifestPath = path.join(bundleDir, 'manifest.json');
   const title = page.title;
 

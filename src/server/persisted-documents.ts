@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
-import { projectRoot } from '../config.js';
+import { runtimeAsset } from '../config.js';
 import { GraphQLError } from 'graphql';
 import type { ErrorCode } from '../errors.js';
 import { recordRefusal } from './telemetry/request-record.js';
@@ -20,7 +19,7 @@ import { recordRefusal } from './telemetry/request-record.js';
 export type PersistedDocumentsMode = 'off' | 'allow' | 'only';
 
 /** The dashboard's manifest, written by `npm run generate` (codegen.yml's client preset): always loaded. */
-export const DASHBOARD_MANIFEST = path.join(projectRoot, 'src', 'generated', 'dashboard', 'persisted-documents.json');
+export const DASHBOARD_MANIFEST = runtimeAsset('src/generated/dashboard/persisted-documents.json');
 
 export const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 

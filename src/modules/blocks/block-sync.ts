@@ -5,13 +5,13 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { projectRoot } from '../../config.js';
+import { runtimeAsset } from '../../config.js';
 import type { Block, PrismaClient } from '../../generated/prisma/client.js';
 import { CatalogueError, parseCatalogue, type BlockDefinition, type CatalogueFile } from './block-definition.js';
 import { compileProblems } from './block-ports.js';
 
 /** The built-in catalogue, shipped with the code (read from the sources also by a build in dist/). */
-export const BUILT_IN_CATALOGUE = path.join(projectRoot, 'src', 'modules', 'blocks', 'catalogue.json');
+export const BUILT_IN_CATALOGUE = runtimeAsset('src/modules/blocks/catalogue.json');
 export const BUILT_IN_SOURCE = 'agentgraph';
 
 export type SyncOutcome = { source: string; created: string[]; updated: string[]; disabled: string[]; unchanged: number };
