@@ -84,6 +84,16 @@ export const CONFIG_VARIABLES = [
   'LIVE_MAX_QUEUED_EVENTS',
   'LIVE_STALL_MS',
   'LIVE_KEY_CHECK_MS',
+  'METRICS',
+  'METRICS_PORT',
+  'METRICS_HOST',
+  'OTEL_SDK_DISABLED',
+  'OTEL_TRACES_EXPORTER',
+  'OTEL_EXPORTER_OTLP_ENDPOINT',
+  'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+  'OTEL_EXPORTER_OTLP_PROTOCOL',
+  'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL',
+  'OTEL_SERVICE_NAME',
 ] as const;
 
 export type ConfigVariable = (typeof CONFIG_VARIABLES)[number];
@@ -149,6 +159,16 @@ export interface AppConfig {
    * (always loaded), and the mode (`allow` by default; `only` refuses every document no manifest holds; `off`).
    */
   persistedDocuments: { mode: PersistedDocumentsMode; manifests: string[] };
+  /**
+   * Prometheus metrics (src/server/telemetry/metrics.ts): off (null), at /metrics on the API's port (no `port`), or on
+   * a listener of their own. On by default outside production; in production only when asked (METRICS=1 or a port).
+   */
+  metrics: { port?: number; host: string } | null;
+  /**
+   * OpenTelemetry traces (src/server/telemetry/tracing.ts), off unless the standard OTEL_* variables ask: the exporter
+   * (OTLP over HTTP/JSON, which reads its endpoint, headers and timeouts from OTEL_* itself, or the console).
+   */
+  tracing: { exporter: 'otlp' | 'console'; serviceName: string } | null;
 }
 
 export type LiveConfig = {
@@ -167,6 +187,23 @@ function compileAfterUses(read: EnvReader<ConfigVariable>): number {
   if (/^\d+$/.test(value)) return Number(value);
   read.problem('GRAPHQL_COMPILE_AFTER', 'a whole number (0 or more) or "off"', value);
   return 2;
+}
+
+/** Tracing as the standard OpenTelemetry variables ask for it: an OTLP endpoint or OTEL_TRACES_EXPORTER. */
+function tracingConfig(read: EnvReader<ConfigVariable>): AppConfig['tracing'] {
+  const serviceName = read.text('OTEL_SERVICE_NAME', 'agentgraph');
+  const disabled = read.raw('OTEL_SDK_DISABLED');
+  if (disabled !== undefined && !['true', 'false'].includes(disabled.toLowerCase())) read.problem('OTEL_SDK_DISABLED', 'true or false', disabled);
+  const exporters = (read.raw('OTEL_TRACES_EXPORTER') ?? '').split(',').map((name) => name.trim().toLowerCase()).filter(Boolean);
+  for (const name of exporters) if (!['otlp', 'console', 'none'].includes(name)) read.problem('OTEL_TRACES_EXPORTER', 'otlp, console or none', name);
+  const endpoint = read.raw('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ?? read.raw('OTEL_EXPORTER_OTLP_ENDPOINT');
+  if (endpoint !== undefined && !/^https?:\/\/[^\s/]+/.test(endpoint)) read.problem(read.raw('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ? 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT' : 'OTEL_EXPORTER_OTLP_ENDPOINT', 'an http:// or https:// URL', endpoint);
+  const protocolName = read.raw('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL') ? 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL' : 'OTEL_EXPORTER_OTLP_PROTOCOL';
+  const protocol = read.raw(protocolName);
+  if (disabled?.toLowerCase() === 'true' || exporters.includes('none')) return null;
+  const exporter = exporters.includes('otlp') || (exporters.length === 0 && endpoint !== undefined) ? 'otlp' : exporters.includes('console') ? 'console' : null;
+  if (exporter === 'otlp' && protocol !== undefined && protocol !== 'http/json') read.problem(protocolName, 'http/json (this server exports OTLP over HTTP as JSON)', protocol);
+  return exporter ? { exporter, serviceName } : null;
 }
 
 /**
@@ -235,7 +272,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
       stallMs: read.milliseconds('LIVE_STALL_MS', DEFAULT_LIVE_LIMITS.stallMs, 100),
       keyCheckMs: read.milliseconds('LIVE_KEY_CHECK_MS', 5_000, 100),
     },
+    metrics: null,
+    tracing: null,
   };
+  const metricsPort = read.raw('METRICS_PORT') === undefined ? undefined : read.port('METRICS_PORT', 9464);
+  const metricsOn = read.onOff('METRICS', !isProduction || metricsPort !== undefined);
+  config.metrics = metricsOn ? { ...(metricsPort === undefined ? {} : { port: metricsPort }), host: read.host('METRICS_HOST', config.host) } : null;
+  config.tracing = tracingConfig(read);
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return config;
 }

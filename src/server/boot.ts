@@ -7,6 +7,7 @@ import { syncBuiltInCatalogue } from '../modules/blocks/block-sync.js';
 import { backfillRollups } from '../modules/stats/rollup-backfill.js';
 import { DEMO_SEED_OPTIONS, seedDatabase } from '../seed/index.js';
 import { createServer, type AppServer } from './app.js';
+import { tracingFor } from './telemetry/tracing.js';
 import { createPersistedDocuments, DASHBOARD_MANIFEST, loadManifests } from './persisted-documents.js';
 import { demoCredentialsFile, readDemoCredentials, writeDemoCredentials, type DemoCredentials } from './demo-credentials.js';
 
@@ -108,6 +109,8 @@ export async function boot(config: AppConfig, log: Logger): Promise<RunningServe
       compileAfterUses: config.compileAfterUses,
       maxConcurrentRequests: config.maxConcurrentRequests,
       live: config.live,
+      metrics: config.metrics ?? false,
+      tracing: tracingFor(config.tracing),
       persistedDocuments:
         config.persistedDocuments.mode === 'off'
           ? undefined
@@ -116,7 +119,11 @@ export async function boot(config: AppConfig, log: Logger): Promise<RunningServe
     const { url } = await server.listen(config.port, config.host);
     // A second process refused the embedded database is told where this server answers.
     if (db.kind === 'pglite') db.lock?.record({ url, port: (server.httpServer.address() as AddressInfo).port });
-    log.info({ url, database: db.kind, bootMs: Date.now() - started }, 'agentgraph is listening');
+    const metricsUrl = server.metricsUrl();
+    log.info(
+      { url, database: db.kind, bootMs: Date.now() - started, metrics: config.metrics ? `${metricsUrl ?? url}/metrics` : 'off', tracing: config.tracing?.exporter ?? 'off' },
+      'agentgraph is listening',
+    );
     const stopBackfill = new AbortController();
     const backfill = backfillInBackground(db, log, stopBackfill.signal);
     let stopping: Promise<void> | null = null;

@@ -5,8 +5,8 @@ import dotenv from 'dotenv';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_VARIABLES, ConfigError, loadConfig, projectRoot } from '../../src/config.js';
 
-/** Variables read under src/ that are not the server's configuration: the Prisma CLI's and its schema engine's. */
-const TOOLING_VARIABLES = ['SHADOW_DATABASE_URL', 'PRISMA_SCHEMA_ENGINE_BINARY', 'PRISMA_MIGRATION_ENGINE_BINARY'];
+/** Variables read under src/ that are not the server's configuration: the Prisma CLI's, its schema engine's, the backup CLI's. */
+const TOOLING_VARIABLES = ['SHADOW_DATABASE_URL', 'PRISMA_SCHEMA_ENGINE_BINARY', 'PRISMA_MIGRATION_ENGINE_BINARY', 'BACKUP_DIR', 'PG_BIN_DIR'];
 
 const exampleFile = fs.readFileSync(path.join(projectRoot, '.env.example'), 'utf8');
 const problemsOf = (env: Record<string, string>): string[] => {
@@ -115,7 +115,7 @@ describe('.env.example', () => {
         const file = path.join(dir, entry.name);
         if (entry.isDirectory() && entry.name !== 'generated') walk(file);
         else if (entry.name.endsWith('.ts')) {
-          for (const match of fs.readFileSync(file, 'utf8').matchAll(/\benv\??\.([A-Z][A-Z0-9_]*)|\benv\[['"]([A-Z][A-Z0-9_]*)['"]\]/g)) readInSrc.add(match[1] ?? match[2]!);
+          for (const match of fs.readFileSync(file, 'utf8').matchAll(/\benv\??\.([A-Z][A-Z0-9_]*)\b(?!\s*=[^=])|\benv\[['"]([A-Z][A-Z0-9_]*)['"]\](?!\s*=[^=])/g)) readInSrc.add(match[1] ?? match[2]!);
         }
       }
     };
@@ -123,5 +123,27 @@ describe('.env.example', () => {
     // `VITEST`: loadEnvFile's switch for tests, not configuration.
     const known = new Set([...CONFIG_VARIABLES, ...TOOLING_VARIABLES, 'VITEST']);
     expect([...readInSrc].filter((name) => !known.has(name))).toEqual([]);
+  });
+});
+
+describe('metrics and traces', () => {
+  const config = (env: Record<string, string>) => loadConfig(env, [], '/srv/agentgraph');
+
+  it('metrics: on the API port outside production, off in production unless asked, on a port of their own when given', () => {
+    expect(config({}).metrics).toEqual({ host: '127.0.0.1' });
+    expect(config({ NODE_ENV: 'production' }).metrics).toBeNull();
+    expect(config({ NODE_ENV: 'production', METRICS_PORT: '9464' }).metrics).toEqual({ port: 9464, host: '127.0.0.1' });
+    expect(config({ METRICS: '0' }).metrics).toBeNull();
+    expect(problemsOf({ METRICS_PORT: 'nine' })).toEqual([expect.stringContaining('METRICS_PORT')]);
+  });
+
+  it('traces: off unless an OTLP endpoint or an exporter is named, and refused in a form this server cannot send', () => {
+    expect(config({}).tracing).toBeNull();
+    expect(config({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' }).tracing).toEqual({ exporter: 'otlp', serviceName: 'agentgraph' });
+    expect(config({ OTEL_TRACES_EXPORTER: 'console', OTEL_SERVICE_NAME: 'api-eu' }).tracing).toEqual({ exporter: 'console', serviceName: 'api-eu' });
+    expect(config({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_SDK_DISABLED: 'true' }).tracing).toBeNull();
+    expect(problemsOf({ OTEL_TRACES_EXPORTER: 'jaeger' })).toEqual([expect.stringContaining('OTEL_TRACES_EXPORTER')]);
+    expect(problemsOf({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4317', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toEqual([expect.stringContaining('OTEL_EXPORTER_OTLP_PROTOCOL')]);
+    expect(problemsOf({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toEqual([expect.stringContaining('OTEL_EXPORTER_OTLP_ENDPOINT')]);
   });
 });

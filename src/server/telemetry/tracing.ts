@@ -76,26 +76,8 @@ export function createTracing(options: { exporter: SpanExporter; serviceName?: s
   };
 }
 
-/**
- * Tracing as the standard OpenTelemetry variables ask for it, or null (off) when none asks: an OTLP endpoint
- * (`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) or `OTEL_TRACES_EXPORTER=otlp|console`.
- * `OTEL_SDK_DISABLED=true` or `OTEL_TRACES_EXPORTER=none` turn it off. OTLP is sent as HTTP/JSON (port 4318); the
- * sampler, batch sizes, headers and timeouts follow their own `OTEL_*` variables.
- */
-export function tracingFromEnvironment(env: NodeJS.ProcessEnv): Tracing | null {
-  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return null;
-  const exporters = (env.OTEL_TRACES_EXPORTER ?? '').split(',').map((name) => name.trim().toLowerCase()).filter(Boolean);
-  const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim() || env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
-  if (exporters.includes('none')) return null;
-  const unknown = exporters.filter((name) => name !== 'otlp' && name !== 'console');
-  if (unknown.length) throw new Error(`OTEL_TRACES_EXPORTER must be otlp, console or none, got ${unknown.join(', ')}`);
-  const wanted = exporters.length ? exporters : endpoint ? ['otlp'] : [];
-  if (wanted.length === 0) return null;
-  const protocol = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL?.trim() || env.OTEL_EXPORTER_OTLP_PROTOCOL?.trim();
-  if (wanted.includes('otlp') && protocol && protocol !== 'http/json') {
-    throw new Error(`OTEL_EXPORTER_OTLP_PROTOCOL: this server exports OTLP as http/json only, got ${protocol}`);
-  }
-  // One exporter is what deployments use; with both, the console one is for a person watching.
-  const exporter = wanted.includes('otlp') ? new OTLPTraceExporter() : new ConsoleSpanExporter();
-  return createTracing({ exporter, serviceName: env.OTEL_SERVICE_NAME?.trim() || 'agentgraph' });
+/** The tracing the configuration asks for (config.ts reads the OTEL_* variables); the OTLP exporter reads its own. */
+export function tracingFor(config: { exporter: 'otlp' | 'console'; serviceName: string } | null): Tracing | null {
+  if (!config) return null;
+  return createTracing({ exporter: config.exporter === 'otlp' ? new OTLPTraceExporter() : new ConsoleSpanExporter(), serviceName: config.serviceName });
 }
