@@ -3,18 +3,16 @@
  * backed up (with --verify), changed, refused without --force, restored with it, compared; --keep; a damaged file
  * refused by its checksum; an embedded database refused while another live process holds it.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { projectRoot } from '../../src/config.js';
 import { openDatabase, type Database } from '../../src/db/database.js';
 import { applyMigrations } from '../../src/db/migrations.js';
 import { syncBuiltInCatalogue } from '../../src/modules/blocks/block-sync.js';
 import { createTestDatabase, testDatabaseKinds } from '../helpers/databases.js';
 import { addSessionEvents, createGraph, createRun, createSession, createUser } from '../helpers/factories.js';
-import type { CliResult } from '../helpers/cli.js';
+import { runCliScript, type CliResult } from '../helpers/cli.js';
 import { parseBackupArgs } from '../../src/cli/backup.js';
 import { describePostgres, libpqEnvironment } from '../../src/db/backup/postgres-backup.js';
 
@@ -24,15 +22,7 @@ const SEEDED_TABLES = ['users', 'api_keys', 'graphs', 'nodes', 'links', 'graph_e
 function runBackupCli(args: string[], settings: { DATABASE_URL?: string; PGLITE_DATA_DIR?: string; BACKUP_DIR: string }): Promise<CliResult> {
   const env: NodeJS.ProcessEnv = { ...process.env, ...settings };
   if (!settings.DATABASE_URL) delete env.DATABASE_URL;
-  return new Promise((resolve, reject) => {
-    const child = spawn(path.join(projectRoot, 'node_modules', '.bin', 'tsx'), [path.join('src', 'cli', 'backup.ts'), ...args], { cwd: projectRoot, env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runCliScript('backup.ts', args, env);
 }
 
 async function seed(db: Database): Promise<void> {

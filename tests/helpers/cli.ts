@@ -14,7 +14,8 @@ export function runCliOn(databaseUrl: string, script: string, args: string[]): P
   return runCliScript(script, args, { ...process.env, DATABASE_URL: databaseUrl });
 }
 
-function runCliScript(script: string, args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+/** Runs one of src/cli's scripts as a real process with exactly `env`, and collects what it printed. */
+export function runCliScript(script: string, args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn('npx', ['tsx', path.join('src', 'cli', script), ...args], { cwd: projectRoot, env });
     let stdout = '';
