@@ -1,6 +1,7 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Database } from '../../db/database.js';
+import { LightCounter, LightHistogram } from './light-metrics.js';
 import { routeOf, type RequestRecord } from './request-record.js';
 
 /** Error codes that are the server's limits refusing work (rate, cost, depth, size, concurrency, deadline). */
@@ -39,20 +40,6 @@ function processMetrics(): Registry {
   return processRegistry;
 }
 
-/**
- * A metric's labelled child, kept per label values: prom-client hashes a labels object on every update (sorting its
- * keys), which the few label combinations a request uses need not pay each time. Bounded by the label values' bounds.
- */
-function childrenOf<Child>(labelled: (...values: string[]) => Child): (...values: string[]) => Child {
-  const children = new Map<string, Child>();
-  return (...values) => {
-    const key = values.join('\u0000');
-    let child = children.get(key);
-    if (!child) children.set(key, (child = labelled(...values)));
-    return child;
-  };
-}
-
 export type ServerMetrics = {
   contentType: string;
   /** The exposition text: this server's metrics, then the process's. */
@@ -70,36 +57,36 @@ export type MetricsSources = {
 
 export function createServerMetrics(sources: MetricsSources): ServerMetrics {
   const registry = new Registry();
-  const requests = new Counter({ name: 'agentgraph_http_requests_total', help: 'HTTP requests answered, by method, route and status.', labelNames: ['method', 'route', 'status'], registers: [registry] });
-  const requestSeconds = new Histogram({
-    name: 'agentgraph_http_request_duration_seconds',
-    help: 'From the first byte of a request to the last byte of its answer.',
-    labelNames: ['method', 'route'],
-    buckets: LATENCY_BUCKETS,
-    registers: [registry],
-  });
-  const operations = new Counter({
-    name: 'agentgraph_graphql_operations_total',
-    help: 'GraphQL operations, by name, type, execution path (hot: compiled, without Apollo) and outcome.',
-    labelNames: ['operation_name', 'operation_type', 'path', 'outcome'],
-    registers: [registry],
-  });
-  const operationSeconds = new Histogram({
-    name: 'agentgraph_graphql_operation_duration_seconds',
-    help: 'GraphQL operations from their start to their answer, by name and type.',
-    labelNames: ['operation_name', 'operation_type'],
-    buckets: LATENCY_BUCKETS,
-    registers: [registry],
-  });
-  const errors = new Counter({
-    name: 'agentgraph_graphql_errors_total',
-    help: 'Errors in GraphQL answers by extensions.code (refusals before any operation ran too), by operation name and type.',
-    labelNames: ['operation_name', 'operation_type', 'code'],
-    registers: [registry],
-  });
-  const limitRefusals = new Counter({ name: 'agentgraph_limit_refusals_total', help: 'Work refused by a limit (rate, cost, depth, size, deadline, admission), by code.', labelNames: ['code'], registers: [registry] });
-  const statements = new Histogram({ name: 'agentgraph_db_statement_duration_seconds', help: 'Database statements of requests and subscriptions (not background work).', buckets: LATENCY_BUCKETS, registers: [registry] });
-  const statementsPerRequest = new Histogram({ name: 'agentgraph_db_statements_per_request', help: 'Statements one HTTP request ran.', buckets: [0, 1, 2, 3, 5, 10, 20, 50, 100], registers: [registry] });
+  const requests = new LightCounter('agentgraph_http_requests_total', 'HTTP requests answered, by method, route and status.', ['method', 'route', 'status'], registry);
+  const requestSeconds = new LightHistogram(
+    'agentgraph_http_request_duration_seconds',
+    'From the first byte of a request to the last byte of its answer.',
+    ['method', 'route'],
+    registry,
+    LATENCY_BUCKETS,
+  );
+  const operations = new LightCounter(
+    'agentgraph_graphql_operations_total',
+    'GraphQL operations, by name, type, execution path (hot: compiled, without Apollo) and outcome.',
+    ['operation_name', 'operation_type', 'path', 'outcome'],
+    registry,
+  );
+  const operationSeconds = new LightHistogram(
+    'agentgraph_graphql_operation_duration_seconds',
+    'GraphQL operations from their start to their answer, by name and type.',
+    ['operation_name', 'operation_type'],
+    registry,
+    LATENCY_BUCKETS,
+  );
+  const errors = new LightCounter(
+    'agentgraph_graphql_errors_total',
+    'Errors in GraphQL answers by extensions.code (refusals before any operation ran too), by operation name and type.',
+    ['operation_name', 'operation_type', 'code'],
+    registry,
+  );
+  const limitRefusals = new LightCounter('agentgraph_limit_refusals_total', 'Work refused by a limit (rate, cost, depth, size, deadline, admission), by code.', ['code'], registry);
+  const statements = new LightHistogram('agentgraph_db_statement_duration_seconds', 'Database statements of requests and subscriptions (not background work).', [], registry, LATENCY_BUCKETS);
+  const statementsPerRequest = new LightHistogram('agentgraph_db_statements_per_request', 'Statements one HTTP request ran.', [], registry, [0, 1, 2, 3, 5, 10, 20, 50, 100]);
 
   const { db } = sources;
   const pools = db.kind === 'postgres' ? [['main', db.pool] as const] : [];
@@ -155,10 +142,6 @@ export function createServerMetrics(sources: MetricsSources): ServerMetrics {
     },
   });
 
-  const requestsBy = childrenOf((...v) => requests.labels(...v));
-  const requestSecondsBy = childrenOf((...v) => requestSeconds.labels(...v));
-  const operationsBy = childrenOf((...v) => operations.labels(...v));
-  const operationSecondsBy = childrenOf((...v) => operationSeconds.labels(...v));
   const names = new Set<string>();
   const operationName = (name: string | null) => {
     if (!name) return '(anonymous)';
@@ -176,20 +159,21 @@ export function createServerMetrics(sources: MetricsSources): ServerMetrics {
     },
     requestFinished(record, status) {
       const route = routeOf(record.path);
-      requestsBy(record.method, route, String(status)).inc();
-      requestSecondsBy(record.method, route).observe((performance.now() - record.startedAt) / 1_000);
+      requests.inc(record.method, route, String(status));
+      requestSeconds.observe((performance.now() - record.startedAt) / 1_000, record.method, route);
       if (route === '/graphql') statementsPerRequest.observe(record.statements);
       for (const code of record.refusals) {
-        errors.inc({ operation_name: '(none)', operation_type: '(none)', code });
-        if (LIMIT_CODES.has(code)) limitRefusals.inc({ code });
+        errors.inc('(none)', '(none)', code);
+        if (LIMIT_CODES.has(code)) limitRefusals.inc(code);
       }
       for (const operation of record.operations) {
-        const labels = { operation_name: operationName(operation.name), operation_type: operation.type ?? '(unknown)' };
-        operationsBy(labels.operation_name, labels.operation_type, operation.path, operation.errorCodes.length ? 'error' : 'ok').inc();
-        if (operation.durationMs !== null) operationSecondsBy(labels.operation_name, labels.operation_type).observe(operation.durationMs / 1_000);
+        const name = operationName(operation.name);
+        const type = operation.type ?? '(unknown)';
+        operations.inc(name, type, operation.path, operation.errorCodes.length ? 'error' : 'ok');
+        if (operation.durationMs !== null) operationSeconds.observe(operation.durationMs / 1_000, name, type);
         for (const code of operation.errorCodes) {
-          errors.inc({ ...labels, code });
-          if (LIMIT_CODES.has(code)) limitRefusals.inc({ code });
+          errors.inc(name, type, code);
+          if (LIMIT_CODES.has(code)) limitRefusals.inc(code);
         }
       }
     },
