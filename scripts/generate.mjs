@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Produces everything generated from the sources: the Prisma client, the typed resolvers (GraphQL Code
 // Generator) and the playground bundle. Each step is skipped when its output is newer than its inputs, so
-// `npm start` and `npm test` can call this every time.
+// `npm install` (the `prepare` script), `npm start` and `npm test` can call this every time.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -9,6 +9,18 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const force = process.argv.includes('--force');
+
+// `--prepare`: run by npm's `prepare` script after `npm install` / `npm ci`, so a fresh clone has its generated code
+// (`npm run dev`, `npm run typecheck` and editors work at once). An install without the devDependencies
+// (`npm ci --omit=dev` in a checkout) cannot generate: say so and leave the install alone. (A deployment copies no
+// scripts/, and the `prepare` script does nothing there.)
+if (process.argv.includes('--prepare')) {
+  const missing = ['prisma', 'graphql-codegen', 'esbuild'].filter((name) => !fs.existsSync(path.join(root, 'node_modules', '.bin', name)));
+  if (missing.length) {
+    console.error(`generate: skipped (${missing.join(', ')} not installed: devDependencies omitted?); run \`npm run generate\` after a full install`);
+    process.exit(0);
+  }
+}
 
 function newestMtime(paths) {
   let newest = 0;

@@ -301,7 +301,14 @@ if (exitCode === 0) {
     .join('\n\n');
   const findingsFile = path.join(projectRoot, 'bench', 'compare', 'findings.md');
   const findings = fs.existsSync(findingsFile) ? fs.readFileSync(findingsFile, 'utf8') : '';
-  const pkgVersion = (name: string) => (JSON.parse(fs.readFileSync(path.join(projectRoot, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+  // As bench/compare's modules resolve them: bench/node_modules (bench/package.json), then the project's.
+  const pkgVersion = (name: string) => {
+    for (const dir of [path.join(projectRoot, 'bench', 'node_modules'), path.join(projectRoot, 'node_modules')]) {
+      const file = path.join(dir, name, 'package.json');
+      if (fs.existsSync(file)) return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string }).version;
+    }
+    return 'unknown';
+  };
   const pgVersion = await (async () => {
     const c = new pg.Client({ connectionString: 'postgresql://postgres@127.0.0.1:5432/postgres' });
     await c.connect();

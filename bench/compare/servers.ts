@@ -33,7 +33,7 @@ export type AgentgraphMode = 'dist' | 'tsx';
 
 /** `npm run build` (in the background, while the database is seeded); on failure agentgraph runs through tsx. */
 export async function buildAgentgraph(skip: boolean, log: (msg: string) => void): Promise<{ mode: AgentgraphMode; note: string }> {
-  const distMain = path.join(projectRoot, 'dist', 'src', 'main.js');
+  const distMain = path.join(projectRoot, 'dist', 'main.js');
   if (skip) {
     if (fs.existsSync(distMain)) return { mode: 'dist', note: 'production build (existing dist/, --no-build)' };
     return { mode: 'tsx', note: 'src/main.ts through tsx (--no-build and no dist/)' };
