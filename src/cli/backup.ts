@@ -17,7 +17,7 @@ import { compareCounts, totalRows, type TableCounts } from '../db/backup/databas
 import { restoreIntoScratchPglite, backupPglite, restorePglite } from '../db/backup/pglite-backup.js';
 import { backupPostgres, describePostgres, restoreIntoScratchPostgres, restorePostgres } from '../db/backup/postgres-backup.js';
 import { listMigrationNames } from '../db/migrations.js';
-import { runIfEntryPoint } from './run-main.js';
+import { parsedArguments, runIfEntryPoint } from './run-main.js';
 
 const usage = `Usage: npm run db:backup [-- --dir DIR] [--keep N] [--verify]
        npm run db:backup -- --list [--dir DIR]
@@ -162,13 +162,8 @@ async function restore(options: Extract<Options, { command: 'restore' }>): Promi
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let options: Options;
-  try {
-    options = parseBackupArgs(argv);
-  } catch (error) {
-    console.error(`${(error as Error).message}\n${usage}`);
-    return 2;
-  }
+  const options = parsedArguments(parseBackupArgs, argv, usage);
+  if (!options) return 2;
   if (options.command === 'help') {
     console.log(usage);
     return 0;

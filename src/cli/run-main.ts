@@ -23,3 +23,13 @@ export function runIfEntryPoint(moduleUrl: string, main: (args: string[]) => Pro
     },
   );
 }
+
+/** A CLI's arguments as `parse` reads them, or null after printing why they are wrong and the usage (exit code 2). */
+export function parsedArguments<Options>(parse: (argv: string[]) => Options, argv: string[], usage: string): Options | null {
+  try {
+    return parse(argv);
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${usage}`);
+    return null;
+  }
+}
