@@ -29,7 +29,7 @@ import { createErrorFormatter } from './errors.js';
 import { graphqlFastPath } from './graphql-fast-path.js';
 import { createHealthRouter } from './health.js';
 import { createServerMetrics, type ServerMetrics } from './telemetry/metrics.js';
-import { recordRefusal, requestRecordOf, type RequestRecord } from './telemetry/request-record.js';
+import { codeOf, recordRefusal, requestRecordOf, type RequestRecord } from './telemetry/request-record.js';
 import { createRequestTelemetry } from './telemetry/request-telemetry.js';
 import type { Tracing } from './telemetry/tracing.js';
 import { createRateLimiter, createTarpit, type RateLimitOptions } from './rate-limit.js';
@@ -388,9 +388,3 @@ function listenOn(server: http.Server, port: number, host: string): Promise<stri
     });
   });
 }
-
-/** An error's `extensions.code`, as the client will read it (uncoded ones are masked as internal errors). */
-const codeOf = (err: unknown): string => {
-  const code = (err as { extensions?: { code?: unknown } } | null)?.extensions?.code;
-  return typeof code === 'string' ? code : 'INTERNAL_SERVER_ERROR';
-};

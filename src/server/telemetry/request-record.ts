@@ -85,6 +85,12 @@ export function startRequestRecord(req: IncomingMessage, res: ServerResponse): R
 /** The record of a request (absent for requests made outside the HTTP server, as some tests do). */
 export const requestRecordOf = (req: IncomingMessage): RequestRecord | undefined => (req as IncomingMessage & { [RECORD]?: RequestRecord })[RECORD];
 
+/** An error's `extensions.code` as the client reads it: an uncoded error is masked as an internal one. */
+export function codeOf(error: unknown): string {
+  const code = (error as { extensions?: { code?: unknown } } | null)?.extensions?.code;
+  return typeof code === 'string' ? code : 'INTERNAL_SERVER_ERROR';
+}
+
 /** Notes a refusal written outside any operation (body, batch, persisted document, authentication). */
 export function recordRefusal(req: IncomingMessage, code: string): void {
   requestRecordOf(req)?.refusals.push(code);

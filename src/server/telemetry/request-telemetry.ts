@@ -7,7 +7,7 @@ import type { Database } from '../../db/database.js';
 import type { SqlRunner } from '../../db/sql.js';
 import { precomputedOf } from '../hot-operations.js';
 import type { ServerMetrics } from './metrics.js';
-import { routeOf, startRequestRecord, tagErrorWithRequest, type ExecutionPath, type OperationRecord, type RequestRecord } from './request-record.js';
+import { codeOf, routeOf, startRequestRecord, tagErrorWithRequest, type ExecutionPath, type OperationRecord, type RequestRecord } from './request-record.js';
 import type { Tracing } from './tracing.js';
 
 /** Paths probed by load balancers and scrapers every few seconds: logged at debug level, not info. */
@@ -26,9 +26,6 @@ export type RequestTelemetry = {
 };
 
 type CodedError = { extensions?: { code?: unknown } | undefined };
-
-const codesOf = (errors: ReadonlyArray<CodedError> | undefined) =>
-  (errors ?? []).map((error) => (typeof error.extensions?.code === 'string' ? error.extensions.code : 'INTERNAL_SERVER_ERROR'));
 
 export function createRequestTelemetry(options: { log: Logger; metrics: ServerMetrics | null; tracing: Tracing | null }): RequestTelemetry {
   const { log, metrics, tracing } = options;
@@ -59,7 +56,7 @@ export function createRequestTelemetry(options: { log: Logger; metrics: ServerMe
   const finishOperation = (operation: OperationRecord | null, errors?: ReadonlyArray<CodedError>) => {
     if (!operation || operation.durationMs !== null) return;
     operation.durationMs = performance.now() - operation.startedAt;
-    operation.errorCodes.push(...codesOf(errors));
+    for (const error of errors ?? []) operation.errorCodes.push(codeOf(error));
     if (operation.span && tracing) tracing.finishOperation(operation.span, operation);
   };
 
