@@ -75,6 +75,7 @@ export const CONFIG_VARIABLES = [
   'RATE_LIMIT_AUTH_FAILURES_BURST',
   'RATE_LIMIT_REPLICAS',
   'REQUEST_TIMEOUT_MS',
+  'SHUTDOWN_DELAY_MS',
   'MAX_CONCURRENT_REQUESTS',
   'GRAPHQL_COMPILE_AFTER',
   'PERSISTED_DOCUMENTS',
@@ -148,6 +149,11 @@ export interface AppConfig {
   rateLimit: RateLimitOptions;
   /** How long a request may execute before it is answered DEADLINE_EXCEEDED. */
   requestTimeoutMs: number;
+  /**
+   * On SIGTERM, how long the server keeps serving with /ready answering 503 before it stops taking connections: the
+   * time a load balancer needs to see it leave (Kubernetes: a few seconds). 0: stop at once.
+   */
+  shutdownDelayMs: number;
   /** GraphQL requests processed at once; more wait their client's turn (src/server/fair-admission.ts). 0: no limit. */
   maxConcurrentRequests: number;
   /** Executions of a query document on graphql-js before it is compiled with graphql-jit (0: at once; `off`: never). */
@@ -258,6 +264,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
       replicas: read.wholeNumber('RATE_LIMIT_REPLICAS', 1, { min: 1 }),
     },
     requestTimeoutMs: read.milliseconds('REQUEST_TIMEOUT_MS', 15_000, 1),
+    shutdownDelayMs: read.milliseconds('SHUTDOWN_DELAY_MS', 0),
     // Twice the pool: enough to keep every connection busy while the next requests are parsed.
     maxConcurrentRequests: read.wholeNumber('MAX_CONCURRENT_REQUESTS', 2 * poolMax),
     compileAfterUses: compileAfterUses(read),

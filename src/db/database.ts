@@ -53,6 +53,11 @@ export type Database = {
 export type OpenOptions = {
   /** Who opens it, named to a second process that finds the embedded database locked (e.g. `agentgraph server`). */
   purpose?: string;
+  /**
+   * Runs once the database is this process's (the embedded one locked, its lock passed) and before it is opened,
+   * which takes seconds for a new embedded database: the server listens here, to answer probes meanwhile.
+   */
+  beforeOpen?: (lock: EmbeddedLock | null) => Promise<void>;
 };
 
 /**
@@ -105,6 +110,7 @@ export async function openDatabase(config: DatabaseConfig, options: OpenOptions 
   };
 
   if (config.url) {
+    await options.beforeOpen?.(null);
     const prepared = config.preparedStatements ?? true;
     const statementTimeoutMs = config.statementTimeoutMs ?? 0;
     // Every statement ends: PostgreSQL cancels it at statement_timeout; a server that does not answer at all (hung,
@@ -183,6 +189,12 @@ export async function openDatabase(config: DatabaseConfig, options: OpenOptions 
   const lock = inMemory ? null : await acquireEmbeddedLock(dataDir, options.purpose ?? 'agentgraph').catch((error: unknown) => {
     throw error instanceof EmbeddedDatabaseLockedError ? error : pgliteLockError(dataDir, lockPathFor(dataDir), error);
   });
+  try {
+    await options.beforeOpen?.(lock);
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
   let pglite: PGlite;
   try {
     pglite = await openPglite(dataDir);

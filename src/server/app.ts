@@ -48,6 +48,7 @@ import { attachWebSocketTransport } from './live/websocket.js';
 import { createSseHandler, wantsEventStream } from './live/sse.js';
 import { createStallWatch } from './live/stall-watch.js';
 import { persistedDocumentsMiddleware, type PersistedDocuments } from './persisted-documents.js';
+import { listenOn } from './starting.js';
 
 /**
  * The per-request context. Its logger is made when something logs: most requests log nothing, and a pino child per
@@ -107,6 +108,8 @@ export type ServerOptions = {
   metrics?: false | { port?: number; host?: string };
   /** OpenTelemetry spans (telemetry/tracing.ts); absent: no tracing. */
   tracing?: Tracing | null;
+  /** A server listening already (boot's starting listener, starting.ts), taken over instead of a new one. */
+  httpServer?: http.Server;
 };
 
 export type AppServer = {
@@ -118,6 +121,8 @@ export type AppServer = {
   liveStats(): { subscriptions: number; webSockets: number; eventStreams: number };
   /** Where metrics are served on their own port, once listening; null when they are not. */
   metricsUrl(): string | null;
+  /** /ready answers 503 `draining` from now on, while requests are still served (a load balancer's time to see it). */
+  beginDraining(): void;
   /** Stops accepting connections, lets in-flight requests finish, then stops Apollo. */
   stop(): Promise<void>;
 };
@@ -148,7 +153,8 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
         });
   const telemetry = createRequestTelemetry({ log, metrics, tracing: options.tracing ?? null });
   let draining = false;
-  const httpServer = http.createServer((req, res) => {
+  const httpServer = options.httpServer ?? http.createServer();
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     // Every request has a record from here on (its id, operations and statements; metrics, spans, the access log).
     telemetry.begin(req, res);
     // An event stream lasts as long as its subscription: it is limited per key (live-hub.ts), not admitted as a request.
@@ -159,7 +165,7 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
       });
     } else if (req.url?.startsWith('/graphql')) admission.admit(clientOf(req), res, () => handle(req, res), () => recordRefusal(req, 'SERVICE_UNAVAILABLE'));
     else handle(req, res);
-  });
+  };
   // A client that trickles its request cannot hold a connection for long.
   httpServer.headersTimeout = 10_000;
   httpServer.requestTimeout = 30_000;
@@ -340,6 +346,10 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
   let stopping: Promise<void> | null = null;
   const liveUpdates = await startLiveUpdates({ db, log, hub, apiKeyCache, keyCheckMs: options.live?.keyCheckMs ?? 5_000 });
   let metricsUrl: string | null = null;
+  // Requests reach this server only now that it is whole. A listener that answered while the server started
+  // (starting.ts) has its handler replaced.
+  httpServer.removeAllListeners('request');
+  httpServer.on('request', onRequest);
 
   return {
     httpServer,
@@ -351,6 +361,9 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
     hotOperationStats: hotOperations.stats,
     liveStats,
     metricsUrl: () => metricsUrl,
+    beginDraining: () => {
+      draining = true;
+    },
     stop: () => (stopping ??= stopAll()),
   };
 
@@ -376,15 +389,4 @@ export async function createServer(options: ServerOptions): Promise<AppServer> {
     await new Promise<void>((resolve) => (metricsServer?.listening ? metricsServer.close(() => resolve()) : resolve()));
     await telemetry.stop();
   }
-}
-
-function listenOn(server: http.Server, port: number, host: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      const address = server.address();
-      const actualPort = typeof address === 'object' && address ? address.port : port;
-      resolve(`http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`);
-    });
-  });
 }

@@ -7,6 +7,7 @@ import { syncBuiltInCatalogue } from '../modules/blocks/block-sync.js';
 import { backfillRollups } from '../modules/stats/rollup-backfill.js';
 import { DEMO_SEED_OPTIONS, seedDatabase } from '../seed/index.js';
 import { createServer, type AppServer } from './app.js';
+import { listenWhileStarting, type StartingListener } from './starting.js';
 import { tracingFor } from './telemetry/tracing.js';
 import { createPersistedDocuments, DASHBOARD_MANIFEST, loadManifests } from './persisted-documents.js';
 import { demoCredentialsFile, readDemoCredentials, writeDemoCredentials, type DemoCredentials } from './demo-credentials.js';
@@ -17,7 +18,8 @@ export type DemoKey = DemoCredentials & { createdNow: boolean; file: string };
 export type RunningServer = { url: string; db: Database; server: AppServer; demo: DemoKey | null; shutdown(): Promise<void> };
 
 /** Brings the database to the state the server needs, or fails with the command that fixes it. */
-async function prepareDatabase(config: AppConfig, db: Database, log: Logger): Promise<void> {
+async function prepareDatabase(config: AppConfig, db: Database, log: Logger, starting: StartingListener): Promise<void> {
+  starting.setPhase('migrations');
   if (config.migrateOnStart) {
     const started = Date.now();
     const { applied } = await applyMigrations(db);
@@ -30,13 +32,14 @@ async function prepareDatabase(config: AppConfig, db: Database, log: Logger): Pr
 }
 
 /** First boot of the embedded database: demo data and a demo key the playground opens with. */
-async function demoCredentials(config: AppConfig, db: Database, log: Logger): Promise<DemoKey | null> {
+async function demoCredentials(config: AppConfig, db: Database, log: Logger, starting: StartingListener): Promise<DemoKey | null> {
   if (db.kind !== 'pglite') return null;
   const file = demoCredentialsFile(db.dataDir);
   const stored = readDemoCredentials(db.dataDir);
   const existing = stored && { ...stored, createdNow: false, file };
   if (!config.seedDemoData) return existing;
   if ((await db.prisma.user.count()) > 0) return existing;
+  starting.setPhase('demo data');
   const summary = await seedDatabase(db, DEMO_SEED_OPTIONS, (msg) => log.debug(msg));
   const demoUser = summary.apiKeys.find((k) => k.permissions.includes('ADMIN')) ?? summary.apiKeys[0];
   if (!demoUser) return null;
@@ -90,12 +93,35 @@ export function bootBanner(config: AppConfig, running: Pick<RunningServer, 'url'
 
 export async function boot(config: AppConfig, log: Logger): Promise<RunningServer> {
   const started = Date.now();
-  const db = await openDatabase(config.database, { purpose: 'agentgraph server' });
+  let starting: StartingListener | null = null;
+  const closeStarting = async () => {
+    if (!starting?.httpServer.listening) return;
+    starting.httpServer.closeAllConnections();
+    await new Promise((resolve) => starting!.httpServer.close(resolve));
+  };
+  let db: Database;
+  try {
+    db = await openDatabase(config.database, {
+      purpose: 'agentgraph server',
+      // Probes are answered from here on (/ready 503 "starting"). The embedded database is locked first, so that
+      // a second process on it is told where the first one answers rather than that the port is taken.
+      beforeOpen: async (lock) => {
+        starting = await listenWhileStarting(config.port, config.host);
+        lock?.record({ url: starting.url, port: (starting.httpServer.address() as AddressInfo).port });
+      },
+    });
+  } catch (err) {
+    await closeStarting();
+    throw err;
+  }
   log.info({ database: db.kind, ms: Date.now() - started }, 'database opened');
   try {
-    await prepareDatabase(config, db, log);
-    const demo = await demoCredentials(config, db, log);
+    const listener = starting!;
+    await prepareDatabase(config, db, log, listener);
+    const demo = await demoCredentials(config, db, log, listener);
+    listener.setPhase('server');
     const server = await createServer({
+      httpServer: listener.httpServer,
       db,
       log,
       // Production never hands out a key, whoever asks.
@@ -117,8 +143,6 @@ export async function boot(config: AppConfig, log: Logger): Promise<RunningServe
           : createPersistedDocuments(config.persistedDocuments.mode, loadManifests([DASHBOARD_MANIFEST, ...config.persistedDocuments.manifests])),
     });
     const { url } = await server.listen(config.port, config.host);
-    // A second process refused the embedded database is told where this server answers.
-    if (db.kind === 'pglite') db.lock?.record({ url, port: (server.httpServer.address() as AddressInfo).port });
     const metricsUrl = server.metricsUrl();
     log.info(
       { url, database: db.kind, bootMs: Date.now() - started, metrics: config.metrics ? `${metricsUrl ?? url}/metrics` : 'off', tracing: config.tracing?.exporter ?? 'off' },
@@ -129,6 +153,8 @@ export async function boot(config: AppConfig, log: Logger): Promise<RunningServe
     let stopping: Promise<void> | null = null;
     const shutdown = () =>
       (stopping ??= (async () => {
+        server.beginDraining();
+        if (config.shutdownDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
         stopBackfill.abort();
         await server.stop();
         await backfill;
@@ -136,6 +162,7 @@ export async function boot(config: AppConfig, log: Logger): Promise<RunningServe
       })());
     return { url, db, server, demo, shutdown };
   } catch (err) {
+    await closeStarting();
     await db.close().catch(() => {});
     throw err;
   }
