@@ -16,14 +16,12 @@ import { build } from 'esbuild';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { commonOptions, completeBuild, cssFor, outputFor, replaceDirectory, root, sizeSummary } from './page-bundles.mjs';
+import { commonOptions, completeBuild, cssFor, elapsed, outputFor, replaceDirectory, root, sizeSummary } from './page-bundles.mjs';
 
-const started = performance.now();
 const dashboardDir = path.join(root, 'src/http/dashboard');
 const entry = path.join(dashboardDir, 'client.jsx');
 const outdir = path.join(root, 'src/generated/dashboard-bundle');
 const manifestPath = path.join(outdir, 'manifest.json');
-const elapsed = () => `${Math.round(performance.now() - started)} ms`;
 
 /** Newest mtime (ms) of the files whose change requires a rebuild. */
 function newestInputMtime() {

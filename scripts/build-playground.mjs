@@ -27,9 +27,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { installPackage } from './install-package.mjs';
-import { commonOptions, completeBuild, cssFor, listFiles, outputFor, replaceDirectory, root, sizeSummary } from './page-bundles.mjs';
+import { commonOptions, completeBuild, cssFor, elapsed, listFiles, outputFor, replaceDirectory, root, sizeSummary } from './page-bundles.mjs';
 
-const started = performance.now();
 const packageDir = path.join(root, 'playground');
 const packageModules = path.join(packageDir, 'node_modules');
 const clientDir = path.join(root, 'src/http/playground');
@@ -38,7 +37,6 @@ const bundleDir = path.join(clientDir, 'bundle');
 /** Files of bundle/ that the build does not write. */
 const KEPT = ['README.md'];
 const check = process.argv.includes('--check');
-const elapsed = () => `${Math.round(performance.now() - started)} ms`;
 const repoPath = (file) => path.relative(root, file).split(path.sep).join('/');
 
 const sha256 = (file) => createHash('sha256').update(readFileSync(path.join(root, file))).digest('hex');

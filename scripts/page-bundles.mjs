@@ -7,6 +7,10 @@ import { fileURLToPath } from 'node:url';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
+const started = performance.now();
+/** Time since the build script started (this module loads with it), for its log lines: `1234 ms`. */
+export const elapsed = () => `${Math.round(performance.now() - started)} ms`;
+
 /** @type {import('esbuild').BuildOptions} */
 export const commonOptions = {
   absWorkingDir: root,
