@@ -3,7 +3,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'src/generated/', 'coverage/', '.data/', 'bench/results/'] },
+  { ignores: ['node_modules/', 'dist/', 'src/generated/', 'src/http/playground/bundle/', 'coverage/', '.data/', 'bench/results/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,72 +1,84 @@
 #!/usr/bin/env node
-// Bundles the self-hosted GraphiQL 5 playground (served at /graphiql by src/http/playground.ts)
-// from node_modules only, with esbuild, into src/generated/playground/:
+// Bundles the self-hosted GraphiQL 5 playground (served at /graphiql by src/http/playground.ts) with esbuild into
+// src/http/playground/bundle/, which is committed (its README.md says why):
 //
 //   playground-[hash].js        the page's entry (React + GraphiQL + bootstrap), ESM, code-split
 //   playground-[hash].css       graphiql/style.css (GraphiQL, plugins, Monaco, fonts inlined)
 //   chunks/*-[hash].js          lazily imported chunks (monaco-editor, monaco-graphql, prettier)
 //   workers/*-[hash].js         Monaco web workers (editor, json, graphql), self-contained ESM
-//   manifest.json               which file is which, read by the server
+//   manifest.json               which file is which, read by the server, and the digests of the sources it was built from
 //
-// Nothing in the output may load from another host: the check at the end fails the build
-// if a CDN URL shows up in an import/URL position.
+// The build stack (graphiql, Monaco, React, esbuild: ~200 MB) is not the project's: playground/package.json pins it,
+// and it is installed into playground/node_modules (scripts/install-package.mjs) only when the bundle is built or
+// checked. Every module comes from there or from src/http/playground/: a build that reads anything else fails, so the
+// repository's node_modules cannot change the output. The same sources and lock build byte-identical files.
+// Nothing in the output may load from another host (scripts/page-bundles.mjs checks).
 //
-// Usage: node scripts/build-playground.mjs [--force]
-// Skips the build when manifest.json is newer than every input.
-import { build } from 'esbuild';
+// Usage:
+//   node scripts/build-playground.mjs            npm run playground:build: install if needed, build, replace bundle/
+//   node scripts/build-playground.mjs --check    npm run playground:check: fail, naming the files, if bundle/ is not
+//                                                what the sources build (rebuilt into a temporary directory)
+//   … --check --sources-only                     only compare the sources with the digests in bundle/manifest.json
+//                                                (no install; `npm test` does this)
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { pathToFileURL } from 'node:url';
+import { installPackage } from './install-package.mjs';
+import { commonOptions, completeBuild, cssFor, elapsed, listFiles, outputFor, replaceDirectory, root, sizeSummary } from './page-bundles.mjs';
 
-const started = performance.now();
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const packageDir = path.join(root, 'playground');
+const packageModules = path.join(packageDir, 'node_modules');
 const clientDir = path.join(root, 'src/http/playground');
-// The dashboard (/dashboard) is bundled here too: the same React, the same checks, one manifest.
-const dashboardDir = path.join(root, 'src/http/dashboard');
-const outdir = path.join(root, 'src/generated/playground');
-const manifestPath = path.join(outdir, 'manifest.json');
-const force = process.argv.includes('--force');
-const require = createRequire(path.join(root, 'package.json'));
+const clientEntry = path.join(clientDir, 'client.jsx');
+const bundleDir = path.join(clientDir, 'bundle');
+/** Files of bundle/ that the build does not write. */
+const KEPT = ['README.md'];
+const check = process.argv.includes('--check');
+const repoPath = (file) => path.relative(root, file).split(path.sep).join('/');
 
-const elapsed = () => `${Math.round(performance.now() - started)} ms`;
+const sha256 = (file) => createHash('sha256').update(readFileSync(path.join(root, file))).digest('hex');
 
-/** Newest mtime (ms) of the files whose change requires a rebuild. */
-function newestInputMtime() {
-  const inputs = [fileURLToPath(import.meta.url)];
-  const walk = (dir) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else inputs.push(full);
-    }
-  };
-  walk(clientDir);
-  walk(dashboardDir);
-  inputs.push(path.join(root, 'src/generated/dashboard/graphql.ts'));
-  // Dependency upgrades: npm rewrites the hidden lockfile and the packages' package.json.
-  inputs.push(path.join(root, 'node_modules/.package-lock.json'));
-  for (const pkg of ['graphiql', '@graphiql/react', 'monaco-editor', 'monaco-graphql', 'react', 'react-dom', 'graphql', 'graphql-ws', 'uplot', 'esbuild']) {
-    inputs.push(path.join(root, 'node_modules', pkg, 'package.json'));
-  }
-  let newest = 0;
-  for (const file of inputs) {
-    try {
-      newest = Math.max(newest, statSync(file).mtimeMs);
-    } catch {
-      // a missing optional input does not force a rebuild
-    }
-  }
-  return newest;
+/** The inputs recorded in `manifest.builtFrom` that are missing or differ now. */
+function changedSources() {
+  const manifestPath = path.join(bundleDir, 'manifest.json');
+  if (!existsSync(manifestPath)) return [`${repoPath(manifestPath)} (missing)`];
+  const { builtFrom = {} } = JSON.parse(readFileSync(manifestPath, 'utf8'));
+  const changed = Object.entries(builtFrom).filter(([file, digest]) => !existsSync(path.join(root, file)) || sha256(file) !== digest);
+  return changed.map(([file]) => file);
 }
 
-if (!force && existsSync(manifestPath)) {
-  const manifestMtime = statSync(manifestPath).mtimeMs;
-  if (manifestMtime >= newestInputMtime()) {
-    console.log(`build-playground: up to date (${path.relative(root, outdir)}), checked in ${elapsed()}`);
+if (check) {
+  const changed = changedSources();
+  if (changed.length > 0) {
+    console.error(`playground:check: src/http/playground/bundle/ was built from other sources; changed since: ${changed.join(', ')}`);
+    console.error('Run `npm run playground:build` and commit src/http/playground/bundle/.');
+    process.exit(1);
+  }
+  if (process.argv.includes('--sources-only')) {
+    console.log(`playground:check: the bundle's recorded sources are unchanged (${elapsed()})`);
     process.exit(0);
   }
 }
+
+installPackage('playground');
+const requireFromPackage = createRequire(path.join(packageDir, 'package.json'));
+const { build } = await import(pathToFileURL(requireFromPackage.resolve('esbuild')).href);
+
+// Bare imports of src/http/playground/ (graphiql, react, graphql, graphql-ws …) resolve in playground/node_modules,
+// not in the repository's node_modules, which the client's directory would find first.
+const redirected = Symbol('resolved from playground/');
+const resolveFromPackage = {
+  name: 'resolve-from-playground-package',
+  setup(b) {
+    b.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (args.pluginData === redirected || args.importer.startsWith(packageModules + path.sep)) return undefined;
+      return b.resolve(args.path, { kind: args.kind, resolveDir: packageDir, importer: args.importer, pluginData: redirected });
+    });
+  },
+};
 
 // Monaco's ESM sources import their own .css files; graphiql/style.css already contains all of
 // Monaco's CSS, and CSS imported from lazily loaded chunks would not be loaded by the page anyway.
@@ -80,41 +92,24 @@ const ignoreMonacoCss = {
   },
 };
 
-/** @type {import('esbuild').BuildOptions} */
-const common = {
-  absWorkingDir: root,
-  bundle: true,
-  minify: true,
-  format: 'esm',
-  platform: 'browser',
-  target: ['es2022', 'chrome111', 'firefox115', 'safari16.4'],
-  metafile: true,
-  legalComments: 'none',
-  logLevel: 'warning',
-  define: { 'process.env.NODE_ENV': '"production"' },
-  // Fonts/images referenced by CSS become files next to the CSS (today graphiql inlines its fonts).
-  loader: { '.woff2': 'file', '.woff': 'file', '.ttf': 'file', '.svg': 'file', '.png': 'file' },
-  assetNames: 'assets/[name]-[hash]',
-  plugins: [ignoreMonacoCss],
-};
+const options = { ...commonOptions, plugins: [resolveFromPackage, ignoreMonacoCss] };
 
-// Build into a sibling directory and swap it in at the end, so that a failed build (or a server
-// running meanwhile) never sees a half-written bundle.
-const builddir = `${outdir}.tmp-${process.pid}`;
+// Built beside bundle/ and swapped in at the end; for --check, in a temporary directory that is compared instead.
+const builddir = check ? mkdtempSync(path.join(os.tmpdir(), 'agentgraph-playground-check-')) : `${bundleDir}.tmp-${process.pid}`;
 rmSync(builddir, { recursive: true, force: true });
 mkdirSync(builddir, { recursive: true });
 process.on('exit', () => rmSync(builddir, { recursive: true, force: true }));
 
 const workerEntries = {
-  editor: require.resolve('monaco-editor/esm/vs/editor/editor.worker.js'),
-  json: require.resolve('monaco-editor/esm/vs/language/json/json.worker.js'),
-  graphql: require.resolve('monaco-graphql/esm/graphql.worker.js'),
+  editor: requireFromPackage.resolve('monaco-editor/esm/vs/editor/editor.worker.js'),
+  json: requireFromPackage.resolve('monaco-editor/esm/vs/language/json/json.worker.js'),
+  graphql: requireFromPackage.resolve('monaco-graphql/esm/graphql.worker.js'),
 };
 
-const [client, workers, dashboard] = await Promise.all([
+const [client, workers] = await Promise.all([
   build({
-    ...common,
-    entryPoints: { playground: path.join(clientDir, 'client.jsx') },
+    ...options,
+    entryPoints: { playground: clientEntry },
     outdir: builddir,
     splitting: true,
     entryNames: '[name]-[hash]',
@@ -123,107 +118,48 @@ const [client, workers, dashboard] = await Promise.all([
   }),
   // Workers are self-contained (no splitting): each one is a module worker script.
   build({
-    ...common,
+    ...options,
     entryPoints: Object.fromEntries(Object.entries(workerEntries).map(([label, file]) => [`${label}.worker`, file])),
     outdir: path.join(builddir, 'workers'),
     entryNames: '[name]-[hash]',
   }),
-  // One file: the page is small, and its first paint should not wait for chunks.
-  build({
-    ...common,
-    entryPoints: { dashboard: path.join(dashboardDir, 'client.jsx') },
-    outdir: path.join(builddir, 'dashboard'),
-    entryNames: '[name]-[hash]',
-    jsx: 'automatic',
-  }),
 ]);
 
-const rel = (file) => path.relative(builddir, path.resolve(root, file)).split(path.sep).join('/');
-
-/** The output generated for an entry point (matching its source file). */
-function outputFor(metafile, entrySource, ext) {
-  for (const [file, output] of Object.entries(metafile.outputs)) {
-    if (output.entryPoint && path.resolve(root, output.entryPoint) === entrySource && file.endsWith(ext)) return rel(file);
-  }
-  throw new Error(`build-playground: no ${ext} output for ${entrySource}`);
-}
-function cssFor(metafile, entrySource) {
-  for (const output of Object.values(metafile.outputs)) {
-    if (output.entryPoint && path.resolve(root, output.entryPoint) === entrySource && output.cssBundle) return rel(output.cssBundle);
-  }
-  throw new Error(`build-playground: no CSS bundle for ${entrySource}`);
-}
-
-const clientEntry = path.join(clientDir, 'client.jsx');
-const manifest = {
-  script: outputFor(client.metafile, clientEntry, '.js'),
-  style: cssFor(client.metafile, clientEntry),
-  workers: Object.fromEntries(Object.entries(workerEntries).map(([label, file]) => [label, outputFor(workers.metafile, file, '.js')])),
-  dashboard: {
-    script: outputFor(dashboard.metafile, path.join(dashboardDir, 'client.jsx'), '.js'),
-    style: cssFor(dashboard.metafile, path.join(dashboardDir, 'client.jsx')),
-  },
-};
-
-// --- No outside hosts in import/URL position --------------------------------------------------
-const cdnHosts = [
-  'esm.sh',
-  'unpkg.com',
-  'cdn.jsdelivr.net',
-  'cdnjs.cloudflare.com',
-  'fonts.googleapis.com',
-  'fonts.gstatic.com',
-  'cdn.skypack.dev',
-  'ga.jspm.io',
-  'jspm.dev',
-  'esm.run',
-];
-const hostPattern = cdnHosts.map((h) => h.replace(/\./g, '\\.')).join('|');
-// import "…", import("…"), from "…", new URL("…"), new Worker("…"), importScripts("…"), fetch("…"),
-// url(…), @import …, src=/href=, and any string literal that starts with such a URL.
-const urlPositions = new RegExp(
-  String.raw`(?:\bimport\s*\(?\s*|\bfrom\s*|\bnew\s+(?:URL|Worker|SharedWorker)\s*\(\s*|\b(?:importScripts|fetch)\s*\(\s*|\burl\(\s*|@import\s+(?:url\(\s*)?|\b(?:src|href)\s*=\s*|(?=["'\x60]))["'\x60]?(?:https?:)?//(?:[a-z0-9-]+\.)*(?:${hostPattern})\b`,
-  'gi',
-);
-const offenders = [];
-let totalBytes = 0;
-const sizes = [];
-const walkOut = (dir) => {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) {
-      walkOut(full);
-      continue;
-    }
-    const bytes = statSync(full).size;
-    totalBytes += bytes;
-    sizes.push([rel(full), bytes]);
-    if (!/\.(?:js|css|html|json)$/.test(entry.name)) continue;
-    const text = readFileSync(full, 'utf8');
-    for (const match of text.matchAll(urlPositions)) {
-      offenders.push(`${rel(full)}: …${text.slice(Math.max(0, match.index - 40), match.index + match[0].length + 40)}…`);
-    }
-  }
-};
-walkOut(builddir);
-if (offenders.length > 0) {
-  // The previous bundle (if any) stays; this one is discarded on exit.
-  console.error('build-playground: the bundle references outside hosts (must be self-hosted):');
-  for (const offender of offenders) console.error(`  ${offender}`);
+// What went in: the playground package's modules, and the client's own sources (digested into the manifest).
+const inputs = [...new Set([...Object.keys(client.metafile.inputs), ...Object.keys(workers.metafile.inputs)])].filter((input) => !/^[\w-]+:/.test(input));
+const outside = inputs.filter((input) => !input.startsWith('playground/node_modules/') && !input.startsWith('src/http/playground/'));
+if (outside.length > 0) {
+  console.error(`build-playground: read files from outside playground/node_modules and src/http/playground/:\n  ${outside.join('\n  ')}`);
   process.exit(1);
 }
+const sources = [...inputs.filter((input) => input.startsWith('src/http/playground/')), 'playground/package.json', 'playground/package-lock.json'].sort();
 
-// Written last: its mtime marks a complete, checked build. Then swap the directories.
-writeFileSync(path.join(builddir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-rmSync(outdir, { recursive: true, force: true });
-renameSync(builddir, outdir);
+const manifest = {
+  script: outputFor(client.metafile, clientEntry, '.js', builddir),
+  style: cssFor(client.metafile, clientEntry, builddir),
+  workers: Object.fromEntries(Object.entries(workerEntries).map(([label, file]) => [label, outputFor(workers.metafile, file, '.js', builddir)])),
+  builtFrom: Object.fromEntries(sources.map((file) => [file, sha256(file)])),
+};
+completeBuild({ label: 'build-playground', builddir, manifest });
 
-const kb = (bytes) => `${(bytes / 1024).toFixed(0)} kB`;
-const pick = (file) => sizes.find(([name]) => name === file)?.[1] ?? 0;
-console.log(
-  `build-playground: built ${path.relative(root, outdir)} in ${elapsed()} — ` +
-    `entry ${kb(pick(manifest.script))}, css ${kb(pick(manifest.style))}, ` +
-    `workers ${Object.entries(manifest.workers)
-      .map(([label, file]) => `${label} ${kb(pick(file))}`)
-      .join(', ')}; dashboard ${kb(pick(manifest.dashboard.script))} + css ${kb(pick(manifest.dashboard.style))}; total ${kb(totalBytes)} in ${sizes.length} files`,
-);
+if (check) {
+  const built = new Map(listFiles(builddir).map(({ file }) => [file, file]));
+  const committed = listFiles(bundleDir).filter(({ file }) => !KEPT.includes(file));
+  const differences = [];
+  for (const { file } of committed) {
+    if (!built.has(file)) differences.push(`${file}: not built from the sources`);
+    else if (!readFileSync(path.join(builddir, file)).equals(readFileSync(path.join(bundleDir, file)))) differences.push(`${file}: differs from the build`);
+    built.delete(file);
+  }
+  for (const file of built.keys()) differences.push(`${file}: built, not committed`);
+  if (differences.length > 0) {
+    console.error(`playground:check: src/http/playground/bundle/ is not what the sources build:\n  ${differences.join('\n  ')}`);
+    console.error('Run `npm run playground:build` and commit src/http/playground/bundle/.');
+    process.exit(1);
+  }
+  console.log(`playground:check: src/http/playground/bundle/ is what the sources build (${committed.length} files, ${elapsed()})`);
+} else {
+  replaceDirectory(builddir, bundleDir, { keep: KEPT });
+  const parts = { entry: manifest.script, css: manifest.style, ...Object.fromEntries(Object.entries(manifest.workers).map(([label, file]) => [`${label} worker`, file])) };
+  console.log(`build-playground: built ${repoPath(bundleDir)} in ${elapsed()} — ${sizeSummary(bundleDir, parts)}`);
+}

@@ -21,7 +21,8 @@ const RUNTIME_ASSETS = [
     .filter((file) => fs.existsSync(path.join(root, file))),
   'src/modules/blocks/catalogue.json',
   'prisma/migrations',
-  'src/generated/playground',
+  'src/http/playground/bundle',
+  'src/generated/dashboard-bundle',
   'src/generated/dashboard/persisted-documents.json',
 ];
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Produces everything generated from the sources: the Prisma client, the typed resolvers (GraphQL Code
-// Generator) and the playground bundle. Each step is skipped when its output is newer than its inputs, so
+// Generator) and the dashboard's bundle. Each step is skipped when its output is newer than its inputs, so
 // `npm install` (the `prepare` script), `npm start` and `npm test` can call this every time.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -72,5 +72,9 @@ if (codegenOuts.some((out) => !upToDate(out, [...schemaFiles, ...documentFiles, 
   for (const out of codegenOuts) if (fs.existsSync(out)) fs.utimesSync(out, new Date(), new Date());
 }
 
-const playgroundScript = path.join(root, 'scripts/build-playground.mjs');
-if (fs.existsSync(playgroundScript)) run('playground bundle', process.execPath, [playgroundScript]);
+run('dashboard bundle', process.execPath, [path.join(root, 'scripts/build-dashboard.mjs'), ...(force ? ['--force'] : [])]);
+
+// The playground's bundle is committed, not generated (src/http/playground/bundle/README.md): only a note when its
+// sources changed since it was built, which `npm run playground:build` mends.
+const playgroundSources = spawnSync(process.execPath, [path.join(root, 'scripts/build-playground.mjs'), '--check', '--sources-only'], { cwd: root, encoding: 'utf8' });
+if (playgroundSources.status !== 0) process.stderr.write(`generate: note: ${playgroundSources.stderr}`);

@@ -17,7 +17,7 @@ export const projectRoot = path.dirname(codeDir);
 
 /**
  * A file the server reads at run time, named by its place in the repository (`schema.graphql`, `prisma/migrations`,
- * `src/generated/playground`): there when run from the sources; when built, its copy in dist/ (scripts/build.mjs
+ * `src/http/playground/bundle`): there when run from the sources; when built, its copy in dist/ (scripts/build.mjs
  * copies each one, `src/` dropped), so that dist/ runs from any directory, wherever it is deployed.
  */
 export function runtimeAsset(repositoryPath: string): string {

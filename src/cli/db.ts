@@ -23,6 +23,14 @@ import { runIfEntryPoint } from './run-main.js';
 const usage = 'Usage: tsx src/cli/db.ts migrate|status|reset [--force]';
 
 function runPrisma(args: string[]): Promise<number> {
+  // A devDependency: a checkout installed with --omit=dev has no Prisma CLI (the server migrates without it).
+  if (!fs.existsSync(prismaBin)) {
+    console.error(
+      `The Prisma CLI is not installed (${prismaBin}): \`npm install\` with the devDependencies, or let the server apply ` +
+        'the migrations (MIGRATE_ON_START=1 or --migrate).',
+    );
+    return Promise.resolve(1);
+  }
   return new Promise((resolve, reject) => {
     const child = spawn(prismaBin, args, { cwd: projectRoot, env: prismaCliEnv(), stdio: 'inherit' });
     child.on('error', reject);

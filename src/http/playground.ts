@@ -1,8 +1,9 @@
-// Self-hosted GraphiQL 5 playground.
+// Self-hosted GraphiQL 5 playground, and the dashboard page.
 //
-// Serves the page at `/` and the bundle built by `scripts/build-playground.mjs`
-// (src/generated/playground/) under `/assets/...`. Nothing is loaded from another host:
-// React, GraphiQL, Monaco and Monaco's web workers all come from this router.
+// Each serves its page at `/` and its bundle under `/assets/...`: the playground's is committed
+// (src/http/playground/bundle/, built by `npm run playground:build`), the dashboard's generated
+// (src/generated/dashboard-bundle/, by `npm run generate`). Nothing is loaded from another host:
+// React, GraphiQL, Monaco and Monaco's web workers all come from these routers.
 //
 // Usage: app.use('/graphiql', createPlaygroundRouter({ graphqlPath: '/graphql' }))
 //
@@ -31,19 +32,22 @@ export interface PlaygroundOptions {
   title?: string;
 }
 
-interface PlaygroundManifest {
+/** A bundle's manifest.json: the page's entry (script and style), paths relative to the bundle's directory. */
+interface PageManifest {
   script: string;
   style: string;
-  workers: { editor: string; json: string; graphql: string };
-  /** The dashboard page's entry (src/http/dashboard), bundled by the same build. */
-  dashboard: { script: string; style: string };
 }
 
-/** One page of the bundle: its entry, the config its script reads, the element it renders into. */
-type BundlePage = {
+interface PlaygroundManifest extends PageManifest {
+  workers: { editor: string; json: string; graphql: string };
+}
+
+/** One page and its bundle: where the bundle is, the config its script reads, the element it renders into. */
+type BundlePage<Manifest extends PageManifest> = {
   title: string;
-  entry(manifest: PlaygroundManifest): { script: string; style: string };
-  config(req: Request, assets: string, manifest: PlaygroundManifest): Record<string, unknown>;
+  /** The bundle's directory, by its place in the repository (`runtimeAsset`), and the command that builds it. */
+  bundle: { path: string; buildCommand: string };
+  config(req: Request, assets: string, manifest: Manifest): Record<string, unknown>;
   /** The id of the config's data block and of the root element: `<name>-config`, `<name>`. */
   name: string;
   noscript: string;
@@ -113,11 +117,11 @@ export function isLocalRequest(req: Pick<Request, 'socket' | 'headers'>): boolea
 
 export function createPlaygroundRouter(options: PlaygroundOptions): express.Router {
   const defaultHeaders = headersText(options.defaultHeaders);
-  return createBundleRouter({
+  return createBundleRouter<PlaygroundManifest>({
     title: options.title ?? 'agentgraph · GraphiQL',
     name: 'playground',
     noscript: 'The GraphiQL playground needs JavaScript.',
-    entry: (manifest) => manifest,
+    bundle: { path: 'src/http/playground/bundle', buildCommand: 'npm run playground:build' },
     config: (req, assets, manifest) => ({
       graphqlPath: options.graphqlPath,
       defaultHeaders: isLocalRequest(req) ? defaultHeaders : undefined,
@@ -132,31 +136,31 @@ export function createPlaygroundRouter(options: PlaygroundOptions): express.Rout
 }
 
 /**
- * The dashboard (src/http/dashboard): live runs and execution statistics, from the same bundle. Like the playground it
+ * The dashboard (src/http/dashboard): live runs and execution statistics. Like the playground it
  * opens with the default headers (the demo key) only for a browser on this machine; anyone else enters a key.
  */
 export function createDashboardRouter(options: Pick<PlaygroundOptions, 'graphqlPath' | 'defaultHeaders' | 'title'>): express.Router {
   const defaultHeaders = headersText(options.defaultHeaders);
-  return createBundleRouter({
+  return createBundleRouter<PageManifest>({
     title: options.title ?? 'agentgraph · dashboard',
     name: 'dashboard',
     noscript: 'The dashboard needs JavaScript.',
-    entry: (manifest) => manifest.dashboard,
+    bundle: { path: 'src/generated/dashboard-bundle', buildCommand: 'npm run generate' },
     config: (req) => ({ graphqlPath: options.graphqlPath, defaultHeaders: isLocalRequest(req) ? defaultHeaders : undefined }),
   });
 }
 
 const headersText = (headers: Record<string, string> | undefined) => (headers && Object.keys(headers).length > 0 ? JSON.stringify(headers, null, 2) : undefined);
 
-function createBundleRouter(page: BundlePage): express.Router {
-  // The bundle built by scripts/build-playground.mjs (copied into dist/ by the build).
-  const bundleDir = runtimeAsset('src/generated/playground');
+function createBundleRouter<Manifest extends PageManifest>(page: BundlePage<Manifest>): express.Router {
+  // Copied into dist/ by the build (scripts/build.mjs).
+  const bundleDir = runtimeAsset(page.bundle.path);
   const manifestPath = path.join(bundleDir, 'manifest.json');
   const title = page.title;
 
   // The manifest is re-read when the bundle is rebuilt while the server runs (new hashes).
-  let cached: { mtimeMs: number; manifest: PlaygroundManifest } | undefined;
-  function loadManifest(): PlaygroundManifest | undefined {
+  let cached: { mtimeMs: number; manifest: Manifest } | undefined;
+  function loadManifest(): Manifest | undefined {
     let mtimeMs: number;
     try {
       mtimeMs = statSync(manifestPath).mtimeMs;
@@ -166,7 +170,7 @@ function createBundleRouter(page: BundlePage): express.Router {
     }
     if (cached?.mtimeMs !== mtimeMs) {
       try {
-        cached = { mtimeMs, manifest: JSON.parse(readFileSync(manifestPath, 'utf8')) as PlaygroundManifest };
+        cached = { mtimeMs, manifest: JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest };
       } catch {
         return undefined; // being rewritten
       }
@@ -179,10 +183,7 @@ function createBundleRouter(page: BundlePage): express.Router {
       .status(503)
       .type('text/plain')
       .set('Cache-Control', 'no-store')
-      .send(
-        'The page bundle has not been built (src/generated/playground/ is missing).\n' +
-          'Run `npm run generate` (or `node scripts/build-playground.mjs`) and reload.\n',
-      );
+      .send(`The page bundle has not been built (${page.bundle.path}/ is missing).\nRun \`${page.bundle.buildCommand}\` and reload.\n`);
   }
 
   const router = express.Router();
@@ -194,7 +195,6 @@ function createBundleRouter(page: BundlePage): express.Router {
       return;
     }
     const assets = `${req.baseUrl}/assets`;
-    const entry = page.entry(manifest);
     const html = `<!doctype html>
 <html lang="en">
 <head>
@@ -204,10 +204,10 @@ function createBundleRouter(page: BundlePage): express.Router {
 <meta name="referrer" content="no-referrer">
 <title>${escapeHtml(title)}</title>
 <link rel="icon" type="image/svg+xml" href="${escapeHtml(`${req.baseUrl}/favicon.svg`)}">
-<link rel="stylesheet" href="${escapeHtml(`${assets}/${entry.style}`)}">
-<link rel="modulepreload" href="${escapeHtml(`${assets}/${entry.script}`)}">
+<link rel="stylesheet" href="${escapeHtml(`${assets}/${manifest.style}`)}">
+<link rel="modulepreload" href="${escapeHtml(`${assets}/${manifest.script}`)}">
 <script type="application/json" id="${page.name}-config">${jsonForScript(page.config(req, assets, manifest))}</script>
-<script type="module" src="${escapeHtml(`${assets}/${entry.script}`)}"></script>
+<script type="module" src="${escapeHtml(`${assets}/${manifest.script}`)}"></script>
 </head>
 <body>
 <div id="${page.name === 'playground' ? 'graphiql' : page.name}"></div>
@@ -233,10 +233,9 @@ function createBundleRouter(page: BundlePage): express.Router {
     redirect: false,
     dotfiles: 'ignore',
     fallthrough: true,
-    setHeaders(res, filePath) {
+    setHeaders(res) {
       res.setHeader('X-Content-Type-Options', 'nosniff');
-      if (HASHED_FILE.test(filePath)) res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
-      else res.setHeader('Cache-Control', 'no-cache');
+      res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
     },
   });
   router.use('/assets', (req, res, next) => {
@@ -244,11 +243,9 @@ function createBundleRouter(page: BundlePage): express.Router {
       bundleMissing(res);
       return;
     }
-    if (req.path === '/manifest.json') {
-      res.status(404).type('text/plain').send('Not found\n');
-      return;
-    }
-    serveAssets(req, res, next);
+    // Only the bundle's hashed files (whose content never changes): not its manifest, nor a README beside them.
+    if (HASHED_FILE.test(req.path)) serveAssets(req, res, next);
+    else next();
   });
   router.use('/assets', (_req: Request, res: Response) => {
     res.status(404).type('text/plain').set('Cache-Control', 'no-store').send('Not found\n');

@@ -60,7 +60,7 @@ describe('dashboard (/dashboard)', () => {
   }
 
   beforeAll(async () => {
-    execFileSync(process.execPath, [path.join(root, 'scripts/build-playground.mjs')], { cwd: root, stdio: 'inherit' });
+    execFileSync(process.execPath, [path.join(root, 'scripts/build-dashboard.mjs')], { cwd: root, stdio: 'inherit' });
     server = await startTestServer();
     strict = await startTestServer({ persistedDocuments: createPersistedDocuments('only', loadManifests([DASHBOARD_MANIFEST])) });
     const mine = (await createGraph(server.db, server.userId, { name: 'Mine' })).graph;

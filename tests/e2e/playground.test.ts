@@ -4,10 +4,9 @@
 // with the server-provided default headers (the demo API key), and that the page makes zero
 // requests to any host other than the server's own.
 //
-// Needs /usr/bin/chromium (Debian's `chromium` package) and the built bundle
-// (`npm run generate`, or `node scripts/build-playground.mjs`, which this test runs itself). Screenshots go to
-// tests/e2e/__artifacts__/ (not tracked): `npm test` leaves the tree as it found it.
-import { execFileSync } from 'node:child_process';
+// Needs /usr/bin/chromium (Debian's `chromium` package). The bundle is committed (src/http/playground/bundle/, rebuilt
+// by `npm run playground:build`); tests/server/playground-bundle.test.ts checks it was built from the current sources.
+// Screenshots go to tests/e2e/__artifacts__/ (not tracked): `npm test` leaves the tree as it found it.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,8 +26,6 @@ describe('GraphiQL playground (/graphiql)', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    // Fast no-op when the bundle is up to date.
-    execFileSync(process.execPath, [path.join(root, 'scripts/build-playground.mjs')], { cwd: root, stdio: 'inherit' });
     server = await startTestServer();
     browser = await chromium.launch({
       executablePath: CHROMIUM,

@@ -74,7 +74,10 @@ describe('npm run build', () => {
     const script = /assets\/[^"]+\.js/.exec(page)?.[0];
     expect(script).toBeDefined();
     expect((await fetch(`${url}/graphiql/${script}`)).status).toBe(200);
-    expect((await fetch(`${url}/dashboard`)).status).toBe(200);
+    const dashboard = await (await fetch(`${url}/dashboard`)).text();
+    const dashboardScript = /assets\/[^"]+\.js/.exec(dashboard)?.[0];
+    expect(dashboardScript).toBeDefined();
+    expect((await fetch(`${url}/dashboard/${dashboardScript}`)).status).toBe(200);
     console.log(`[build] scripts/build.mjs ${buildMs} ms; node dist/main.js to /health ${bootMs} ms (new embedded database: migrations and demo data)`);
   }, 120_000);
 });

@@ -1,5 +1,6 @@
 // Browser entry of the self-hosted GraphiQL playground served at /graphiql.
-// Bundled by scripts/build-playground.mjs (esbuild) into src/generated/playground/.
+// Bundled by scripts/build-playground.mjs (esbuild, from playground/package.json) into src/http/playground/bundle/,
+// which is committed: after a change here, `npm run playground:build` (CI's `npm run playground:check` compares).
 // Kept as .jsx so that the server's TypeScript program (no DOM lib, no JSX) does not check it.
 //
 // Everything the page needs comes from the same origin: the config is read from the

@@ -1,0 +1,1 @@
+import{a,b}from"./chunk-GGN3E5HB.js";import"./chunk-4GX5BVSB.js";import"./chunk-KKUTH6SW.js";import"./chunk-DWMQ35VM.js";import"./chunk-ABWIHD4V.js";import"./chunk-HISXAZ4Y.js";export{b as getWorker,a as jsonDefaults};

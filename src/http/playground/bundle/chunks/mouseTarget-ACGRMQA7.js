@@ -1,0 +1,1 @@
+import{Jh as a,Kh as b,Lh as c,Mh as d}from"./chunk-DWMQ35VM.js";import"./chunk-ABWIHD4V.js";import"./chunk-HISXAZ4Y.js";export{c as HitTestContext,b as MouseTarget,d as MouseTargetFactory,a as PointerHandlerLastRenderData};
