@@ -105,9 +105,11 @@ export async function statusSummary(ctx: GraphQLContext, query: StatsQuery) {
 
 export async function timeSeriesPoints(ctx: GraphQLContext, query: StatsQuery) {
   const rows = await ctx.loaders.stats.timeSeries(query.scope, query.starts);
-  const byBucket = new Map(rows.map((r) => [r.bucket, r]));
+  // Indexed by bucket (a year of hours is 8,760 points, most of them empty).
+  const byBucket: Array<(typeof rows)[number] | undefined> = new Array(query.starts.length + 1);
+  for (const row of rows) byBucket[row.bucket] = row;
   return query.starts.map((start, i) => {
-    const row = byBucket.get(i + 1);
+    const row = byBucket[i + 1];
     return {
       bucketStart: new Date(start),
       total: row?.total ?? 0,
