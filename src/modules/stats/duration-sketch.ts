@@ -11,12 +11,35 @@ export function binEstimate(bin: number): number {
   return bin <= 0 ? 0 : (2 * GAMMA ** (bin - 1)) / (GAMMA + 1);
 }
 
-/** Counts per bin (signed additions are fine: the rollups are read as sums and differences of spans). */
+/**
+ * Counts per bin (signed additions are fine: the rollups are read as sums and differences of spans). Dense: bins are
+ * small integers (a week is bin ~520) and one interval's durations span a few hundred at most, so an array from the
+ * lowest bin seen to the highest makes adding, merging and percentiles plain index arithmetic — a year of hourly
+ * buckets is thousands of histograms, and a Map per bucket with its sorts was most of such an answer's time.
+ */
 export class DurationHistogram {
-  private readonly counts = new Map<number, number>();
+  /** counts[i] is bin `low + i`'s count. */
+  private counts: number[] = [];
+  private low = 0;
 
   add(bin: number, count: number): void {
-    this.counts.set(bin, (this.counts.get(bin) ?? 0) + count);
+    const { counts } = this;
+    if (counts.length === 0) {
+      this.low = bin;
+      counts.push(count);
+      return;
+    }
+    const i = bin - this.low;
+    if (i < 0) {
+      // Room below with some to spare (bins arrive in no particular order), not below bin 0.
+      const room = -i + Math.min(16, Math.max(0, bin));
+      this.counts = new Array<number>(room).fill(0).concat(counts);
+      this.low -= room;
+      this.counts[bin - this.low]! += count;
+      return;
+    }
+    while (counts.length <= i) counts.push(0);
+    counts[i]! += count;
   }
 
   /** Adds `sign` × a rollup row's bins, given as comma-separated counts of bins `from`, `from + 1`, … */
@@ -55,47 +78,49 @@ export class DurationHistogram {
   }
 
   merge(other: DurationHistogram): void {
-    for (const [bin, n] of other.counts) this.add(bin, n);
+    const { counts, low } = other;
+    for (let i = 0; i < counts.length; i++) if (counts[i] !== 0) this.add(low + i, counts[i]!);
   }
 
   get count(): number {
     let n = 0;
-    for (const c of this.counts.values()) n += c;
+    for (const c of this.counts) n += c;
     return n;
   }
 
-  private sorted(): Array<[number, number]> {
-    return [...this.counts].filter(([, c]) => c > 0).sort((x, y) => x[0] - y[0]);
-  }
-
-  /** percentile_cont(p) over the bins' estimates; null when empty. */
+  /** percentile_cont(p) over the bins' estimates (bins with a positive count); null when empty. */
   percentile(p: number): number | null {
     return this.percentiles([p])[0]!;
   }
 
   percentiles(ps: readonly number[]): Array<number | null> {
-    const bins = this.sorted();
-    const n = bins.reduce((sum, [, c]) => sum + c, 0);
+    const { counts, low } = this;
+    let n = 0;
+    for (const c of counts) if (c > 0) n += c;
     if (n === 0) return ps.map(() => null);
     const valueAt = (rank: number) => {
       let seen = 0;
-      for (const [bin, c] of bins) {
+      let last = 0;
+      for (let i = 0; i < counts.length; i++) {
+        const c = counts[i]!;
+        if (c <= 0) continue;
         seen += c;
-        if (rank < seen) return binEstimate(bin);
+        last = i;
+        if (rank < seen) return binEstimate(low + i);
       }
-      return binEstimate(bins[bins.length - 1]![0]);
+      return binEstimate(low + last);
     };
     return ps.map((p) => {
       const rank = p * (n - 1);
       const k = Math.floor(rank);
-      const low = valueAt(k);
-      return rank === k ? low : low + (rank - k) * (valueAt(k + 1) - low);
+      const lowValue = valueAt(k);
+      return rank === k ? lowValue : lowValue + (rank - k) * (valueAt(k + 1) - lowValue);
     });
   }
 
   /** The largest duration's estimate; null when empty. */
   max(): number | null {
-    const bins = this.sorted();
-    return bins.length ? binEstimate(bins[bins.length - 1]![0]) : null;
+    for (let i = this.counts.length - 1; i >= 0; i--) if (this.counts[i]! > 0) return binEstimate(this.low + i);
+    return null;
   }
 }
