@@ -53,7 +53,7 @@ const bin = (name) => path.join(root, 'node_modules', '.bin', name);
 
 const prismaOut = path.join(root, 'src/generated/prisma/client.ts');
 if (!upToDate(prismaOut, [path.join(root, 'prisma/schema.prisma'), path.join(root, 'package-lock.json')])) {
-  run('prisma client', bin('prisma'), ['generate']);
+  run('prisma client', process.execPath, [path.join(root, 'scripts/prisma.mjs'), 'generate']);
   fs.utimesSync(prismaOut, new Date(), new Date());
 }
 
