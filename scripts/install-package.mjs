@@ -5,8 +5,9 @@
 //   bench/         the comparison benchmark's packages (PostGraphile 5, autocannon, the results chart's vega and
 //                  resvg), before `npm run bench` and `npm run typecheck:bench`
 //   playground/    the GraphiQL playground's build stack (graphiql, Monaco, esbuild), before `npm run playground:build`
-//   tools/prisma/  the Prisma CLI, before `npm run prisma -- <args>` (scripts/prisma.mjs), which `npm run generate`
-//                  runs for the Prisma client
+//   tools/prisma/  the Prisma CLI, before `npm run prisma -- <args>` (scripts/prisma.mjs) and before the committed
+//                  Prisma client is generated again (scripts/prisma-client.mjs: `npm run generate` when the schema
+//                  changed, `npm run prisma:check`)
 //
 // It does nothing when <folder>/node_modules is newer than the folder's package-lock.json and package.json.
 // Modules under such a folder resolve its node_modules first, then the repository's.
