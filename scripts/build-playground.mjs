@@ -27,7 +27,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { installPackage } from './install-package.mjs';
-import { commonOptions, completeBuild, cssFor, elapsed, listFiles, outputFor, replaceDirectory, root, sizeSummary } from './page-bundles.mjs';
+import { commonOptions, completeBuild, cssFor, directoryDifferences, elapsed, listFiles, outputFor, replaceDirectory, root, sizeSummary } from './page-bundles.mjs';
 
 const packageDir = path.join(root, 'playground');
 const packageModules = path.join(packageDir, 'node_modules');
@@ -143,15 +143,8 @@ const manifest = {
 completeBuild({ label: 'build-playground', builddir, manifest });
 
 if (check) {
-  const built = new Map(listFiles(builddir).map(({ file }) => [file, file]));
+  const differences = directoryDifferences(builddir, bundleDir, { kept: KEPT });
   const committed = listFiles(bundleDir).filter(({ file }) => !KEPT.includes(file));
-  const differences = [];
-  for (const { file } of committed) {
-    if (!built.has(file)) differences.push(`${file}: not built from the sources`);
-    else if (!readFileSync(path.join(builddir, file)).equals(readFileSync(path.join(bundleDir, file)))) differences.push(`${file}: differs from the build`);
-    built.delete(file);
-  }
-  for (const file of built.keys()) differences.push(`${file}: built, not committed`);
   if (differences.length > 0) {
     console.error(`playground:check: src/http/playground/bundle/ is not what the sources build:\n  ${differences.join('\n  ')}`);
     console.error('Run `npm run playground:build` and commit src/http/playground/bundle/.');

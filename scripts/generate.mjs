@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-// Produces everything generated from the sources: the Prisma client, the typed resolvers (GraphQL Code
-// Generator) and the dashboard's bundle. Each step is skipped when its output is newer than its inputs, so
-// `npm install` (the `prepare` script), `npm start` and `npm test` can call this every time.
+// Produces everything generated from the sources: the typed resolvers (GraphQL Code Generator) and the dashboard's
+// bundle, each skipped when its output is newer than its inputs, so `npm install` (the `prepare` script), `npm start`
+// and `npm test` can call this every time. The Prisma client is committed (src/generated/prisma/README.md): it is
+// regenerated only when what it was generated from changed (scripts/prisma-client.mjs), which installs the Prisma CLI.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { refreshPrismaClient } from './prisma-client.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const force = process.argv.includes('--force');
@@ -15,7 +17,7 @@ const force = process.argv.includes('--force');
 // (`npm ci --omit=dev` in a checkout) cannot generate: say so and leave the install alone. (A deployment copies no
 // scripts/, and the `prepare` script does nothing there.)
 if (process.argv.includes('--prepare')) {
-  const missing = ['prisma', 'graphql-codegen', 'esbuild'].filter((name) => !fs.existsSync(path.join(root, 'node_modules', '.bin', name)));
+  const missing = ['graphql-codegen', 'esbuild'].filter((name) => !fs.existsSync(path.join(root, 'node_modules', '.bin', name)));
   if (missing.length) {
     console.error(`generate: skipped (${missing.join(', ')} not installed: devDependencies omitted?); run \`npm run generate\` after a full install`);
     process.exit(0);
@@ -51,11 +53,10 @@ function run(label, command, args, env = {}) {
 
 const bin = (name) => path.join(root, 'node_modules', '.bin', name);
 
-const prismaOut = path.join(root, 'src/generated/prisma/client.ts');
-if (!upToDate(prismaOut, [path.join(root, 'prisma/schema.prisma'), path.join(root, 'package-lock.json')])) {
-  run('prisma client', bin('prisma'), ['generate']);
-  fs.utimesSync(prismaOut, new Date(), new Date());
-}
+// `--force` leaves the committed client alone: `node scripts/prisma-client.mjs --force` regenerates it anyway.
+const prismaStarted = Date.now();
+const prismaInputsChanged = await refreshPrismaClient();
+if (prismaInputsChanged.length > 0) console.error(`generate: prisma client, as ${prismaInputsChanged.join(', ')} changed (${Date.now() - prismaStarted} ms)`);
 
 // The SDL files codegen.yml reads: schema.graphql and src/modules/*/schema.graphql.
 const modulesDir = path.join(root, 'src/modules');

@@ -1,6 +1,7 @@
 // What the two browser pages' builds share (scripts/build-playground.mjs: the GraphiQL playground, committed;
 // scripts/build-dashboard.mjs: the dashboard, generated): esbuild's options, finding an entry's outputs in the
-// metafile, the check that nothing loads from another host, and swapping a finished build into place.
+// metafile, the check that nothing loads from another host, and swapping a finished build into place or comparing it
+// with the committed one (these two serve scripts/prisma-client.mjs as well).
 import { copyFileSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -120,6 +121,22 @@ export function replaceDirectory(builddir, outdir, { keep = [] } = {}) {
   }
   rmSync(outdir, { recursive: true, force: true });
   renameSync(builddir, outdir);
+}
+
+/**
+ * How the committed directory `committedDir` differs from the fresh build in `builtDir`, one line a file (empty when
+ * they are the same to the byte). `kept`: files of `committedDir` that are not built (a README).
+ */
+export function directoryDifferences(builtDir, committedDir, { kept = [] } = {}) {
+  const built = new Set(listFiles(builtDir).map(({ file }) => file));
+  const differences = [];
+  for (const { file } of listFiles(committedDir).filter(({ file }) => !kept.includes(file))) {
+    if (!built.has(file)) differences.push(`${file}: not built from the sources`);
+    else if (!readFileSync(path.join(builtDir, file)).equals(readFileSync(path.join(committedDir, file)))) differences.push(`${file}: differs from the build`);
+    built.delete(file);
+  }
+  for (const file of built) differences.push(`${file}: built, not committed`);
+  return differences;
 }
 
 /** `entry 12 kB, css 3 kB; total 40 kB in 5 files` for the build's log line. */

@@ -9,7 +9,7 @@ import type { MigrationList } from '@prisma/schema-engine-wasm';
 import { runtimeAsset } from '../config.js';
 import type { Database } from './database.js';
 import { createPgAdapterFactory, createPgliteAdapterFactory, type MigrationAdapterFactory } from './schema-engine/adapters.js';
-import { openSchemaEngine, SchemaEngineError } from './schema-engine/engine.js';
+import { openSchemaEngine, SchemaEngineError, type EngineHandle } from './schema-engine/engine.js';
 
 export const defaultMigrationsDir = runtimeAsset('prisma/migrations');
 
@@ -84,6 +84,22 @@ function adapterFor(db: Database): MigrationAdapterFactory {
   return createPgAdapterFactory({ url: db.url, shadowDatabaseUrl: process.env.SHADOW_DATABASE_URL?.trim() || undefined });
 }
 
+/** No tables or enums outside the migrations' reach: the engine may touch all of the schema. */
+const noExternalObjects = { externalTables: [], externalEnums: [] };
+
+/** Runs one operation of the schema engine on `db`; its errors become a MigrationError that starts with `failure`. */
+async function withSchemaEngine<T>(db: Database, failure: string, operation: (handle: EngineHandle) => Promise<T>): Promise<T> {
+  const handle = await openSchemaEngine({ adapter: adapterFor(db) });
+  try {
+    return await operation(handle);
+  } catch (error) {
+    if (error instanceof SchemaEngineError) throw new MigrationError(`${failure}: ${error.message}`, { code: error.code, cause: error });
+    throw error;
+  } finally {
+    await handle.close();
+  }
+}
+
 /**
  * Applies the pending migrations (like `prisma migrate deploy`). Returns the names of the migrations applied now
  * (empty when the database was up to date). A failing migration is recorded as failed in `_prisma_migrations`, its
@@ -91,21 +107,19 @@ function adapterFor(db: Database): MigrationAdapterFactory {
  */
 export async function applyMigrations(db: Database, options: MigrationOptions = {}): Promise<{ applied: string[] }> {
   const migrationsList = readMigrationsList(options.migrationsDir);
-  const handle = await openSchemaEngine({ adapter: adapterFor(db) });
-  try {
-    const result = await handle.call('applyMigrations', {
-      migrationsList,
-      filters: { externalTables: [], externalEnums: [] },
-    });
+  return withSchemaEngine(db, 'Applying migrations failed', async (handle) => {
+    const result = await handle.call('applyMigrations', { migrationsList, filters: noExternalObjects });
     return { applied: result.appliedMigrationNames };
-  } catch (error) {
-    if (error instanceof SchemaEngineError) {
-      throw new MigrationError(`Applying migrations failed: ${error.message}`, { code: error.code, cause: error });
-    }
-    throw error;
-  } finally {
-    await handle.close();
-  }
+  });
+}
+
+/**
+ * Empties the database as `prisma migrate reset` does before it applies the migrations again: the schema engine's
+ * reset, which on PostgreSQL drops the schema the migrations own (`public`, or the URL's `?schema=`) with everything in
+ * it, `_prisma_migrations` included, and creates it again empty.
+ */
+export async function resetDatabase(db: Database): Promise<void> {
+  await withSchemaEngine(db, 'Resetting the database failed', (handle) => handle.call('reset', { filter: noExternalObjects }));
 }
 
 interface MigrationRow {
@@ -157,7 +171,7 @@ export async function assertMigrationsApplied(db: Database, options: MigrationOp
   if (status.failed.length > 0) {
     throw new MigrationError(
       `The database has failed migrations: ${status.failed.join(', ')}. Fix the cause, then mark them with ` +
-        `\`npx prisma migrate resolve --rolled-back <name>\` and run \`npm run db:migrate\`.`,
+        `\`npm run prisma -- migrate resolve --rolled-back <name>\` and run \`npm run db:migrate\`.`,
       {},
     );
   }

@@ -5,7 +5,7 @@
 // requests to any host other than the server's own.
 //
 // Needs /usr/bin/chromium (Debian's `chromium` package). The bundle is committed (src/http/playground/bundle/, rebuilt
-// by `npm run playground:build`); tests/server/playground-bundle.test.ts checks it was built from the current sources.
+// by `npm run playground:build`); tests/server/committed-code.test.ts checks it was built from the current sources.
 // Screenshots go to tests/e2e/__artifacts__/ (not tracked): `npm test` leaves the tree as it found it.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';

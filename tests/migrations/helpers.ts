@@ -5,7 +5,6 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { projectRoot } from '../../src/config.js';
-import { prismaBin, prismaCliEnv } from '../../src/db/schema-engine/binary.js';
 
 export const ADMIN_URL = process.env.TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 
@@ -78,23 +77,28 @@ export function run(command: string, args: string[], options: { cwd?: string; en
   });
 }
 
-/** `prisma <args>` with our schema engine, against `databaseUrl`. */
+/**
+ * `prisma <args>` as `npm run prisma -- <args>` runs it (scripts/prisma.mjs: the CLI of tools/prisma, installed on
+ * first use, with our schema engine), against `databaseUrl`. `cwd`: a copyPrismaProject() directory, whose own
+ * prisma.config.ts is used.
+ */
 export function prisma(args: string[], options: { databaseUrl?: string; cwd?: string } = {}): Promise<RunResult> {
-  const env = prismaCliEnv({ ...process.env });
+  const env = { ...process.env };
   delete env.DATABASE_URL;
   delete env.SHADOW_DATABASE_URL;
   if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
-  return run(prismaBin, args, { cwd: options.cwd, env });
+  const config = options.cwd ? ['--config', path.join(options.cwd, 'prisma.config.ts')] : [];
+  return run(process.execPath, [path.join(projectRoot, 'scripts', 'prisma.mjs'), ...args, ...config], { cwd: options.cwd, env });
 }
 
 /**
- * A copy of prisma/ (schema and migrations) in a temp directory, with a prisma.config.ts of its own; node_modules is
- * linked so the config can import `prisma/config`.
+ * A copy of prisma/ (schema and migrations) in a temp directory, with a prisma.config.ts of its own; the Prisma CLI's
+ * node_modules (tools/prisma) is linked so the config can import `prisma/config`.
  */
 export function copyPrismaProject(): { dir: string; schemaPath: string; migrationsDir: string; remove(): void } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'agentgraph-mig-'));
   fs.cpSync(path.join(projectRoot, 'prisma'), path.join(dir, 'prisma'), { recursive: true });
-  fs.symlinkSync(path.join(projectRoot, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+  fs.symlinkSync(path.join(projectRoot, 'tools', 'prisma', 'node_modules'), path.join(dir, 'node_modules'), 'dir');
   fs.writeFileSync(
     path.join(dir, 'prisma.config.ts'),
     `import { defineConfig } from 'prisma/config';

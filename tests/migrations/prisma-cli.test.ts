@@ -2,13 +2,11 @@
  * The Prisma CLI through bin/schema-engine.mjs (the Wasm schema engine behind the native engine's protocol) on a
  * real PostgreSQL database: deploy, status, and the drift check CI runs (schema vs. migrations).
  */
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { projectRoot } from '../../src/config.js';
 import { openDatabase } from '../../src/db/database.js';
 import { applyMigrations, listMigrationNames, migrationStatus } from '../../src/db/migrations.js';
 import { createPgAdapterFactory } from '../../src/db/schema-engine/adapters.js';
-import { addFieldToModel, copyPrismaProject, prisma, run, scratchDatabase, withClient, type ScratchDatabase } from './helpers.js';
+import { addFieldToModel, copyPrismaProject, prisma, scratchDatabase, withClient, type ScratchDatabase } from './helpers.js';
 
 const migrations = listMigrationNames();
 
@@ -105,17 +103,6 @@ describe('prisma CLI with the Wasm schema engine (PostgreSQL)', { timeout: 180_0
     } finally {
       await close();
     }
-  });
-
-  it('npm run db:status / db:migrate (src/cli/db.ts) use the Prisma CLI when DATABASE_URL is set', async () => {
-    const tsx = path.join(projectRoot, 'node_modules', '.bin', 'tsx');
-    const env = { ...process.env, DATABASE_URL: db.url };
-    const status = await run(tsx, ['src/cli/db.ts', 'status'], { env });
-    expect(status.code, status.output).toBe(0);
-    expect(status.output).toContain('Database schema is up to date!');
-    const migrate = await run(tsx, ['src/cli/db.ts', 'migrate'], { env });
-    expect(migrate.code, migrate.output).toBe(0);
-    expect(migrate.output).toContain('No pending migrations to apply');
   });
 });
 

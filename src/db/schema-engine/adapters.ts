@@ -221,6 +221,22 @@ function poolConfig(connectionString: string, schema: string | undefined): pg.Po
   };
 }
 
+/**
+ * CREATE DATABASE of the database `url` names, sent from the server's maintenance database (`template1` when that
+ * database is `postgres` itself): what `prisma migrate deploy` does for a database that does not exist yet.
+ */
+export async function createPostgresDatabase(url: string): Promise<void> {
+  const { connectionString, database } = parsePgUrl(url);
+  const maintenance = pgUrlWithDatabase(connectionString, database === 'postgres' ? 'template1' : 'postgres');
+  const client = new pg.Client({ connectionString: maintenance, connectionTimeoutMillis: 10_000 });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE ${quoteIdent(database)}`);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
 /** A connection to the main database, then DROP ... WITH (FORCE) of the given database. */
 async function dropDatabase(mainConnectionString: string, database: string) {
   const client = new pg.Client({ connectionString: mainConnectionString });

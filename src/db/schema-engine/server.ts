@@ -11,7 +11,16 @@
 import fs from 'node:fs';
 import readline from 'node:readline';
 import pg from 'pg';
-import { createPgAdapterFactory, createPgliteAdapterFactory, describeDriverError, parsePgUrl, pgUrlWithDatabase, quoteIdent, type MigrationAdapterFactory } from './adapters.js';
+import {
+  createPgAdapterFactory,
+  createPgliteAdapterFactory,
+  createPostgresDatabase,
+  describeDriverError,
+  parsePgUrl,
+  pgUrlWithDatabase,
+  quoteIdent,
+  type MigrationAdapterFactory,
+} from './adapters.js';
 import { openSchemaEngine, SchemaEngineError, type EngineHandle } from './engine.js';
 import { loadSchemaEngine, schemaEngineVersion } from './load-wasm.js';
 
@@ -150,7 +159,7 @@ async function runCliCommand(command: string, datasource: Datasource | undefined
         process.stdout.write('Connection successful\n');
         return 0;
       case 'create-database':
-        await withClient(adminUrl, async (client) => void (await client.query(`CREATE DATABASE ${quoteIdent(database)}`)));
+        await createPostgresDatabase(url);
         process.stdout.write(`Database '${database}' was successfully created.\n`);
         return 0;
       case 'drop-database':
@@ -299,12 +308,8 @@ async function runRpcServer(args: Args): Promise<number> {
 async function runCliCommandSilently(command: string, datasource: Datasource | undefined): Promise<{ error?: Error }> {
   const url = datasource?.url;
   if (!url) return { error: new Error('The datasource url is missing.') };
-  const { connectionString, database } = parsePgUrl(url);
-  const adminUrl = pgUrlWithDatabase(connectionString, database === 'postgres' ? 'template1' : 'postgres');
   try {
-    if (command === 'create-database') {
-      await withClient(adminUrl, async (client) => void (await client.query(`CREATE DATABASE ${quoteIdent(database)}`)));
-    }
+    if (command === 'create-database') await createPostgresDatabase(url);
     return {};
   } catch (error) {
     return { error: error as Error };
