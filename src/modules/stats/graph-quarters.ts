@@ -11,7 +11,7 @@ import type { SqlRunner } from '../../db/sql.js';
 import type { ExecutionStatus } from '../../generated/graphql.js';
 import { ceilTo, DAY_MS, floorTo, QUARTER_MS, type RawFringe } from './rollup-cells.js';
 import { emptyFigures, fringesOf, statusIn, type IntervalFigures } from './rollup-store.js';
-import { aggregate, epochMs, epochMsArray, num } from './stats-store.js';
+import { aggregate, instantsArray, num } from './stats-store.js';
 
 /** Whether every one of `starts` lies on a quarter-hour edge. */
 export const quarterAligned = (starts: readonly number[]) => starts.every((start) => floorTo(start, QUARTER_MS) === start);
@@ -86,7 +86,7 @@ async function intervalRows(
       GROUP BY stats_bucket(15::smallint, (x.ch).created_at), 2, stats_duration_bin((x.ch).duration_ms)`);
   }
   return aggregate<{ idx: number; status: ExecutionStatus; runs: number; cost: number; durationMs: number; pairs: string | null }>(sql, Prisma.sql`
-    SELECT width_bucket(${epochMs(Prisma.sql`greatest(at, ${scope.from}::timestamptz)`)}, ${epochMsArray(starts)}) - 1 AS idx, status::text AS status,
+    SELECT width_bucket(greatest(at, ${scope.from}::timestamptz), ${instantsArray(starts)}) - 1 AS idx, status::text AS status,
            sum(runs)::int AS runs, sum(cost)::float8 AS cost, sum(duration_ms)::float8 AS "durationMs", string_agg(durations, ',') AS pairs
     FROM (${Prisma.join(parts, ' UNION ALL ')}) g(at, status, runs, cost, duration_ms, durations)
     GROUP BY 1, 2`);

@@ -51,13 +51,12 @@ const NODE_DURATION = Prisma.raw(`round(date_part('epoch', n.ended_at - n.starte
 export const aggregate = <Row>(sql: SqlRunner, statement: Prisma.Sql) => sql.query<Row>(statement, { planPerCall: true, workload: 'statistics' });
 
 /**
- * Bucket starts (ascending epoch ms) as one float8[] parameter, with `epochMs` for the column they bound in
- * `width_bucket`: a year of hourly buckets is 8,760 starts, and formatting each as timestamptz text cost more than the
- * rest of the answer (about 1 µs a string, then the driver escapes each element).
+ * Bucket starts (ascending epoch ms) as a timestamptz[] for `width_bucket`, sent as one float8[] parameter and
+ * converted once per statement: a year of hourly buckets is 8,760 starts, and formatting each as timestamptz text
+ * cost more than the rest of the answer (about 1 µs a string, then the driver escapes each element).
  */
-export const epochMsArray = (instants: readonly number[]) => Prisma.sql`${`{${instants.join(',')}}`}::float8[]`;
-/** A timestamptz as epoch ms (float arithmetic; timestamps have millisecond precision, so rounding makes it exact). */
-export const epochMs = (timestamp: Prisma.Sql) => Prisma.sql`round(date_part('epoch', ${timestamp}) * 1000)`;
+export const instantsArray = (instants: readonly number[]) =>
+  Prisma.sql`(SELECT array_agg(to_timestamp(b.ms / 1000) ORDER BY b.i) FROM unnest(${`{${instants.join(',')}}`}::float8[]) WITH ORDINALITY AS b(ms, i))`;
 
 export const num = (value: unknown): number => Number(value ?? 0);
 const numOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
@@ -116,7 +115,7 @@ export type SeriesRow = { bucket: number; total: number; completed: number; fail
 /** Aggregates per bucket; `starts` are the ascending bucket starts (row i+1 ↔ starts[i]); empty buckets are absent. */
 export async function timeSeries(sql: SqlRunner, scope: StatsScope, starts: number[]): Promise<SeriesRow[]> {
   const rows = await aggregate<{ bucket: number; total: number; completed: number; failed: number; cost: string | number; p95: number | null }>(sql, Prisma.sql`
-    SELECT width_bucket(${epochMs(Prisma.sql`e.created_at`)}, ${epochMsArray(starts)}) AS bucket, count(*)::int AS total,
+    SELECT width_bucket(e.created_at, ${instantsArray(starts)}) AS bucket, count(*)::int AS total,
            count(*) FILTER (WHERE e.status = 'COMPLETED')::int AS completed,
            count(*) FILTER (WHERE e.status = 'FAILED')::int AS failed,
            coalesce(sum(e.cost), 0)::bigint AS cost,
