@@ -10,7 +10,7 @@ import { openDatabase } from '../db/database.js';
 import { assertMigrationsApplied } from '../db/migrations.js';
 import { CatalogueError } from '../modules/blocks/block-definition.js';
 import { describeSync, readCatalogueFile, syncBuiltInCatalogue, syncCatalogue } from '../modules/blocks/block-sync.js';
-import { runIfEntryPoint } from './run-main.js';
+import { commandDatabaseConfig, runIfEntryPoint } from './run-main.js';
 
 const usage = 'Usage: npm run blocks:sync [-- --file <catalogue.json> …]';
 
@@ -34,7 +34,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  const db = await openDatabase(loadConfig().database, { purpose: 'npm run blocks:sync' });
+  const db = await openDatabase(commandDatabaseConfig(loadConfig().database), { purpose: 'npm run blocks:sync' });
   try {
     await assertMigrationsApplied(db);
     console.log(describeSync(await syncBuiltInCatalogue(db.prisma)));

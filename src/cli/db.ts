@@ -23,7 +23,7 @@ import { applyMigrations, listMigrationNames, migrationStatus, resetDatabase } f
 import { DatabaseOpenError } from '../db/open-errors.js';
 import { createPostgresDatabase } from '../db/schema-engine/adapters.js';
 import { describeSync, syncBuiltInCatalogue } from '../modules/blocks/block-sync.js';
-import { runIfEntryPoint } from './run-main.js';
+import { commandDatabaseConfig, runIfEntryPoint } from './run-main.js';
 
 const usage = 'Usage: tsx src/cli/db.ts migrate|status|reset [--force]';
 
@@ -65,7 +65,7 @@ const isMissingDatabase = (error: unknown) => error instanceof DatabaseOpenError
  * (migrate, reset), as the Prisma CLI does; the pools open their connections on demand (a CLI needs one or two).
  */
 async function open(database: DatabaseConfig, purpose: string, { create = false } = {}): Promise<Database> {
-  const config = { ...database, poolMin: 0 };
+  const config = commandDatabaseConfig(database);
   try {
     return await openDatabase(config, { purpose });
   } catch (error) {

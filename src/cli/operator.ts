@@ -13,7 +13,7 @@ import { loadConfig } from '../config.js';
 import { openDatabase } from '../db/database.js';
 import { applyMigrations, assertMigrationsApplied } from '../db/migrations.js';
 import { createUserWithApiKey, InvalidEmailError, normalizeEmail, UserExistsError } from '../seed/users.js';
-import { runIfEntryPoint } from './run-main.js';
+import { commandDatabaseConfig, runIfEntryPoint } from './run-main.js';
 
 const usage = `Usage: npm run cli -- user:create --email E [--name N] [--admin]`;
 
@@ -40,7 +40,7 @@ async function userCreate(argv: string[]): Promise<number> {
     return 1;
   }
   const config = loadConfig();
-  const db = await openDatabase(config.database, { purpose: 'npm run cli -- user:create' });
+  const db = await openDatabase(commandDatabaseConfig(config.database), { purpose: 'npm run cli -- user:create' });
   try {
     if (config.migrateOnStart) await applyMigrations(db);
     else await assertMigrationsApplied(db);

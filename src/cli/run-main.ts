@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { loadEnvFile } from '../config.js';
+import { loadEnvFile, type DatabaseConfig } from '../config.js';
 
 /**
  * Runs a CLI's `main` when its module is the entry point (and not when a test imports it), with `.env` loaded as
@@ -33,3 +33,13 @@ export function parsedArguments<Options>(parse: (argv: string[]) => Options, arg
     return null;
   }
 }
+
+/**
+ * A command's database settings: the server's, with the pools opening connections on demand. A command needs one or
+ * two connections, not the fixed-size pools a server keeps (10 + 5 + 3 by default).
+ */
+export const commandDatabaseConfig = (database: DatabaseConfig, overrides: Partial<DatabaseConfig> = {}): DatabaseConfig => ({
+  ...database,
+  poolMin: 0,
+  ...overrides,
+});

@@ -14,7 +14,7 @@ import { openDatabase } from '../db/database.js';
 import { applyMigrations } from '../db/migrations.js';
 import { syncBuiltInCatalogue } from '../modules/blocks/block-sync.js';
 import { DEMO_SEED_OPTIONS, seedDatabase, type SeedOptions, type SeedSummary } from '../seed/index.js';
-import { runIfEntryPoint } from './run-main.js';
+import { commandDatabaseConfig, runIfEntryPoint } from './run-main.js';
 
 const usage = `Usage: npm run db:seed -- [--users N] [--graphs-per-user N] [--executions N] [--sessions N]
                         [--max-events N] [--seed N] [--days N] [--now ISO-DATE] [--append] [--json]
@@ -111,7 +111,7 @@ export async function main(argv: string[]): Promise<number> {
   const config = loadConfig();
   const where = config.database.url ? 'PostgreSQL' : `PGlite at ${config.database.pgliteDataDir}`;
   // Bulk loads run as long as they need: no statement timeout (the server has one).
-  const db = await openDatabase({ ...config.database, statementTimeoutMs: 0 }, { purpose: 'npm run db:seed' });
+  const db = await openDatabase(commandDatabaseConfig(config.database, { statementTimeoutMs: 0 }), { purpose: 'npm run db:seed' });
   try {
     const { applied } = await applyMigrations(db);
     if (applied.length > 0) log(`Applied ${applied.length} migration(s): ${applied.join(', ')}`);

@@ -11,7 +11,7 @@ import { loadConfig } from '../config.js';
 import { openDatabase } from '../db/database.js';
 import { assertMigrationsApplied } from '../db/migrations.js';
 import { deleteSessionsInBatches } from '../modules/sessions/session-store.js';
-import { parsedArguments, runIfEntryPoint } from './run-main.js';
+import { commandDatabaseConfig, parsedArguments, runIfEntryPoint } from './run-main.js';
 
 const usage = 'Usage: npm run sessions:prune -- --older-than <N>d|<N>h [--app <appName>] [--batch <sessions per batch>] [--dry-run]';
 
@@ -69,7 +69,7 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
   if (!options) return 2;
   const cutoff = new Date(Date.now() - options.olderThanMs);
   // Batched deletes of old data run as long as they need: no statement timeout (the server has one).
-  const db = await openDatabase({ ...loadConfig().database, statementTimeoutMs: 0 }, { purpose: 'npm run sessions:prune' });
+  const db = await openDatabase(commandDatabaseConfig(loadConfig().database, { statementTimeoutMs: 0 }), { purpose: 'npm run sessions:prune' });
   try {
     await assertMigrationsApplied(db);
     const started = Date.now();

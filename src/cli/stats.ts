@@ -15,7 +15,7 @@ import { assertMigrationsApplied } from '../db/migrations.js';
 import { backfillRollups } from '../modules/stats/rollup-backfill.js';
 import { rollupsComplete } from '../modules/stats/rollup-store.js';
 import { verifyRollups } from '../modules/stats/rollup-verify.js';
-import { parsedArguments, runIfEntryPoint } from './run-main.js';
+import { commandDatabaseConfig, parsedArguments, runIfEntryPoint } from './run-main.js';
 
 const usage = 'Usage: npm run stats:verify [-- --from <ISO date> --to <ISO date>] | npm run stats:backfill [-- --batch <rows>]';
 
@@ -47,7 +47,7 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
   const options = parsedArguments(parseArgs, argv, usage);
   if (!options) return 2;
   // Whole-table comparisons and batched back-fills run as long as they need: no statement timeout (the server has one).
-  const db = await openDatabase({ ...loadConfig().database, statementTimeoutMs: 0 }, { purpose: `npm run stats:${options.command}` });
+  const db = await openDatabase(commandDatabaseConfig(loadConfig().database, { statementTimeoutMs: 0 }), { purpose: `npm run stats:${options.command}` });
   try {
     await assertMigrationsApplied(db);
     const started = Date.now();
