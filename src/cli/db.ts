@@ -17,6 +17,7 @@
 import fs from 'node:fs';
 import readline from 'node:readline/promises';
 import { loadConfig, type DatabaseConfig } from '../config.js';
+import { redactCredentials } from '../config-reader.js';
 import { openDatabase, type Database } from '../db/database.js';
 import { acquireEmbeddedLock } from '../db/embedded-lock.js';
 import { applyMigrations, listMigrationNames, migrationStatus, resetDatabase } from '../db/migrations.js';
@@ -37,16 +38,6 @@ async function confirm(question: string): Promise<boolean> {
   }
 }
 
-function redact(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '<DATABASE_URL>';
-  }
-}
-
 /** `PostgreSQL database "app" at db:5432` or `PGlite database at .data/pglite`, for every message. */
 function describeTarget(database: DatabaseConfig): string {
   if (!database.url) return `PGlite database at ${database.pgliteDataDir}`;
@@ -54,7 +45,7 @@ function describeTarget(database: DatabaseConfig): string {
     const url = new URL(database.url);
     return `PostgreSQL database "${decodeURIComponent(url.pathname.slice(1)) || 'postgres'}" at ${url.hostname}:${url.port || '5432'}`;
   } catch {
-    return `PostgreSQL database ${redact(database.url)}`;
+    return `PostgreSQL database ${redactCredentials(database.url)}`;
   }
 }
 
@@ -158,7 +149,6 @@ export async function main(argv: string[]): Promise<number> {
   const command = argv.find((arg) => !arg.startsWith('-'));
   const force = argv.includes('--force') || argv.includes('-f');
   const config = loadConfig();
-  const url = config.database.url;
 
   if (command !== 'migrate' && command !== 'status' && command !== 'reset') {
     console.error(usage);
@@ -166,7 +156,7 @@ export async function main(argv: string[]): Promise<number> {
   }
 
   if (command === 'reset' && !force) {
-    const target = url ? `the PostgreSQL database ${redact(url)}` : `the PGlite database at ${config.database.pgliteDataDir}`;
+    const target = `the ${describeTarget(config.database)}`;
     if (!(await confirm(`Reset ${target}? All its data will be lost.`))) {
       console.error(process.stdin.isTTY ? 'Aborted.' : `Refusing to reset ${target} without --force.`);
       return 1;

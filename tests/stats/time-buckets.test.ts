@@ -24,6 +24,16 @@ describe('calendar buckets', () => {
     }
   });
 
+  it.each(ZONES)('gives a 13-month range of hours (offset changes read by whole years, kept) the starts of its month-long pieces in %s', (zone) => {
+    const months = Array.from({ length: 14 }, (_, i) => Date.UTC(2025, 11 + i, 1));
+    const long = bucketStarts('HOUR', zone, months[0]!, months[13]!, 10_000)!;
+    const pieces = new Set<number>();
+    for (let i = 0; i < 13; i++) for (const start of bucketStarts('HOUR', zone, months[i]!, months[i + 1]!, 10_000)!) pieces.add(start);
+    expect(long).toEqual([...pieces].sort((a, b) => a - b));
+    // Asked again (the years are kept now), the same answer.
+    expect(bucketStarts('HOUR', zone, months[0]!, months[13]!, 10_000)).toEqual(long);
+  });
+
   it('starts a New York DST day at local midnight, lasting 23 and 25 hours', () => {
     const days = bucketStarts('DAY', 'America/New_York', Date.parse('2026-03-07T05:00:00Z'), Date.parse('2026-11-03T05:00:00Z'), 10_000)!;
     const length = (start: string) => (days[days.indexOf(Date.parse(start)) + 1]! - Date.parse(start)) / 3_600_000;

@@ -137,37 +137,47 @@ function startOfLocalHour(timeZone: string, at: number): number {
 }
 
 /**
- * The instants in (start of `year`, start of `year + 1`] (UTC) where a zone's offset changes: the offset is sampled
- * every 6 hours (zones change it at most a few times a year) and each change pinned down by binary search — 1,460
- * ICU calls, about 9 ms. Kept per zone and year, as the formatters are: the answer depends on ICU's data only, and a
- * dashboard asks for the same zones and years again and again. Bounded: the oldest entries go first.
+ * The instants in (from, to] where a zone's offset changes: the offset is sampled every 6 hours (zones change it at
+ * most a few times a year) and each change pinned down by binary search.
+ */
+function sampleOffsetChanges(timeZone: string, from: number, to: number): number[] {
+  const changes: number[] = [];
+  let previous = from;
+  let previousOffset = offsetAt(timeZone, from);
+  while (previous < to) {
+    const probe = Math.min(previous + 6 * HOUR, to);
+    const offset = offsetAt(timeZone, probe);
+    if (offset !== previousOffset) changes.push(transitionIn(timeZone, previous, probe));
+    previous = probe;
+    previousOffset = offset;
+  }
+  return changes;
+}
+
+/**
+ * A zone's offset changes within one UTC year, kept per zone and year as the formatters are: a year is 1,460 ICU calls
+ * (about 9 ms), the answer depends on ICU's data only, and dashboards ask for the same zones and years again and again.
+ * Bounded: the oldest entries go first.
  */
 const offsetChangesByYear = new Map<string, readonly number[]>();
 const MAX_CACHED_ZONE_YEARS = 2_048;
 
 function offsetChangesInYear(timeZone: string, year: number): readonly number[] {
   const key = `${year} ${timeZone}`;
-  let changes = offsetChangesByYear.get(key);
-  if (changes) return changes;
-  const found: number[] = [];
-  const end = utc(year + 1, 0, 1);
-  let previous = utc(year, 0, 1);
-  let previousOffset = offsetAt(timeZone, previous);
-  while (previous < end) {
-    const probe = Math.min(previous + 6 * HOUR, end);
-    const offset = offsetAt(timeZone, probe);
-    if (offset !== previousOffset) found.push(transitionIn(timeZone, previous, probe));
-    previous = probe;
-    previousOffset = offset;
-  }
-  changes = found;
+  const cached = offsetChangesByYear.get(key);
+  if (cached) return cached;
+  const changes = sampleOffsetChanges(timeZone, utc(year, 0, 1), utc(year + 1, 0, 1));
   if (offsetChangesByYear.size >= MAX_CACHED_ZONE_YEARS) offsetChangesByYear.delete(offsetChangesByYear.keys().next().value!);
   offsetChangesByYear.set(key, changes);
   return changes;
 }
 
+/** Ranges up to a month sample themselves (at most ~124 ICU calls); longer ones read whole years, kept. */
+const SAMPLED_RANGE_MS = 31 * DAY;
+
 /** The instants in (after, before) where the zone's offset changes, ascending. */
 function offsetChangesBetween(timeZone: string, after: number, before: number): number[] {
+  if (before - after <= SAMPLED_RANGE_MS) return sampleOffsetChanges(timeZone, after, before).filter((change) => change < before);
   const changes: number[] = [];
   for (let year = new Date(after).getUTCFullYear(); year <= new Date(before).getUTCFullYear(); year++) {
     for (const change of offsetChangesInYear(timeZone, year)) if (change > after && change < before) changes.push(change);
