@@ -27,6 +27,16 @@ describe('isoTimestamp', () => {
     for (const ms of [-62_135_596_800_001, 253_402_300_800_000, 8.64e15]) expect(isoTimestamp(new Date(ms))).toBe(new Date(ms).toISOString());
     fc.assert(fc.property(fc.integer({ min: -62_200_000_000_000, max: 253_500_000_000_000 }), (ms) => isoTimestamp(new Date(ms)) === new Date(ms).toISOString()), { numRuns: 20_000 });
   });
+
+  it('writes whole minutes (a time series: kept per day and minute) as toISOString does, across days, years and eras', () => {
+    for (const start of [Date.UTC(2025, 11, 30, 23), -62_135_596_800_000, Date.UTC(1600, 1, 28), Date.UTC(9999, 11, 31, 22)]) {
+      for (let ms = start; ms < start + 3 * 86_400_000 && ms < 253_402_300_800_000; ms += 15 * 60_000) {
+        expect(isoTimestamp(new Date(ms))).toBe(new Date(ms).toISOString());
+        // Interleaved with other timestamps, as a response's other fields are.
+        expect(isoTimestamp(new Date(ms + 1_234))).toBe(new Date(ms + 1_234).toISOString());
+      }
+    }
+  });
 });
 
 describe('NonNegativeInt', () => {

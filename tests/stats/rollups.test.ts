@@ -243,14 +243,14 @@ describe.each(testDatabaseKinds)('statistics rollups on %s', (kind) => {
 
     const STATS = `query($f: ExecutionStatsFilter!, $b: TimeBucket, $tz: String) { executionStats(filter: $f, bucket: $b, timezone: $tz) {
       percentileRelativeError total byStatus { status count } cost { total } duration { count avgMs p50Ms p95Ms }
-      timeSeries { bucketStart total completed failed cost } } }`;
+      timeSeries { bucketStart total completed failed cost p95DurationMs } } }`;
     type Answer = {
       percentileRelativeError: number;
       total: number;
       byStatus: Array<{ status: string; count: number }>;
       cost: { total: number };
       duration: { count: number; avgMs: number | null; p50Ms: number | null; p95Ms: number | null };
-      timeSeries: Array<{ bucketStart: string; total: number; completed: number; failed: number; cost: number }>;
+      timeSeries: Array<{ bucketStart: string; total: number; completed: number; failed: number; cost: number; p95DurationMs: number | null }>;
     };
     for (const [from, to, bucket, tz, only] of [
       ['2026-06-20T07:07:13Z', '2026-07-03T23:11:00Z', 'HOUR', 'Asia/Kathmandu', null],
@@ -276,12 +276,19 @@ describe.each(testDatabaseKinds)('statistics rollups on %s', (kind) => {
         SELECT status::text AS status, count(*)::int AS count FROM graph_executions WHERE ${inScope} GROUP BY 1`, { prepare: false });
       for (const { status, count } of answer.byStatus) expect(count, status).toBe(byStatus.find((r) => r.status === status)?.count ?? 0);
       const starts = answer.timeSeries.map((p) => p.bucketStart);
-      const series = await server.db.sql.query<{ i: number; total: number; completed: number; failed: number; cost: number }>(Prisma.sql`
+      const series = await server.db.sql.query<{ i: number; total: number; completed: number; failed: number; cost: number; p95: number | null }>(Prisma.sql`
         SELECT width_bucket(created_at, ${starts}::timestamptz[]) AS i, count(*)::int AS total, (count(*) FILTER (WHERE status = 'COMPLETED'))::int AS completed,
-               (count(*) FILTER (WHERE status = 'FAILED'))::int AS failed, sum(cost)::int AS cost
+               (count(*) FILTER (WHERE status = 'FAILED'))::int AS failed, sum(cost)::int AS cost,
+               percentile_cont(0.95) WITHIN GROUP (ORDER BY CASE WHEN status IN ('COMPLETED', 'FAILED', 'TERMINATED') THEN round(date_part('epoch', ended_at - started_at) * 1000) END) AS p95
         FROM graph_executions WHERE ${inScope} GROUP BY 1`, { prepare: false });
       expect(answer.timeSeries.filter((p) => p.total > 0).length).toBe(series.length);
-      for (const row of series) expect(answer.timeSeries[row.i - 1], `${tz} ${starts[row.i - 1]}`).toMatchObject({ total: row.total, completed: row.completed, failed: row.failed, cost: row.cost });
+      for (const row of series) {
+        const point = answer.timeSeries[row.i - 1]!;
+        expect(point, `${tz} ${starts[row.i - 1]}`).toMatchObject({ total: row.total, completed: row.completed, failed: row.failed, cost: row.cost });
+        // Each bucket's p95 from its own durations (kept per bucket while the whole range's are summed), within the bound.
+        if (row.p95 === null) expect(point.p95DurationMs).toBeNull();
+        else expect(Math.abs(point.p95DurationMs! - row.p95), `${tz} ${starts[row.i - 1]}`).toBeLessThanOrEqual(0.02 * row.p95 + 1e-9);
+      }
     }
     // A week or less of one graph reads its runs: exact.
     const recent = await ok<{ executionStats: Answer }>(STATS, { f: { graphId: graph.id, from: '2026-06-28T00:00:00Z', to: '2026-07-04T00:00:00Z' } }, admin);

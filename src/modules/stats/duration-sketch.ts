@@ -13,33 +13,47 @@ export function binEstimate(bin: number): number {
 
 /**
  * Counts per bin (signed additions are fine: the rollups are read as sums and differences of spans). Dense: bins are
- * small integers (a week is bin ~520) and one interval's durations span a few hundred at most, so an array from the
- * lowest bin seen to the highest makes adding, merging and percentiles plain index arithmetic — a year of hourly
- * buckets is thousands of histograms, and a Map per bucket with its sorts was most of such an answer's time.
+ * small integers (a week is bin ~520, the longest bigint duration ~1,090) and one interval's durations span a few
+ * hundred at most, so an array over the bins seen makes adding, merging and percentiles plain index arithmetic. Walks
+ * cover only the bins added since the last `clear`, so one histogram can be reused for interval after interval: a year
+ * of hourly buckets is thousands of intervals, and a histogram each was most of such an answer's allocations.
  */
 export class DurationHistogram {
   /** counts[i] is bin `low + i`'s count. */
-  private counts: number[] = [];
+  private counts = new Float64Array(0);
   private low = 0;
+  /** The lowest and highest bin added since the last clear (first > last: none). */
+  private first = Number.POSITIVE_INFINITY;
+  private last = Number.NEGATIVE_INFINITY;
 
   add(bin: number, count: number): void {
-    const { counts } = this;
-    if (counts.length === 0) {
-      this.low = bin;
-      counts.push(count);
+    if (bin < this.low || bin >= this.low + this.counts.length) this.makeRoom(bin);
+    this.counts[bin - this.low]! += count;
+    if (bin < this.first) this.first = bin;
+    if (bin > this.last) this.last = bin;
+  }
+
+  /** Makes `bin` addressable, with room to spare on both sides (bins arrive in no particular order). */
+  private makeRoom(bin: number): void {
+    const spare = 64;
+    if (this.first > this.last && this.counts.length >= 2 * spare) {
+      // Empty (cleared, so all zeros): move the window instead of growing it.
+      this.low = Math.max(0, bin - (this.counts.length >> 1));
       return;
     }
-    const i = bin - this.low;
-    if (i < 0) {
-      // Room below with some to spare (bins arrive in no particular order), not below bin 0.
-      const room = -i + Math.min(16, Math.max(0, bin));
-      this.counts = new Array<number>(room).fill(0).concat(counts);
-      this.low -= room;
-      this.counts[bin - this.low]! += count;
-      return;
-    }
-    while (counts.length <= i) counts.push(0);
-    counts[i]! += count;
+    const low = Math.max(0, Math.min(bin, this.first) - spare);
+    const high = Math.max(bin, this.last === Number.NEGATIVE_INFINITY ? bin : this.last) + spare;
+    const counts = new Float64Array(high - low + 1);
+    if (this.first <= this.last) counts.set(this.counts.subarray(this.first - this.low, this.last - this.low + 1), this.first - low);
+    this.counts = counts;
+    this.low = low;
+  }
+
+  /** Empties the histogram, keeping its storage for the next interval. */
+  clear(): void {
+    if (this.first <= this.last) this.counts.fill(0, this.first - this.low, this.last - this.low + 1);
+    this.first = Number.POSITIVE_INFINITY;
+    this.last = Number.NEGATIVE_INFINITY;
   }
 
   /** Adds `sign` × a rollup row's bins, given as comma-separated counts of bins `from`, `from + 1`, … */
@@ -54,14 +68,18 @@ export class DurationHistogram {
     }
   }
 
-  /** Adds `sign` × (bin, runs) pairs given as comma-separated text, `bin,runs,bin,runs,…` (graph_quarter_rollups.bins). */
-  addPairsText(pairs: string, sign: number): void {
+  /**
+   * Adds `sign` × (bin, runs) pairs given as comma-separated text, `bin,runs,bin,runs,…` (graph_quarter_rollups.bins),
+   * or such a text's part from `from` to `to`.
+   */
+  addPairsText(pairs: string, sign: number, from = 0, to = pairs.length): void {
     // Parsed in place (no split): a graph's year is hundreds of thousands of pairs.
     let bin = -1;
     let value = 0;
     let negative = false;
-    for (let i = 0; i <= pairs.length; i++) {
-      const c = i < pairs.length ? pairs.charCodeAt(i) : 44;
+    if (from >= to) return;
+    for (let i = from; i <= to; i++) {
+      const c = i < to ? pairs.charCodeAt(i) : 44;
       if (c === 45) negative = true;
       else if (c !== 44) value = value * 10 + (c - 48);
       else {
@@ -78,49 +96,67 @@ export class DurationHistogram {
   }
 
   merge(other: DurationHistogram): void {
-    const { counts, low } = other;
-    for (let i = 0; i < counts.length; i++) if (counts[i] !== 0) this.add(low + i, counts[i]!);
+    if (other.first > other.last) return;
+    this.add(other.first, 0);
+    this.add(other.last, 0);
+    // Both ends fit now, so the rest is a plain loop over the other's bins.
+    const { counts } = this;
+    const from = other.first - other.low;
+    const shift = other.low - this.low;
+    for (let i = from, end = other.last - other.low; i <= end; i++) counts[i + shift]! += other.counts[i]!;
   }
 
   get count(): number {
     let n = 0;
-    for (const c of this.counts) n += c;
+    for (let bin = this.first; bin <= this.last; bin++) n += this.counts[bin - this.low]!;
     return n;
   }
 
   /** percentile_cont(p) over the bins' estimates (bins with a positive count); null when empty. */
   percentile(p: number): number | null {
-    return this.percentiles([p])[0]!;
+    const n = this.positiveCount();
+    return n === 0 ? null : this.percentileOf(p, n);
   }
 
   percentiles(ps: readonly number[]): Array<number | null> {
+    const n = this.positiveCount();
+    return ps.map((p) => (n === 0 ? null : this.percentileOf(p, n)));
+  }
+
+  private positiveCount(): number {
     const { counts, low } = this;
     let n = 0;
-    for (const c of counts) if (c > 0) n += c;
-    if (n === 0) return ps.map(() => null);
-    const valueAt = (rank: number) => {
-      let seen = 0;
-      let last = 0;
-      for (let i = 0; i < counts.length; i++) {
-        const c = counts[i]!;
-        if (c <= 0) continue;
-        seen += c;
-        last = i;
-        if (rank < seen) return binEstimate(low + i);
+    for (let i = this.first - low, end = this.last - low; i <= end; i++) if (counts[i]! > 0) n += counts[i]!;
+    return n;
+  }
+
+  /** percentile_cont(p) of `n` (> 0) positive counts: the estimates at ranks k and k + 1, interpolated, in one walk. */
+  private percentileOf(p: number, n: number): number {
+    const { counts, low } = this;
+    const rank = p * (n - 1);
+    const k = Math.floor(rank);
+    let seen = 0;
+    let lower = -1;
+    let last = this.first;
+    for (let bin = this.first; bin <= this.last; bin++) {
+      const c = counts[bin - low]!;
+      if (c <= 0) continue;
+      seen += c;
+      last = bin;
+      if (lower < 0 && k < seen) {
+        lower = bin;
+        if (rank === k) return binEstimate(bin);
       }
-      return binEstimate(low + last);
-    };
-    return ps.map((p) => {
-      const rank = p * (n - 1);
-      const k = Math.floor(rank);
-      const lowValue = valueAt(k);
-      return rank === k ? lowValue : lowValue + (rank - k) * (valueAt(k + 1) - lowValue);
-    });
+      if (lower >= 0 && k + 1 < seen) return binEstimate(lower) + (rank - k) * (binEstimate(bin) - binEstimate(lower));
+    }
+    // k + 1 is past the last count (p = 1 with rounding): the last bin.
+    const lowValue = binEstimate(lower < 0 ? last : lower);
+    return lowValue + (rank - k) * (binEstimate(last) - lowValue);
   }
 
   /** The largest duration's estimate; null when empty. */
   max(): number | null {
-    for (let i = this.counts.length - 1; i >= 0; i--) if (this.counts[i]! > 0) return binEstimate(this.low + i);
+    for (let bin = this.last; bin >= this.first; bin--) if (this.counts[bin - this.low]! > 0) return binEstimate(bin);
     return null;
   }
 }

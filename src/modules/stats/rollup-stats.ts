@@ -7,7 +7,8 @@ import type { SqlRunner } from '../../db/sql.js';
 import type { ExecutionStatus, GraphStatsOrder } from '../../generated/graphql.js';
 import { FINISHED_STATUSES } from '../executions/status-transitions.js';
 import { planDays, planIntervals, seriesIntervals } from './rollup-cells.js';
-import { blockFigures, graphDurations, mergeFigures, rankGraphs, runFigures, type IntervalFigures } from './rollup-store.js';
+import { blockFigures, graphDurations, rankGraphs, runFigures } from './rollup-store.js';
+import type { IntervalFigures, SeriesFigures } from './series-figures.js';
 import { graphQuarterFigures } from './graph-quarters.js';
 import type { BlockRow, DurationRow, GraphRankRow, SeriesRow, StatsScope } from './stats-store.js';
 
@@ -30,39 +31,39 @@ export const graphRollupsAnswer = (scope: StatsScope) =>
 
 const graphScope = (scope: StatsScope) => ({ graphId: scope.graphId!, from: scope.from, to: scope.to, statuses: scope.statuses ?? null });
 
-/** Figures per bucket of a time series (index → figures; empty buckets absent): every user's, or one graph's. */
-export function seriesFigures(sql: SqlRunner, scope: StatsScope, starts: number[]): Promise<Map<number, IntervalFigures>> {
+/** Figures per bucket of a time series and over its range: every user's, or one graph's. */
+export function seriesFigures(sql: SqlRunner, scope: StatsScope, starts: number[]): Promise<SeriesFigures> {
   if (scope.graphId) return graphQuarterFigures(sql, graphScope(scope), starts);
   return runFigures(sql, planIntervals(seriesIntervals(starts, scope.from.getTime(), scope.to.getTime())), scope.statuses ?? null);
 }
 
 /** Figures over the whole range: read as such, or summed from the series' buckets when those are read anyway. */
-export async function rangeFigures(sql: SqlRunner, scope: StatsScope, series: Promise<Map<number, IntervalFigures>> | null): Promise<IntervalFigures | undefined> {
-  if (series) return mergeFigures((await series).values());
-  if (scope.graphId) return (await graphQuarterFigures(sql, graphScope(scope), [scope.from.getTime()])).get(0);
-  return (await runFigures(sql, wholeRange(scope), scope.statuses ?? null)).get(0);
+export async function rangeFigures(sql: SqlRunner, scope: StatsScope, series: Promise<SeriesFigures> | null): Promise<IntervalFigures> {
+  if (series) return (await series).whole;
+  if (scope.graphId) return (await graphQuarterFigures(sql, graphScope(scope), [scope.from.getTime()])).whole;
+  return (await runFigures(sql, wholeRange(scope), scope.statuses ?? null)).whole;
 }
 
-export function statusCountsOf(figures: IntervalFigures | undefined): Array<{ status: ExecutionStatus; count: number; cost: number }> {
-  return [...(figures?.byStatus ?? [])].filter(([, s]) => s.runs !== 0).map(([status, s]) => ({ status, count: s.runs, cost: s.cost }));
+export function statusCountsOf(figures: IntervalFigures): Array<{ status: ExecutionStatus; count: number; cost: number }> {
+  return [...figures.byStatus].filter(([, s]) => s.runs !== 0).map(([status, s]) => ({ status, count: s.runs, cost: s.cost }));
 }
 
-export function durationOf(figures: IntervalFigures | undefined): DurationRow {
-  const count = figures?.durations.count ?? 0;
-  const [p50Ms, p90Ms, p95Ms, p99Ms] = figures ? figures.durations.percentiles([0.5, 0.9, 0.95, 0.99]) : [null, null, null, null];
+export function durationOf(figures: IntervalFigures): DurationRow {
+  const count = figures.durations.count;
+  const [p50Ms, p90Ms, p95Ms, p99Ms] = figures.durations.percentiles([0.5, 0.9, 0.95, 0.99]);
   return {
     count,
-    avgMs: count > 0 ? figures!.durationSumMs / count : null,
+    avgMs: count > 0 ? figures.durationSumMs / count : null,
     p50Ms: p50Ms ?? null,
     p90Ms: p90Ms ?? null,
     p95Ms: p95Ms ?? null,
     p99Ms: p99Ms ?? null,
-    maxMs: figures?.durations.max() ?? null,
+    maxMs: figures.durations.max(),
   };
 }
 
-export async function rollupTimeSeries(series: Promise<Map<number, IntervalFigures>>): Promise<SeriesRow[]> {
-  return [...(await series)].map(([index, f]) => {
+export async function rollupTimeSeries(series: Promise<SeriesFigures>): Promise<SeriesRow[]> {
+  return [...(await series).points].map(([index, f]) => {
     const runs = (status: ExecutionStatus) => f.byStatus.get(status)?.runs ?? 0;
     let total = 0;
     let cost = 0;
@@ -70,7 +71,7 @@ export async function rollupTimeSeries(series: Promise<Map<number, IntervalFigur
       total += s.runs;
       cost += s.cost;
     }
-    return { bucket: index + 1, total, completed: runs('COMPLETED'), failed: runs('FAILED'), cost, p95DurationMs: f.durations.percentile(0.95) };
+    return { bucket: index + 1, total, completed: runs('COMPLETED'), failed: runs('FAILED'), cost, p95DurationMs: f.p95DurationMs };
   });
 }
 

@@ -9,6 +9,7 @@ import type { SqlRunner } from '../../db/sql.js';
 import type { ExecutionStatus, GraphStatsOrder } from '../../generated/graphql.js';
 import { DurationHistogram } from './duration-sketch.js';
 import type { DayPlan, RawFringe, RollupPlan } from './rollup-cells.js';
+import { SeriesCollector, type SeriesFigures } from './series-figures.js';
 import { aggregate, num } from './stats-store.js';
 
 /** The plan's cells as a relation c(span, start, idx, sign). */
@@ -47,30 +48,6 @@ function unfolded(plan: RollupPlan, kind: 1 | 2, part: (changes: Prisma.Sql) => 
 export const statusIn = (column: string, statuses: ExecutionStatus[] | null) =>
   statuses?.length ? Prisma.sql`AND ${Prisma.raw(column)}::text = ANY(${statuses}::text[])` : Prisma.empty;
 
-/** Figures of one interval: runs and cost per status, and the finished runs' durations. */
-export type IntervalFigures = {
-  byStatus: Map<ExecutionStatus, { runs: number; cost: number }>;
-  durations: DurationHistogram;
-  durationSumMs: number;
-};
-
-export const emptyFigures = (): IntervalFigures => ({ byStatus: new Map(), durations: new DurationHistogram(), durationSumMs: 0 });
-
-/** The sum of several intervals' figures (a whole range from its buckets); undefined when there is none. */
-export function mergeFigures(parts: Iterable<IntervalFigures>): IntervalFigures | undefined {
-  let merged: IntervalFigures | undefined;
-  for (const part of parts) {
-    merged ??= emptyFigures();
-    for (const [status, s] of part.byStatus) {
-      const m = merged.byStatus.get(status) ?? { runs: 0, cost: 0 };
-      merged.byStatus.set(status, { runs: m.runs + s.runs, cost: m.cost + s.cost });
-    }
-    merged.durations.merge(part.durations);
-    merged.durationSumMs += part.durationSumMs;
-  }
-  return merged;
-}
-
 /**
  * A rollup row as read (counts, sums, and its bins array from its first bin), or an aggregate of raw rows or unfolded
  * changes per duration `bin` (null: no duration). Raw rows are counted per bin with count(*), not built into arrays
@@ -100,9 +77,9 @@ function addDurations(histogram: DurationHistogram, r: Pick<FigureRow, 'sign' | 
  */
 const binsColumns = Prisma.raw(`array_lower(bins, 1) AS "binsFrom", array_to_string(bins, ',', '0') AS bins`);
 
-/** Run figures per interval of `plan` (index → figures; intervals with no run are absent). */
-export async function runFigures(sql: SqlRunner, plan: RollupPlan, statuses: ExecutionStatus[] | null): Promise<Map<number, IntervalFigures>> {
-  // One row per cell and status: a few hundred rows for a 90-day series; summed here.
+/** Run figures per interval of `plan` and over all of them (intervals with no run are absent). */
+export async function runFigures(sql: SqlRunner, plan: RollupPlan, statuses: ExecutionStatus[] | null): Promise<SeriesFigures> {
+  // One row per cell and status (a few hundred for a 90-day series), grouped by interval for the collector; summed there.
   const rows = await aggregate<FigureRow>(sql, Prisma.sql`
     SELECT idx, sign, status::text AS status, runs, cost, duration_ms AS "durationMs", ${binsColumns}, bin
     FROM (
@@ -121,17 +98,11 @@ export async function runFigures(sql: SqlRunner, plan: RollupPlan, statuses: Exe
       SELECT p.p_idx, 1, p.status, sum(p.sign)::int, sum(p.sign * p.cost)::float8, coalesce(sum(p.sign * p.duration_ms), 0)::float8,
              NULL, stats_duration_bin(p.duration_ms)
       FROM ${p} WHERE true ${statusIn('p.status', statuses)} GROUP BY 1, 2, 3, 8`)}
-    ) g`);
-  const figures = new Map<number, IntervalFigures>();
-  for (const r of rows) {
-    let f = figures.get(r.idx);
-    if (!f) figures.set(r.idx, (f = emptyFigures()));
-    const s = f.byStatus.get(r.status) ?? { runs: 0, cost: 0 };
-    f.byStatus.set(r.status, { runs: s.runs + r.sign * r.runs, cost: s.cost + r.sign * num(r.cost) });
-    f.durationSumMs += r.sign * num(r.durationMs);
-    addDurations(f.durations, r);
-  }
-  return figures;
+    ) g
+    ORDER BY idx`);
+  const collector = new SeriesCollector();
+  for (const r of rows) addDurations(collector.row(r.idx, r.status, r.sign * r.runs, r.sign * num(r.cost), r.sign * num(r.durationMs)), r);
+  return collector.finish();
 }
 
 export type GraphRank = { graphId: string; runs: number; completed: number; failures: number; finished: number; cost: number };
