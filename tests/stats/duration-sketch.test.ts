@@ -78,9 +78,10 @@ describe('DurationHistogram', () => {
     a.addPairsText('5,1,900,3', 1);
     const b = new DurationHistogram();
     b.addBinsText(4, '2,0,1', -1);
+    b.addBinsText(10, '-1,0,12', 1);
     b.merge(a);
     const reference = new ReferenceHistogram();
-    for (const [bin, n] of [[5, 1], [900, 3], [4, -2], [6, -1]] as const) reference.add(bin, n);
+    for (const [bin, n] of [[5, 1], [900, 3], [4, -2], [6, -1], [10, -1], [12, 12]] as const) reference.add(bin, n);
     expect(b.count).toBe(reference.count);
     expect(b.percentiles(PS)).toEqual(PS.map((p) => reference.percentile(p)));
   });

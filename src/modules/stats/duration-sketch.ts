@@ -6,6 +6,8 @@
  */
 export const DURATION_RELATIVE_ERROR = 0.02;
 const GAMMA = (1 + DURATION_RELATIVE_ERROR) / (1 - DURATION_RELATIVE_ERROR);
+/** The bin of the longest duration two timestamps can be apart (~9.5e15 ms): 921. Higher bins are still counted. */
+const HIGHEST_BIN = 921;
 
 export function binEstimate(bin: number): number {
   return bin <= 0 ? 0 : (2 * GAMMA ** (bin - 1)) / (GAMMA + 1);
@@ -33,18 +35,16 @@ export class DurationHistogram {
     if (bin > this.last) this.last = bin;
   }
 
-  /** Makes `bin` addressable, with room to spare on both sides (bins arrive in no particular order). */
+  /**
+   * Makes `bin` addressable: the array reaches up to the highest bin a duration can have and, below, to a margin under
+   * the lowest bin seen, so it grows only when a lower bin comes (rows bring their bins in ascending order).
+   */
   private makeRoom(bin: number): void {
-    const spare = 64;
-    if (this.first > this.last && this.counts.length >= 2 * spare) {
-      // Empty (cleared, so all zeros): move the window instead of growing it.
-      this.low = Math.max(0, bin - (this.counts.length >> 1));
-      return;
-    }
-    const low = Math.max(0, Math.min(bin, this.first) - spare);
-    const high = Math.max(bin, this.last === Number.NEGATIVE_INFINITY ? bin : this.last) + spare;
-    const counts = new Float64Array(high - low + 1);
-    if (this.first <= this.last) counts.set(this.counts.subarray(this.first - this.low, this.last - this.low + 1), this.first - low);
+    const empty = this.first > this.last;
+    if (empty && bin >= this.low && bin < this.low + this.counts.length) return;
+    const low = Math.max(0, (empty ? bin : Math.min(bin, this.first)) - 64);
+    const counts = new Float64Array(Math.max(HIGHEST_BIN, bin, empty ? 0 : this.last) + 1 - low);
+    if (!empty) counts.set(this.counts.subarray(this.first - this.low, this.last - this.low + 1), this.first - low);
     this.counts = counts;
     this.low = low;
   }
@@ -58,13 +58,20 @@ export class DurationHistogram {
 
   /** Adds `sign` × a rollup row's bins, given as comma-separated counts of bins `from`, `from + 1`, … */
   addBinsText(from: number, bins: string, sign: number): void {
+    // Parsed in place (no slices): a 90-day series brings a few hundred thousand counts, most of them 0.
     let bin = from;
-    let start = 0;
+    let value = 0;
+    let negative = false;
     for (let i = 0; i <= bins.length; i++) {
-      if (i < bins.length && bins.charCodeAt(i) !== 44) continue;
-      if (i > start + 1 || bins.charCodeAt(start) !== 48) this.add(bin, sign * Number(bins.slice(start, i)));
-      bin++;
-      start = i + 1;
+      const c = i < bins.length ? bins.charCodeAt(i) : 44;
+      if (c === 45) negative = true;
+      else if (c !== 44) value = value * 10 + (c - 48);
+      else {
+        if (value !== 0) this.add(bin, sign * (negative ? -value : value));
+        bin++;
+        value = 0;
+        negative = false;
+      }
     }
   }
 

@@ -11,7 +11,7 @@ import type { SqlRunner } from '../../db/sql.js';
 import { ExecutionStatus } from '../../generated/prisma/enums.js';
 import { ceilTo, DAY_MS, floorTo, QUARTER_MS, type RawFringe } from './rollup-cells.js';
 import { fringesOf, statusIn } from './rollup-store.js';
-import { collectByInterval, type SeriesFigures } from './series-figures.js';
+import { collectByInterval, intervalsOf, type SeriesFigures } from './series-figures.js';
 import { aggregate } from './stats-store.js';
 
 /** Whether every one of `starts` lies on a quarter-hour edge. */
@@ -139,7 +139,7 @@ export async function graphQuarterFigures(
   const plan = planRange(from, to, await keptDays(sql, scope.graphId, from, to));
   const text = await quarterRowsText(sql, scope, plan);
   const rows = parseQuarterRows(text);
-  return collectByInterval(rows.at, starts, (collector, index, r) => {
+  return collectByInterval(intervalsOf(rows.at, starts), (collector, index, r) => {
     const durations = collector.row(index, rows.status[r]!, rows.runs[r]!, rows.cost[r]!, rows.durationMs[r]!);
     durations.addPairsText(text, 1, rows.pairsFrom[r]!, rows.pairsTo[r]!);
   });

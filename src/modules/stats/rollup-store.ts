@@ -9,7 +9,7 @@ import type { SqlRunner } from '../../db/sql.js';
 import type { ExecutionStatus, GraphStatsOrder } from '../../generated/graphql.js';
 import { DurationHistogram } from './duration-sketch.js';
 import type { DayPlan, RawFringe, RollupPlan } from './rollup-cells.js';
-import { SeriesCollector, type SeriesFigures } from './series-figures.js';
+import { collectByInterval, type SeriesFigures } from './series-figures.js';
 import { aggregate, num } from './stats-store.js';
 
 /** The plan's cells as a relation c(span, start, idx, sign). */
@@ -79,7 +79,7 @@ const binsColumns = Prisma.raw(`array_lower(bins, 1) AS "binsFrom", array_to_str
 
 /** Run figures per interval of `plan` and over all of them (intervals with no run are absent). */
 export async function runFigures(sql: SqlRunner, plan: RollupPlan, statuses: ExecutionStatus[] | null): Promise<SeriesFigures> {
-  // One row per cell and status (a few hundred for a 90-day series), grouped by interval for the collector; summed there.
+  // One row per cell and status (a few hundred for a 90-day series), summed per interval by the collector.
   const rows = await aggregate<FigureRow>(sql, Prisma.sql`
     SELECT idx, sign, status::text AS status, runs, cost, duration_ms AS "durationMs", ${binsColumns}, bin
     FROM (
@@ -98,11 +98,14 @@ export async function runFigures(sql: SqlRunner, plan: RollupPlan, statuses: Exe
       SELECT p.p_idx, 1, p.status, sum(p.sign)::int, sum(p.sign * p.cost)::float8, coalesce(sum(p.sign * p.duration_ms), 0)::float8,
              NULL, stats_duration_bin(p.duration_ms)
       FROM ${p} WHERE true ${statusIn('p.status', statuses)} GROUP BY 1, 2, 3, 8`)}
-    ) g
-    ORDER BY idx`);
-  const collector = new SeriesCollector();
-  for (const r of rows) addDurations(collector.row(r.idx, r.status, r.sign * r.runs, r.sign * num(r.cost), r.sign * num(r.durationMs)), r);
-  return collector.finish();
+    ) g`);
+  return collectByInterval(
+    rows.map((r) => r.idx),
+    (collector, index, row) => {
+      const r = rows[row]!;
+      addDurations(collector.row(index, r.status, r.sign * r.runs, r.sign * num(r.cost), r.sign * num(r.durationMs)), r);
+    },
+  );
 }
 
 export type GraphRank = { graphId: string; runs: number; completed: number; failures: number; finished: number; cost: number };

@@ -80,26 +80,27 @@ function intervalAt(starts: readonly number[], at: number, hint: number): number
   return lo;
 }
 
-/**
- * SeriesFigures of rows in any order, row r at instant `at[r]` (epoch ms) in the range of the ascending interval
- * `starts`: the rows are put in interval order (a counting sort) and `add` adds each one to the collector.
- */
-export function collectByInterval(
-  at: readonly number[],
-  starts: readonly number[],
-  add: (collector: SeriesCollector, index: number, row: number) => void,
-): SeriesFigures {
+/** The interval of each instant (epoch ms) in the range of the ascending interval `starts`. */
+export function intervalsOf(at: readonly number[], starts: readonly number[]): Int32Array {
   const intervals = new Int32Array(at.length);
-  const offsets = new Int32Array(starts.length + 1);
   let hint = 0;
-  for (let r = 0; r < at.length; r++) {
-    hint = intervalAt(starts, at[r]!, hint);
-    intervals[r] = hint;
-    offsets[hint + 1]!++;
-  }
+  for (let r = 0; r < at.length; r++) intervals[r] = hint = intervalAt(starts, at[r]!, hint);
+  return intervals;
+}
+
+/**
+ * SeriesFigures of rows in any order, row r in interval `intervals[r]` (0 or more): the rows are put
+ * in interval order here (a counting sort: sorting them in the database held back rows of wide bins arrays until
+ * all were read) and `add` adds each one to the collector.
+ */
+export function collectByInterval(intervals: ArrayLike<number>, add: (collector: SeriesCollector, index: number, row: number) => void): SeriesFigures {
+  let intervalCount = 0;
+  for (let r = 0; r < intervals.length; r++) intervalCount = Math.max(intervalCount, intervals[r]! + 1);
+  const offsets = new Int32Array(intervalCount + 1);
+  for (let r = 0; r < intervals.length; r++) offsets[intervals[r]! + 1]!++;
   for (let i = 1; i < offsets.length; i++) offsets[i]! += offsets[i - 1]!;
-  const order = new Int32Array(at.length);
-  for (let r = 0; r < at.length; r++) order[offsets[intervals[r]!]!++] = r;
+  const order = new Int32Array(intervals.length);
+  for (let r = 0; r < intervals.length; r++) order[offsets[intervals[r]!]!++] = r;
   const collector = new SeriesCollector();
   for (const r of order) add(collector, intervals[r]!, r);
   return collector.finish();
