@@ -3,8 +3,8 @@
  * UTC days, migration 20261205170000_graph_busy_day_quarters) and from its runs elsewhere: on the other days it has
  * fewer than stats_busy_day_runs() runs each, so a day costs at most a day of quarter-hour rows or that many runs.
  * They are summed per quarter-hour in the database and into the intervals asked for here, whose edges must lie on
- * quarter-hour edges (every time zone in use today; `quarterAligned`). Counts, costs and duration sums are exact; durations come as bins
- * (duration-sketch.ts).
+ * quarter-hour edges (every time zone in use today; `quarterAligned`). Counts, costs and duration sums are exact;
+ * durations come as bins (duration-sketch.ts).
  */
 import { Prisma } from '../../generated/prisma/client.js';
 import type { SqlRunner } from '../../db/sql.js';
