@@ -15,7 +15,7 @@ export function binEstimate(bin: number): number {
 
 /**
  * Counts per bin (signed additions are fine: the rollups are read as sums and differences of spans). Dense: bins are
- * small integers (a week is bin ~520, the longest bigint duration ~1,090) and one interval's durations span a few
+ * small integers (a week is bin ~520, the longest duration HIGHEST_BIN) and one interval's durations span a few
  * hundred at most, so an array over the bins seen makes adding, merging and percentiles plain index arithmetic. Walks
  * cover only the bins added since the last `clear`, so one histogram can be reused for interval after interval: a year
  * of hourly buckets is thousands of intervals, and a histogram each was most of such an answer's allocations.
@@ -41,7 +41,6 @@ export class DurationHistogram {
    */
   private makeRoom(bin: number): void {
     const empty = this.first > this.last;
-    if (empty && bin >= this.low && bin < this.low + this.counts.length) return;
     const low = Math.max(0, (empty ? bin : Math.min(bin, this.first)) - 64);
     const counts = new Float64Array(Math.max(HIGHEST_BIN, bin, empty ? 0 : this.last) + 1 - low);
     if (!empty) counts.set(this.counts.subarray(this.first - this.low, this.last - this.low + 1), this.first - low);
@@ -58,21 +57,7 @@ export class DurationHistogram {
 
   /** Adds `sign` × a rollup row's bins, given as comma-separated counts of bins `from`, `from + 1`, … */
   addBinsText(from: number, bins: string, sign: number): void {
-    // Parsed in place (no slices): a 90-day series brings a few hundred thousand counts, most of them 0.
-    let bin = from;
-    let value = 0;
-    let negative = false;
-    for (let i = 0; i <= bins.length; i++) {
-      const c = i < bins.length ? bins.charCodeAt(i) : 44;
-      if (c === 45) negative = true;
-      else if (c !== 44) value = value * 10 + (c - 48);
-      else {
-        if (value !== 0) this.add(bin, sign * (negative ? -value : value));
-        bin++;
-        value = 0;
-        negative = false;
-      }
-    }
+    this.addText(bins, 0, bins.length, sign, from);
   }
 
   /**
@@ -80,18 +65,29 @@ export class DurationHistogram {
    * or such a text's part from `from` to `to`.
    */
   addPairsText(pairs: string, sign: number, from = 0, to = pairs.length): void {
-    // Parsed in place (no split): a graph's year is hundreds of thousands of pairs.
-    let bin = -1;
+    this.addText(pairs, from, to, sign, null);
+  }
+
+  /**
+   * Comma-separated integers of `text` from `from` to `to`, parsed in place (no slices: a 90-day series brings a few
+   * hundred thousand counts, a graph's year hundreds of thousands of pairs): counts of consecutive bins from
+   * `firstBin`, or (bin, count) pairs when it is null.
+   */
+  private addText(text: string, from: number, to: number, sign: number, firstBin: number | null): void {
+    if (from >= to) return;
+    let bin = firstBin ?? -1;
     let value = 0;
     let negative = false;
-    if (from >= to) return;
     for (let i = from; i <= to; i++) {
-      const c = i < to ? pairs.charCodeAt(i) : 44;
+      const c = i < to ? text.charCodeAt(i) : 44;
       if (c === 45) negative = true;
       else if (c !== 44) value = value * 10 + (c - 48);
       else {
         const n = negative ? -value : value;
-        if (bin < 0) bin = n;
+        if (firstBin !== null) {
+          if (n !== 0) this.add(bin, sign * n);
+          bin++;
+        } else if (bin < 0) bin = n;
         else {
           this.add(bin, sign * n);
           bin = -1;

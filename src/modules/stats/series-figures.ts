@@ -1,6 +1,6 @@
 /**
- * Figures read from the rollups, per interval of a time series and over its whole range. Rows arrive grouped by
- * interval (the statements order them so): each interval keeps only its runs and costs per status and its durations'
+ * Figures read from the rollups, per interval of a time series and over its whole range. Rows are taken interval by
+ * interval (collectByInterval orders them): each interval keeps only its runs and costs per status and its durations'
  * p95, while every duration also goes into one histogram for the whole range. A year of hourly buckets is thousands
  * of intervals; a histogram kept for each was most of such an answer's allocations and garbage-collection time.
  */
